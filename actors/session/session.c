@@ -1,0 +1,709 @@
+/*  actors/session/session.c — client connections, dispatch, subscriptions;
+ *  see session.h.
+ *
+ *  Invariants:
+ *   - every frame a client sends is answered exactly once: by the refusal
+ *     of s_dispatch, by a local handler, by the owning actor's reply, or by
+ *     the deadline sweep / shutdown when no reply came in time;
+ *   - a request in flight to an actor sits in `pending` under the seq it
+ *     was sent with; the first of {actor reply, deadline, $TERM} answers it
+ *     and removes it, and a later reply for a seq no longer pending is
+ *     dropped;
+ *   - the client socket is ROUTER_MANDATORY, so a push or reply to a peer
+ *     that is gone fails at once and the peer's subscriptions are dropped;
+ *     sends never block (DONTWAIT): a peer that does not read loses pushes
+ *     rather than stalling every other connection.
+ */
+#include "actors/session/session.h"
+#include "cluster.pb-c.h"
+#include "node/actor.h"
+#include "node/envelope.h"
+#include "node/error.h"
+#include "node/log.h"
+
+#include <inttypes.h>
+
+#define SWEEP_INTERVAL_MS 50
+#define TOPICS_PER_CONNECTION 64
+#define TOPIC_MAX 200
+#define PEER_HEX_MAX 128
+
+typedef struct {
+    zframe_t *identity;
+    uint64_t request_id;
+    size_t type;                /* request table index, for metrics */
+    Flow__Actor actor;
+    int64_t started_us;
+    int64_t deadline_us;
+} s_pending_t;
+
+typedef struct {
+    zframe_t *identity;
+    char peer[PEER_HEX_MAX];
+    zlistx_t *topics;           /* char *, owned */
+    uint64_t push_seq;
+} s_conn_t;
+
+typedef struct {
+    fl_node_t *node;
+    zsock_t *pipe;
+    zsock_t *client;
+    zsock_t *actors[FL_ACTOR_COUNT];  /* DEALER per data actor; [0] unused */
+    zloop_t *loop;
+    zhashx_t *pending;                /* seq -> s_pending_t */
+    zhashx_t *conns;                  /* peer hex -> s_conn_t (with a subscription) */
+    uint64_t next_seq;
+    bool draining;
+    bool drained_sent;
+    fl_envelope_limits_t limits;
+} self_t;
+
+/*  What a session handler sees through call->state.  */
+typedef struct {
+    self_t *self;
+    zframe_t *identity;
+} s_origin_t;
+
+static void
+s_peer_hex(zframe_t *identity, char *out)
+{
+    size_t n = zframe_size(identity);
+    if (n > (PEER_HEX_MAX - 1) / 2)
+        n = (PEER_HEX_MAX - 1) / 2;
+    static const char hex[] = "0123456789abcdef";
+    const byte *data = zframe_data(identity);
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[data[i] >> 4];
+        out[2 * i + 1] = hex[data[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/*  ------------------------------------------------------------------
+ *  Connections and subscriptions  */
+
+static void
+s_conn_destroy(void **item)
+{
+    s_conn_t *conn = *item;
+    if (!conn)
+        return;
+    zframe_destroy(&conn->identity);
+    zlistx_destroy(&conn->topics);
+    free(conn);
+    *item = NULL;
+}
+
+static void
+s_conn_drop(self_t *self, const char *peer)
+{
+    zhashx_delete(self->conns, peer);
+    fl_metrics_connections_set(self->node->metrics, zhashx_size(self->conns));
+}
+
+static s_conn_t *
+s_conn_get(self_t *self, zframe_t *identity)
+{
+    char peer[PEER_HEX_MAX];
+    s_peer_hex(identity, peer);
+    s_conn_t *conn = zhashx_lookup(self->conns, peer);
+    if (conn)
+        return conn;
+    conn = calloc(1, sizeof *conn);
+    assert(conn);
+    conn->identity = zframe_dup(identity);
+    memcpy(conn->peer, peer, sizeof peer);
+    conn->topics = zlistx_new();
+    zlistx_set_destructor(conn->topics, (zlistx_destructor_fn *) zstr_free);
+    zlistx_set_duplicator(conn->topics, (zlistx_duplicator_fn *) strdup);
+    zlistx_set_comparator(conn->topics, (zlistx_comparator_fn *) strcmp);
+    zhashx_insert(self->conns, peer, conn);
+    fl_metrics_connections_set(self->node->metrics, zhashx_size(self->conns));
+    return conn;
+}
+
+/*  Sends FRAME (taken) to IDENTITY without blocking.  Returns false when
+ *  the peer is gone or not reading.  */
+static bool
+s_send_to(self_t *self, zframe_t *identity, zframe_t **frame_p)
+{
+    zframe_t *id = zframe_dup(identity);
+    if (zframe_send(&id, self->client, ZFRAME_MORE | ZFRAME_DONTWAIT) != 0) {
+        zframe_destroy(&id);
+        zframe_destroy(frame_p);
+        return false;
+    }
+    if (zframe_send(frame_p, self->client, ZFRAME_DONTWAIT) != 0) {
+        zframe_destroy(frame_p);
+        return false;
+    }
+    return true;
+}
+
+static void
+s_push(self_t *self, s_conn_t *conn, const char *topic, Flow__Push *push)
+{
+    push->topic = (char *) topic;
+    push->seq = ++conn->push_seq;
+    zframe_t *frame = fl_envelope_pack_push(push);
+    if (!frame || !s_send_to(self, conn->identity, &frame)) {
+        fl_info("session", "connection gone; subscriptions dropped", "peer=%s", conn->peer);
+        s_conn_drop(self, conn->peer);
+    }
+}
+
+static void
+s_push_node_notice(self_t *self, s_conn_t *conn, Flow__NodeNotice__State state,
+                   const char *text)
+{
+    Flow__NodeNotice notice = FLOW__NODE_NOTICE__INIT;
+    notice.state = state;
+    notice.message = (char *) text;
+    Flow__Push push = FLOW__PUSH__INIT;
+    push.body_case = FLOW__PUSH__BODY_NODE;
+    push.node = &notice;
+    s_push(self, conn, "node", &push);
+}
+
+/*  Pushes a node notice to every connection following topic "node".  */
+static void
+s_broadcast_node_notice(self_t *self, Flow__NodeNotice__State state, const char *text)
+{
+    zlistx_t *targets = zlistx_new();
+    for (s_conn_t *conn = zhashx_first(self->conns); conn; conn = zhashx_next(self->conns))
+        if (zlistx_find(conn->topics, "node"))
+            zlistx_add_end(targets, conn);
+    for (s_conn_t *conn = zlistx_first(targets); conn; conn = zlistx_next(targets))
+        s_push_node_notice(self, conn, state, text);
+    zlistx_destroy(&targets);
+}
+
+static bool
+s_topic_valid(const char *topic, char *msg, size_t msglen, size_t index)
+{
+    size_t len = strlen(topic);
+    if (len == 0 || len > TOPIC_MAX) {
+        snprintf(msg, msglen, "topics[%zu]: must be 1 to %d bytes", index, TOPIC_MAX);
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) topic[i];
+        if (!(isalnum(c) || c == ':' || c == '-' || c == '_' || c == '.')) {
+            snprintf(msg, msglen, "topics[%zu]: byte 0x%02x is not allowed "
+                     "(letters, digits, ':', '-', '_', '.')", index, c);
+            return false;
+        }
+    }
+    const char *colon = strchr(topic, ':');
+    size_t family = colon ? (size_t) (colon - topic) : len;
+    if (family == 4 && strncmp(topic, "node", 4) == 0 && !colon)
+        return true;
+    snprintf(msg, msglen, "topics[%zu]: unknown topic \"%.*s\" (this node knows: node)",
+             index, (int) (family > 40 ? 40 : family), topic);
+    return false;
+}
+
+Flow__Status
+fl_session_check_topics(const Flow__Request *req, fl_route_t *route, char *msg, size_t msglen)
+{
+    size_t n = req->body_case == FLOW__REQUEST__BODY_SUBSCRIBE
+             ? req->subscribe->n_topics : req->unsubscribe->n_topics;
+    char **topics = req->body_case == FLOW__REQUEST__BODY_SUBSCRIBE
+                  ? req->subscribe->topics : req->unsubscribe->topics;
+    if (n == 0 || n > TOPICS_PER_CONNECTION) {
+        snprintf(msg, msglen, "topics: give 1 to %d topics", TOPICS_PER_CONNECTION);
+        return FLOW__STATUS__INVALID_ARGUMENT;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!s_topic_valid(topics[i], msg, msglen, i))
+            return FLOW__STATUS__INVALID_ARGUMENT;
+    route->actor = FLOW__ACTOR__ACTOR_SESSION;
+    return FLOW__STATUS__OK;
+}
+
+static Flow__SubscribeReply *
+s_topics_reply(fl_call_t *call, s_conn_t *conn)
+{
+    Flow__SubscribeReply *out = fl_call_alloc(call, sizeof *out);
+    flow__subscribe_reply__init(out);
+    size_t n = conn ? zlistx_size(conn->topics) : 0;
+    out->topics = fl_call_alloc(call, (n ? n : 1) * sizeof *out->topics);
+    if (conn)
+        for (char *t = zlistx_first(conn->topics); t; t = zlistx_next(conn->topics))
+            out->topics[out->n_topics++] = t;
+    return out;
+}
+
+int
+fl_session_subscribe(fl_call_t *call)
+{
+    s_origin_t *origin = call->state;
+    const Flow__SubscribeRequest *req = call->request->subscribe;
+    char peer[PEER_HEX_MAX];
+    s_peer_hex(origin->identity, peer);
+    s_conn_t *existing = zhashx_lookup(origin->self->conns, peer);
+    size_t have = existing ? zlistx_size(existing->topics) : 0;
+    size_t adding = 0;
+    for (size_t i = 0; i < req->n_topics; i++)
+        adding += !existing || !zlistx_find(existing->topics, req->topics[i]);
+    if (have + adding > TOPICS_PER_CONNECTION) {
+        fl_call_fail(call, FLOW__STATUS__RESOURCE_EXHAUSTED,
+                     "topics: a connection may follow at most %d topics", TOPICS_PER_CONNECTION);
+        return 0;
+    }
+    s_conn_t *conn = s_conn_get(origin->self, origin->identity);
+    for (size_t i = 0; i < req->n_topics; i++)
+        if (!zlistx_find(conn->topics, req->topics[i]))
+            zlistx_add_end(conn->topics, req->topics[i]);
+    call->reply.body_case = FLOW__REPLY__BODY_SUBSCRIBE;
+    call->reply.subscribe = s_topics_reply(call, conn);
+    return 0;
+}
+
+int
+fl_session_unsubscribe(fl_call_t *call)
+{
+    s_origin_t *origin = call->state;
+    const Flow__UnsubscribeRequest *req = call->request->unsubscribe;
+    char peer[PEER_HEX_MAX];
+    s_peer_hex(origin->identity, peer);
+    s_conn_t *conn = zhashx_lookup(origin->self->conns, peer);
+    if (conn)
+        for (size_t i = 0; i < req->n_topics; i++) {
+            void *handle = zlistx_find(conn->topics, req->topics[i]);
+            if (handle)
+                zlistx_delete(conn->topics, handle);
+        }
+    call->reply.body_case = FLOW__REPLY__BODY_UNSUBSCRIBE;
+    call->reply.unsubscribe = s_topics_reply(call, conn);
+    if (conn && zlistx_size(conn->topics) == 0)
+        s_conn_drop(origin->self, peer);
+    return 0;
+}
+
+/*  After a subscribe reply: a new follower of "node" learns the state at
+ *  once, so it never has to guess whether the node is serving.  */
+static void
+s_after_subscribe(self_t *self, zframe_t *identity, const Flow__Request *req)
+{
+    bool follows_node = false;
+    for (size_t i = 0; i < req->subscribe->n_topics; i++)
+        follows_node |= streq(req->subscribe->topics[i], "node");
+    if (!follows_node)
+        return;
+    char peer[PEER_HEX_MAX];
+    s_peer_hex(identity, peer);
+    s_conn_t *conn = zhashx_lookup(self->conns, peer);
+    if (conn)
+        s_push_node_notice(self, conn, self->draining ? FLOW__NODE_NOTICE__STATE__DRAINING
+                                                      : FLOW__NODE_NOTICE__STATE__SERVING,
+                           self->draining ? "node is shutting down" : "node is serving");
+}
+
+/*  ------------------------------------------------------------------
+ *  Replies  */
+
+static void
+s_reply(self_t *self, zframe_t *identity, const Flow__Reply *reply)
+{
+    zframe_t *frame = fl_envelope_pack_reply(reply);
+    if (!frame || !s_send_to(self, identity, &frame)) {
+        char peer[PEER_HEX_MAX];
+        s_peer_hex(identity, peer);
+        fl_debug("session", "reply undeliverable; client gone", "peer=%s", peer);
+        s_conn_drop(self, peer);
+    }
+}
+
+static void
+s_refuse(self_t *self, zframe_t *identity, uint64_t id, Flow__Status status, const char *text)
+{
+    Flow__Reply reply = FLOW__REPLY__INIT;
+    reply.id = id;
+    reply.status = status;
+    reply.message = (char *) text;
+    s_reply(self, identity, &reply);
+}
+
+/*  Counts an answered request; called before its reply is sent, so a
+ *  client holding the reply finds it counted.  The session's own actor
+ *  counters read as requests received (sent) and answered (handled).  */
+static void
+s_account(self_t *self, size_t type, Flow__Status status, int64_t started_us)
+{
+    int64_t elapsed = zclock_usecs() - started_us;
+    fl_metrics_actor_handled(self->node->metrics, FLOW__ACTOR__ACTOR_SESSION - 1, 1);
+    fl_metrics_request(self->node->metrics, type, status != FLOW__STATUS__OK,
+                       (uint64_t) (elapsed > 0 ? elapsed : 0));
+}
+
+static void
+s_pending_destroy(void **item)
+{
+    s_pending_t *p = *item;
+    if (!p)
+        return;
+    zframe_destroy(&p->identity);
+    free(p);
+    *item = NULL;
+}
+
+static void
+s_check_drained(self_t *self)
+{
+    if (self->draining && !self->drained_sent && zhashx_size(self->pending) == 0) {
+        zstr_send(self->pipe, "DRAINED");
+        self->drained_sent = true;
+    }
+}
+
+/*  Answers a pending request that got no reply from its actor.  */
+static void
+s_expire(self_t *self, uint64_t seq, Flow__Status status, const char *text)
+{
+    s_pending_t *p = zhashx_lookup(self->pending, (void *) (uintptr_t) seq);
+    if (!p)
+        return;
+    s_account(self, p->type, status, p->started_us);
+    s_refuse(self, p->identity, p->request_id, status, text);
+    zhashx_delete(self->pending, (void *) (uintptr_t) seq);
+}
+
+/*  ------------------------------------------------------------------
+ *  Dispatch: the one place every request passes  */
+
+static void
+s_log_refusal(zframe_t *identity, Flow__Status status, const char *text)
+{
+    char peer[PEER_HEX_MAX], quoted[600];
+    s_peer_hex(identity, peer);
+    fl_info("session", "request refused", "peer=%s status=%s reason=%s", peer,
+            fl_status_name(status), fl_log_quote(quoted, sizeof quoted, text, strlen(text)));
+}
+
+static void
+s_run_local(self_t *self, zframe_t *identity, const Flow__Request *req,
+            const fl_request_def_t *def, int64_t started_us)
+{
+    s_origin_t origin = { self, identity };
+    fl_call_t call;
+    fl_call_init(&call, self->node, req, FLOW__ACTOR__ACTOR_SESSION, 0);
+    call.state = &origin;
+    int rc = def->handler(&call);
+    if (rc)
+        fl_call_fail(&call, FLOW__STATUS__INTERNAL, "%s", fl_strerror(rc));
+    s_account(self, fl_requests_index(def), call.reply.status, started_us);
+    s_reply(self, identity, &call.reply);
+    Flow__Status status = call.reply.status;
+    fl_call_release(&call);
+    if (status == FLOW__STATUS__OK && req->body_case == FLOW__REQUEST__BODY_SUBSCRIBE)
+        s_after_subscribe(self, identity, req);
+}
+
+static void
+s_forward(self_t *self, zframe_t *identity, Flow__Request *req, const fl_request_def_t *def,
+          const fl_route_t *route, int64_t started_us, int64_t deadline_us)
+{
+    const fl_ring_t *ring = self->node->ring;
+    uint32_t partition = fl_ring_partition(ring, route->key, route->key_len);
+    if (!fl_ring_is_local(ring, partition)) {
+        char text[200];
+        snprintf(text, sizeof text, "partition %" PRIu32 " is owned by node %s, "
+                 "which this node cannot reach", partition, fl_ring_owner(ring, partition));
+        s_account(self, fl_requests_index(def), FLOW__STATUS__UNAVAILABLE, started_us);
+        s_refuse(self, identity, req->id, FLOW__STATUS__UNAVAILABLE, text);
+        return;
+    }
+    uint64_t seq = ++self->next_seq;
+    Flow__Cluster__ActorRequest out = FLOW__CLUSTER__ACTOR_REQUEST__INIT;
+    out.seq = seq;
+    out.actor = route->actor;
+    out.partition = partition;
+    out.ring_epoch = fl_ring_epoch(ring);
+    out.deadline_us = deadline_us;
+    out.request = req;
+    zframe_t *frame = fl_envelope_pack(&out.base);
+    if (!frame || zframe_send(&frame, self->actors[route->actor - 1], ZFRAME_DONTWAIT) != 0) {
+        zframe_destroy(&frame);
+        s_account(self, fl_requests_index(def), FLOW__STATUS__UNAVAILABLE, started_us);
+        s_refuse(self, identity, req->id, FLOW__STATUS__UNAVAILABLE,
+                 "actor queue is full; retry later");
+        return;
+    }
+    s_pending_t *p = calloc(1, sizeof *p);
+    assert(p);
+    p->identity = zframe_dup(identity);
+    p->request_id = req->id;
+    p->type = fl_requests_index(def);
+    p->actor = route->actor;
+    p->started_us = started_us;
+    p->deadline_us = deadline_us;
+    zhashx_insert(self->pending, (void *) (uintptr_t) seq, p);
+    fl_metrics_actor_sent(self->node->metrics, route->actor - 1);
+}
+
+static void
+s_dispatch(self_t *self, zframe_t *identity, zframe_t *frame)
+{
+    int64_t started_us = zclock_usecs();
+    char text[512] = "";
+    Flow__Request *req = NULL;
+    uint64_t id = 0;
+    Flow__Status status = fl_envelope_decode(zframe_data(frame), zframe_size(frame),
+                                             &self->limits, &req, &id, text, sizeof text);
+    if (status != FLOW__STATUS__OK) {
+        fl_metrics_malformed(self->node->metrics);
+        s_log_refusal(identity, status, text);
+        s_refuse(self, identity, id, status, text);
+        return;
+    }
+    const fl_request_def_t *def = fl_requests_find(req->body_case);
+    fl_route_t route = { 0 };
+    if (def)
+        fl_metrics_actor_sent(self->node->metrics, FLOW__ACTOR__ACTOR_SESSION - 1);
+    if (!def) {
+        fl_metrics_malformed(self->node->metrics);
+        snprintf(text, sizeof text, "body: request kind %d is not served by this node",
+                 (int) req->body_case);
+        status = FLOW__STATUS__INVALID_ARGUMENT;
+    }
+    else
+    if (self->draining) {
+        snprintf(text, sizeof text, "node is shutting down; connect to another node");
+        status = FLOW__STATUS__UNAVAILABLE;
+    }
+    else
+    if (req->token[0] != '\0') {
+        snprintf(text, sizeof text, "token: not issued by this cluster");
+        status = FLOW__STATUS__UNAUTHENTICATED;
+    }
+    else
+    if (def->role > FL_ROLE_ANONYMOUS) {
+        snprintf(text, sizeof text, "%s needs a signed-in user", def->name);
+        status = FLOW__STATUS__UNAUTHENTICATED;
+    }
+    else
+        status = def->check(req, &route, text, sizeof text);
+
+    if (status != FLOW__STATUS__OK) {
+        if (def)
+            s_account(self, fl_requests_index(def), status, started_us);
+        s_log_refusal(identity, status, text);
+        s_refuse(self, identity, req->id, status, text);
+    }
+    else
+    if (route.actor == FLOW__ACTOR__ACTOR_SESSION)
+        s_run_local(self, identity, req, def, started_us);
+    else {
+        uint64_t timeout_ms = req->timeout_ms ? req->timeout_ms
+                                              : self->node->config->default_timeout_ms;
+        s_forward(self, identity, req, def, &route, started_us,
+                  started_us + (int64_t) timeout_ms * 1000);
+    }
+    flow__request__free_unpacked(req, NULL);
+}
+
+/*  ------------------------------------------------------------------
+ *  Loop handlers  */
+
+static int
+s_on_client(zloop_t *loop, zsock_t *client, void *arg)
+{
+    (void) loop;
+    self_t *self = arg;
+    zmsg_t *msg = zmsg_recv(client);
+    if (!msg)
+        return 0;
+    zframe_t *identity = zmsg_pop(msg);
+    zframe_t *frame = zmsg_pop(msg);
+    if (identity && frame && zmsg_size(msg) == 0)
+        s_dispatch(self, identity, frame);
+    else
+    if (identity) {
+        fl_metrics_malformed(self->node->metrics);
+        s_log_refusal(identity, FLOW__STATUS__INVALID_ARGUMENT, "expected exactly one frame");
+        s_refuse(self, identity, 0, FLOW__STATUS__INVALID_ARGUMENT,
+                 "expected one frame holding one flow.Request");
+    }
+    zframe_destroy(&identity);
+    zframe_destroy(&frame);
+    zmsg_destroy(&msg);
+    return 0;
+}
+
+static int
+s_on_actor(zloop_t *loop, zsock_t *dealer, void *arg)
+{
+    (void) loop;
+    self_t *self = arg;
+    zframe_t *frame = zframe_recv(dealer);
+    if (!frame)
+        return 0;
+    Flow__Cluster__ActorReply *in =
+        flow__cluster__actor_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
+    zframe_destroy(&frame);
+    if (!in || !in->reply) {
+        fl_error("session", "undecodable actor reply", NULL);
+        if (in)
+            flow__cluster__actor_reply__free_unpacked(in, NULL);
+        return 0;
+    }
+    s_pending_t *p = zhashx_lookup(self->pending, (void *) (uintptr_t) in->seq);
+    if (p) {
+        in->reply->id = p->request_id;
+        s_account(self, p->type, in->reply->status, p->started_us);
+        s_reply(self, p->identity, in->reply);
+        zhashx_delete(self->pending, (void *) (uintptr_t) in->seq);
+        s_check_drained(self);
+    }
+    flow__cluster__actor_reply__free_unpacked(in, NULL);
+    return 0;
+}
+
+static int
+s_on_sweep(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    self_t *self = arg;
+    int64_t now = zclock_usecs();
+    zlistx_t *expired = zlistx_new();
+    for (s_pending_t *p = zhashx_first(self->pending); p; p = zhashx_next(self->pending))
+        if (now > p->deadline_us)
+            zlistx_add_end(expired, (void *) zhashx_cursor(self->pending));
+    for (void *key = zlistx_first(expired); key; key = zlistx_next(expired))
+        s_expire(self, (uint64_t) (uintptr_t) key, FLOW__STATUS__DEADLINE_EXCEEDED,
+                 "no answer before the request's deadline");
+    zlistx_destroy(&expired);
+    s_check_drained(self);
+    return 0;
+}
+
+static int
+s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
+{
+    (void) loop;
+    self_t *self = arg;
+    char *command = zstr_recv(pipe);
+    if (!command || streq(command, "$TERM")) {
+        zstr_free(&command);
+        return -1;
+    }
+    if (streq(command, "DRAIN") && !self->draining) {
+        self->draining = true;
+        fl_info("session", "draining", "in_flight=%zu", zhashx_size(self->pending));
+        s_broadcast_node_notice(self, FLOW__NODE_NOTICE__STATE__DRAINING,
+                                "node is shutting down");
+        s_check_drained(self);
+    }
+    zstr_free(&command);
+    return 0;
+}
+
+/*  ------------------------------------------------------------------
+ *  Life cycle  */
+
+static size_t
+s_seq_hash(const void *key)
+{
+    return (size_t) (uintptr_t) key;
+}
+
+static int
+s_seq_compare(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) a, y = (uintptr_t) b;
+    return x < y ? -1 : x > y;
+}
+
+static int
+s_open(self_t *self)
+{
+    const fl_config_t *cfg = self->node->config;
+    self->limits.max_bytes = cfg->request_max_bytes;
+    self->limits.max_timeout_ms = cfg->max_timeout_ms;
+    self->pending = zhashx_new();
+    zhashx_set_key_hasher(self->pending, s_seq_hash);
+    zhashx_set_key_comparator(self->pending, s_seq_compare);
+    zhashx_set_key_duplicator(self->pending, NULL);
+    zhashx_set_key_destructor(self->pending, NULL);
+    zhashx_set_destructor(self->pending, s_pending_destroy);
+    self->conns = zhashx_new();
+    zhashx_set_destructor(self->conns, s_conn_destroy);
+
+    self->client = zsock_new(ZMQ_ROUTER);
+    if (!self->client)
+        return FL_E_NOMEM;
+    zsock_set_router_mandatory(self->client, 1);
+    /*  Frames up to 4x the request limit are read and refused with an
+     *  answer; larger ones make libzmq drop the connection unread.  */
+    zsock_set_maxmsgsize(self->client, (int) (cfg->request_max_bytes * 4));
+    zsock_set_linger(self->client, 0);
+    if (zsock_bind(self->client, "%s", self->node->client_endpoint) < 0) {
+        fl_error("session", "cannot bind the client endpoint", "endpoint=%s error=%s",
+                 self->node->client_endpoint, zmq_strerror(zmq_errno()));
+        return FL_E_IO;
+    }
+    snprintf(self->node->client_endpoint, sizeof self->node->client_endpoint, "%s",
+             zsock_endpoint(self->client));
+    for (int a = FLOW__ACTOR__ACTOR_USER; a <= FLOW__ACTOR__ACTOR_NOTIFY; a++) {
+        self->actors[a - 1] = zsock_new_dealer(fl_actor_endpoint((Flow__Actor) a));
+        if (!self->actors[a - 1])
+            return FL_E_IO;
+    }
+    return 0;
+}
+
+static void
+s_close(self_t *self)
+{
+    if (self->pending) {
+        zlistx_t *left = zhashx_keys(self->pending);
+        for (void *key = zlistx_first(left); key; key = zlistx_next(left))
+            s_expire(self, (uint64_t) (uintptr_t) key, FLOW__STATUS__UNAVAILABLE,
+                     "node stopped before the request finished");
+        zlistx_destroy(&left);
+    }
+    for (size_t a = 0; a < FL_ACTOR_COUNT; a++)
+        zsock_destroy(&self->actors[a]);
+    zsock_destroy(&self->client);
+    zhashx_destroy(&self->pending);
+    zhashx_destroy(&self->conns);
+}
+
+static void
+s_session_task(zsock_t *pipe, void *arg)
+{
+    self_t self = { .node = arg, .pipe = pipe };
+    zsock_signal(pipe, 0);
+    int rc = s_open(&self);
+    zsock_signal(pipe, rc ? 1 : 0);
+    if (rc) {
+        s_close(&self);
+        return;
+    }
+    fl_info("session", "serving clients", "endpoint=%s", self.node->client_endpoint);
+    self.loop = zloop_new();
+    zloop_reader(self.loop, pipe, s_on_pipe, &self);
+    zloop_reader(self.loop, self.client, s_on_client, &self);
+    for (int a = FLOW__ACTOR__ACTOR_USER; a <= FLOW__ACTOR__ACTOR_NOTIFY; a++)
+        zloop_reader(self.loop, self.actors[a - 1], s_on_actor, &self);
+    zloop_timer(self.loop, SWEEP_INTERVAL_MS, 0, s_on_sweep, &self);
+    zloop_set_nonstop(self.loop, true);
+    zloop_start(self.loop);
+    zloop_destroy(&self.loop);
+    s_close(&self);
+}
+
+zactor_t *
+fl_session_new(fl_node_t *node)
+{
+    zactor_t *actor = zactor_new(s_session_task, node);
+    if (!actor)
+        return NULL;
+    if (zsock_wait(actor) != 0) {
+        zactor_destroy(&actor);
+        return NULL;
+    }
+    return actor;
+}

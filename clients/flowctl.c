@@ -1,0 +1,503 @@
+/*  clients/flowctl.c — `flowctl`, the admin command line of a Flow node.
+ *
+ *      flowctl [--control EP] [--key FILE] [--server-key FILE] [--json]
+ *              [--timeout MS] status|metrics|stop
+ *
+ *  Talks to the node's control socket (proto/control.proto): a DEALER
+ *  with the admin's CURVE keypair, sending one ControlRequest per frame
+ *  and taking the ControlReply with the same id.  One request per run, so
+ *  no retries: a request that is not answered in time ends the run.
+ *
+ *  CURVE fails silently: a wrong server key or a key the node does not
+ *  allow makes the handshake fail and nothing ever arrives.  So every
+ *  timeout says "the node did not answer" and points at the endpoint and
+ *  the keys, the only causes flowctl cannot tell apart.
+ *
+ *  Output contract, as for `flow`: results on stdout (text, or with
+ *  --json the reply body as one line of JSON); a failure prints exactly
+ *  one line "flowctl: <STATUS_NAME>: <message>" on stderr and exits 1
+ *  (2 for a usage error).
+ */
+#include "clients/libflow.h"
+#include "clients/pbjson.h"
+#include "control.pb-c.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_EXIT_FAIL  1
+#define S_EXIT_USAGE 2
+#define S_DEFAULT_CONTROL "tcp://127.0.0.1:7702"
+#define S_DEFAULT_KEY "./var/flow/keys/admin.cert_secret"
+
+typedef struct {
+    const char *endpoint;
+    const char *key_file;
+    const char *server_key_file;
+    bool json;
+    bool help;
+    int timeout_ms;
+} s_options_t;
+
+typedef int (s_command_fn)(const s_options_t *options, Flow__Control__ControlReply *reply);
+
+/*  A command: its request body, the reply body it expects and how to
+ *  print that reply.  */
+typedef struct {
+    const char *name;
+    Flow__Control__ControlRequest__BodyCase body;
+    Flow__Control__ControlReply__BodyCase reply_body;
+    s_command_fn *print;
+    const char *help;
+} s_command_t;
+
+static int
+s_fail(int code, flow_status_t status, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+s_fail(int code, flow_status_t status, const char *format, ...)
+{
+    char message[512];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof message, format, args);
+    va_end(args);
+    fprintf(stderr, "flowctl: %s: %s\n", flow_status_name(status), message);
+    return code;
+}
+
+static int
+s_usage_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+s_usage_error(const char *format, ...)
+{
+    char message[256];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof message, format, args);
+    va_end(args);
+    return s_fail(S_EXIT_USAGE, FLOW_INVALID_ARGUMENT, "%s (see flowctl --help)", message);
+}
+
+/*  ---------------------------------------------------------------------
+ *  Printing
+ */
+
+static int
+s_print_json(const ProtobufCMessage *message)
+{
+    json_t *json = fl_pbjson_from_message(message);
+    char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
+    json_decref(json);
+    if (!text)
+        return s_fail(S_EXIT_FAIL, FLOW_INTERNAL, "cannot render the reply as JSON");
+    printf("%s\n", text);
+    free(text);
+    return 0;
+}
+
+/*  "session" for FLOW__ACTOR__ACTOR_SESSION; the number when unknown.  */
+static const char *
+s_actor_name(Flow__Actor actor, char *buf, size_t cap)
+{
+    const ProtobufCEnumValue *value =
+        protobuf_c_enum_descriptor_get_value(&flow__actor__descriptor, actor);
+    if (!value) {
+        snprintf(buf, cap, "%d", (int) actor);
+        return buf;
+    }
+    const char *name = value->name;
+    if (strncmp(name, "ACTOR_", 6) == 0)
+        name += 6;
+    size_t i = 0;
+    for (; name[i] && i + 1 < cap; i++)
+        buf[i] = (char) (name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
+    buf[i] = 0;
+    return buf;
+}
+
+static void
+s_print_status(const Flow__Control__StatusReply *st)
+{
+    uint64_t s = st->uptime_ms / 1000;
+    printf("%-12s %s\n", "node", st->node_id);
+    printf("%-12s %s\n", "version", st->version);
+    printf("%-12s %" PRIu64 "d %02" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s\n", "uptime",
+           s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
+    printf("%-12s %s\n", "state", st->state);
+    printf("%-12s %" PRIu32 " of %" PRIu32 " owned\n", "partitions",
+           st->partitions_owned, st->partitions);
+    printf("%-12s %" PRIu64 "\n", "ring epoch", st->ring_epoch);
+    printf("%-12s %s\n", "client", st->client_endpoint);
+    printf("%-12s %s\n", "control", st->control_endpoint);
+    printf("%-12s %" PRIu64 "\n", "connections", st->connections);
+    printf("\n%-12s %12s %12s %12s\n", "ACTOR", "QUEUE", "HANDLED", "COMMITS");
+    for (size_t i = 0; i < st->n_actors; i++) {
+        const Flow__Control__ActorStatus *a = st->actors[i];
+        char name[32];
+        printf("%-12s %12" PRIu64 " %12" PRIu64 " %12" PRIu64 "\n",
+               s_actor_name(a->actor, name, sizeof name), a->queue_depth, a->handled, a->commits);
+    }
+    printf("\n%-12s %12s %12s\n", "REQUEST", "COUNT", "ERRORS");
+    for (size_t i = 0; i < st->n_requests; i++) {
+        const Flow__Control__RequestStats *r = st->requests[i];
+        printf("%-12s %12" PRIu64 " %12" PRIu64 "\n", r->type, r->count, r->errors);
+    }
+}
+
+static int
+s_cmd_status(const s_options_t *options, Flow__Control__ControlReply *reply)
+{
+    if (options->json)
+        return s_print_json(&reply->node_status->base);
+    s_print_status(reply->node_status);
+    return 0;
+}
+
+static int
+s_cmd_metrics(const s_options_t *options, Flow__Control__ControlReply *reply)
+{
+    if (options->json)
+        return s_print_json(&reply->metrics->base);
+    fputs(reply->metrics->text, stdout);
+    return 0;
+}
+
+static int
+s_cmd_stop(const s_options_t *options, Flow__Control__ControlReply *reply)
+{
+    if (options->json)
+        return s_print_json(&reply->stop->base);
+    printf("the node at %s is stopping\n", options->endpoint);
+    return 0;
+}
+
+static const s_command_t s_commands[] = {
+    { "status", FLOW__CONTROL__CONTROL_REQUEST__BODY_STATUS,
+      FLOW__CONTROL__CONTROL_REPLY__BODY_NODE_STATUS, s_cmd_status,
+      "Shows the node's state and what it has handled.\n"
+      "Node id, version, uptime, state, partitions owned, ring epoch and\n"
+      "endpoints; per actor its queue depth, requests handled and commits;\n"
+      "per request type its count and errors.\n" },
+    { "metrics", FLOW__CONTROL__CONTROL_REQUEST__BODY_METRICS,
+      FLOW__CONTROL__CONTROL_REPLY__BODY_METRICS, s_cmd_metrics,
+      "Prints the node's metrics in the Prometheus text format, verbatim.\n" },
+    { "stop", FLOW__CONTROL__CONTROL_REQUEST__BODY_STOP,
+      FLOW__CONTROL__CONTROL_REPLY__BODY_STOP, s_cmd_stop,
+      "Asks the node to stop; it drains its connections and exits.\n" },
+};
+
+#define S_N_COMMANDS (sizeof s_commands / sizeof s_commands[0])
+
+static const s_command_t *
+s_find_command(const char *name)
+{
+    for (size_t i = 0; i < S_N_COMMANDS; i++) {
+        if (strcmp(s_commands[i].name, name) == 0)
+            return &s_commands[i];
+    }
+    return NULL;
+}
+
+/*  ---------------------------------------------------------------------
+ *  The control socket
+ */
+
+static bool
+s_all_zero(const byte *key)
+{
+    for (size_t i = 0; i < 32; i++) {
+        if (key[i])
+            return false;
+    }
+    return true;
+}
+
+/*  The admin keypair and the node's public key; errors are reported.  */
+static int
+s_load_keys(const s_options_t *options, zcert_t **client_p, zcert_t **server_p)
+{
+    *client_p = zcert_load(options->key_file);
+    if (!*client_p || s_all_zero(zcert_secret_key(*client_p)))
+        return s_fail(S_EXIT_FAIL, FLOW_INVALID_ARGUMENT,
+                      "cannot load a CURVE secret key from %s", options->key_file);
+    *server_p = zcert_load(options->server_key_file);
+    if (!*server_p || s_all_zero(zcert_public_key(*server_p)))
+        return s_fail(S_EXIT_FAIL, FLOW_INVALID_ARGUMENT,
+                      "cannot load the node's CURVE public key from %s", options->server_key_file);
+    return 0;
+}
+
+static int
+s_connect(const s_options_t *options, zsock_t **dealer_p)
+{
+    zcert_t *client = NULL;
+    zcert_t *server = NULL;
+    int rc = s_load_keys(options, &client, &server);
+    if (rc == 0) {
+        *dealer_p = zsock_new(ZMQ_DEALER);
+        if (!*dealer_p)
+            rc = s_fail(S_EXIT_FAIL, FLOW_INTERNAL, "cannot create a socket");
+    }
+    if (rc == 0) {
+        zsock_set_linger(*dealer_p, 0);
+        zcert_apply(client, *dealer_p);
+        zsock_set_curve_serverkey(*dealer_p, zcert_public_txt(server));
+        if (zsock_connect(*dealer_p, "%s", options->endpoint) != 0)
+            rc = s_fail(S_EXIT_FAIL, FLOW_INVALID_ARGUMENT,
+                        "cannot use control endpoint '%s'", options->endpoint);
+    }
+    zcert_destroy(&client);
+    zcert_destroy(&server);
+    return rc;
+}
+
+static int
+s_send(zsock_t *dealer, const Flow__Control__ControlRequest *req)
+{
+    size_t size = flow__control__control_request__get_packed_size(req);
+    zframe_t *frame = zframe_new(NULL, size);
+    if (!frame)
+        return s_fail(S_EXIT_FAIL, FLOW_INTERNAL, "out of memory");
+    flow__control__control_request__pack(req, zframe_data(frame));
+    if (zframe_send(&frame, dealer, ZFRAME_DONTWAIT) != 0) {
+        zframe_destroy(&frame);
+        return s_fail(S_EXIT_FAIL, FLOW_UNAVAILABLE, "cannot send: %s", zmq_strerror(errno));
+    }
+    return 0;
+}
+
+static int
+s_no_answer(const s_options_t *options)
+{
+    if (zsys_interrupted)
+        return s_fail(S_EXIT_FAIL, FLOW_UNAVAILABLE, "interrupted");
+    return s_fail(S_EXIT_FAIL, FLOW_DEADLINE_EXCEEDED,
+                  "the node did not answer at %s within %d ms (check endpoint and keys)",
+                  options->endpoint, options->timeout_ms);
+}
+
+/*  The reply to request ID if the next frame is one; frames that do not
+ *  decode or answer another id are not ours.  */
+static Flow__Control__ControlReply *
+s_read_reply(zsock_t *dealer, uint64_t id)
+{
+    zframe_t *frame = zframe_recv(dealer);
+    if (!frame)
+        return NULL;
+    Flow__Control__ControlReply *reply =
+        flow__control__control_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
+    zframe_destroy(&frame);
+    if (reply && reply->id != id) {
+        flow__control__control_reply__free_unpacked(reply, NULL);
+        return NULL;
+    }
+    return reply;
+}
+
+static int
+s_receive(const s_options_t *options, zsock_t *dealer, uint64_t id,
+          Flow__Control__ControlReply **reply_p)
+{
+    int64_t deadline = zclock_mono() + options->timeout_ms;
+    zpoller_t *poller = zpoller_new(dealer, NULL);
+    int rc = 0;
+    while (!*reply_p) {
+        int64_t left = deadline - zclock_mono();
+        if (left <= 0 || zsys_interrupted) {
+            rc = s_no_answer(options);
+            break;
+        }
+        if (zpoller_wait(poller, (int) left))
+            *reply_p = s_read_reply(dealer, id);
+    }
+    zpoller_destroy(&poller);
+    return rc;
+}
+
+static int
+s_check_reply(const s_command_t *command, const Flow__Control__ControlReply *reply)
+{
+    int status = (int) reply->status;
+    if (status < FLOW_OK || status > FLOW_INTERNAL)
+        return s_fail(S_EXIT_FAIL, FLOW_INTERNAL, "the node replied with unknown status %d: %s",
+                      status, reply->message);
+    if (status != FLOW_OK)
+        return s_fail(S_EXIT_FAIL, (flow_status_t) status, "%s",
+                      reply->message[0] ? reply->message : flow_status_name((flow_status_t) status));
+    if (reply->body_case != command->reply_body)
+        return s_fail(S_EXIT_FAIL, FLOW_INTERNAL, "the node answered %s without its reply body",
+                      command->name);
+    return 0;
+}
+
+/*  Builds the command's request with an empty body message of its kind.  */
+static int
+s_call(const s_options_t *options, const s_command_t *command,
+       Flow__Control__ControlReply **reply_p)
+{
+    Flow__Control__StatusRequest status = FLOW__CONTROL__STATUS_REQUEST__INIT;
+    Flow__Control__MetricsRequest metrics = FLOW__CONTROL__METRICS_REQUEST__INIT;
+    Flow__Control__StopRequest stop = FLOW__CONTROL__STOP_REQUEST__INIT;
+    Flow__Control__ControlRequest req = FLOW__CONTROL__CONTROL_REQUEST__INIT;
+    req.version = FLOW_PROTOCOL_VERSION;
+    req.id = (uint64_t) zclock_time();
+    req.body_case = command->body;
+    if (command->body == FLOW__CONTROL__CONTROL_REQUEST__BODY_STATUS)
+        req.status = &status;
+    else if (command->body == FLOW__CONTROL__CONTROL_REQUEST__BODY_METRICS)
+        req.metrics = &metrics;
+    else
+        req.stop = &stop;
+    zsock_t *dealer = NULL;
+    int rc = s_connect(options, &dealer);
+    if (rc == 0)
+        rc = s_send(dealer, &req);
+    if (rc == 0)
+        rc = s_receive(options, dealer, req.id, reply_p);
+    zsock_destroy(&dealer);
+    return rc;
+}
+
+/*  ---------------------------------------------------------------------
+ *  Options and main
+ */
+
+enum { S_OPT_CONTROL = 1000, S_OPT_KEY, S_OPT_SERVER_KEY, S_OPT_JSON, S_OPT_TIMEOUT };
+
+static const char *s_options_help =
+    "  --control EP       control socket (default: $FLOW_CONTROL, else " S_DEFAULT_CONTROL ")\n"
+    "  --key FILE         admin CURVE keypair (default: " S_DEFAULT_KEY ")\n"
+    "  --server-key FILE  the node's public cert (default: node.cert beside --key)\n"
+    "  --json             print the reply body as JSON\n"
+    "  --timeout MS       how long to wait for the node (default: 5000)\n"
+    "  --help             this help\n";
+
+static void
+s_print_help(const s_command_t *command)
+{
+    if (command) {
+        printf("usage: flowctl [OPTIONS] %s\n\n%s\noptions:\n%s",
+               command->name, command->help, s_options_help);
+        return;
+    }
+    printf("usage: flowctl [OPTIONS] COMMAND\n\ncommands:\n");
+    for (size_t i = 0; i < S_N_COMMANDS; i++)
+        printf("  %-10s%.*s\n", s_commands[i].name,
+               (int) strcspn(s_commands[i].help, "\n"), s_commands[i].help);
+    printf("\noptions:\n%s", s_options_help);
+}
+
+static int
+s_parse_timeout(const char *text)
+{
+    char *end;
+    long value = strtol(text, &end, 10);
+    if (*end || end == text || value < 1 || value > INT_MAX)
+        return -1;
+    return (int) value;
+}
+
+/*  Options may come before or after the command word.  */
+static int
+s_parse(int argc, char **argv, s_options_t *options)
+{
+    static const struct option longopts[] = {
+        { "control", required_argument, NULL, S_OPT_CONTROL },
+        { "key", required_argument, NULL, S_OPT_KEY },
+        { "server-key", required_argument, NULL, S_OPT_SERVER_KEY },
+        { "json", no_argument, NULL, S_OPT_JSON },
+        { "timeout", required_argument, NULL, S_OPT_TIMEOUT },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case S_OPT_CONTROL: options->endpoint = optarg; break;
+        case S_OPT_KEY: options->key_file = optarg; break;
+        case S_OPT_SERVER_KEY: options->server_key_file = optarg; break;
+        case S_OPT_JSON: options->json = true; break;
+        case 'h': options->help = true; break;
+        case S_OPT_TIMEOUT:
+            options->timeout_ms = s_parse_timeout(optarg);
+            if (options->timeout_ms < 0)
+                return s_usage_error("--timeout wants milliseconds above 0, not '%s'", optarg);
+            break;
+        default:
+            return s_usage_error("unknown option or missing value: %s", argv[optind - 1]);
+        }
+    }
+    return 0;
+}
+
+/*  node.cert in the directory of the key file.  */
+static char *
+s_default_server_key(const char *key_file)
+{
+    const char *slash = strrchr(key_file, '/');
+    int dir_len = slash ? (int) (slash - key_file + 1) : 0;
+    char *path = NULL;
+    if (asprintf(&path, "%.*snode.cert", dir_len, key_file) < 0)
+        return NULL;
+    return path;
+}
+
+static int
+s_run(s_options_t *options, const s_command_t *command)
+{
+    char *server_key = NULL;
+    if (!options->server_key_file) {
+        server_key = s_default_server_key(options->key_file);
+        if (!server_key)
+            return s_fail(S_EXIT_FAIL, FLOW_INTERNAL, "out of memory");
+        options->server_key_file = server_key;
+    }
+    Flow__Control__ControlReply *reply = NULL;
+    int rc = s_call(options, command, &reply);
+    if (rc == 0)
+        rc = s_check_reply(command, reply);
+    if (rc == 0)
+        rc = command->print(options, reply);
+    if (reply)
+        flow__control__control_reply__free_unpacked(reply, NULL);
+    free(server_key);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    s_options_t options = { getenv("FLOW_CONTROL"), S_DEFAULT_KEY, NULL, false, false,
+                            FLOW_DEFAULT_TIMEOUT_MS };
+    if (!options.endpoint || !options.endpoint[0])
+        options.endpoint = S_DEFAULT_CONTROL;
+    int rc = s_parse(argc, argv, &options);
+    if (rc != 0)
+        return rc;
+    if (optind >= argc && options.help) {
+        s_print_help(NULL);
+        return 0;
+    }
+    if (optind >= argc)
+        return s_usage_error("no command given");
+    const s_command_t *command = s_find_command(argv[optind]);
+    if (!command)
+        return s_usage_error("unknown command '%s'", argv[optind]);
+    if (optind + 1 < argc)
+        return s_usage_error("%s takes no argument", argv[optind]);
+    if (options.help) {
+        s_print_help(command);
+        return 0;
+    }
+    return s_run(&options, command);
+}

@@ -1,0 +1,194 @@
+/*  clients/libflow.h — the C client library of Flow.
+ *
+ *      flow_t *flow = flow_new(NULL);            // tcp://127.0.0.1:7700
+ *      flow_pong_t pong;
+ *      if (flow_ping(flow, FLOW__ACTOR__ACTOR_UNSPECIFIED, NULL, 0, &pong) != FLOW_OK)
+ *          fprintf(stderr, "%s\n", flow_error(flow));
+ *      flow_destroy(&flow);
+ *
+ *  A flow_t is one connection to one node: a ZeroMQ DEALER that sends one
+ *  packed flow.Request per frame and receives one flow.ServerMessage per
+ *  frame (proto/flow.proto).  Every call returns a flow_status_t, the
+ *  values of flow.Status; flow_error() holds the message of the last call
+ *  that failed.  The node's own failures come back with the status it
+ *  replied; a failure to reach it is FLOW_UNAVAILABLE (cannot connect,
+ *  connection lost, interrupted) or FLOW_DEADLINE_EXCEEDED (no reply in
+ *  time).
+ *
+ *  Calls.  flow_call() sends one request and waits for the reply with the
+ *  same id.  Replies to earlier calls that timed out are dropped; pushes
+ *  that arrive meanwhile are queued for flow_next_push().  Idempotent
+ *  requests (ping, info, subscribe, unsubscribe) are retried on
+ *  UNAVAILABLE and DEADLINE_EXCEEDED, with a doubling backoff, all within
+ *  the caller's one total timeout: each attempt gets an equal share of
+ *  what is left.  Other requests are sent once.  When a call times out or
+ *  the connection drops, the socket is closed and a new one made, so a
+ *  frame queued for a dead node is never delivered late.  A request that
+ *  is not idempotent and failed with UNAVAILABLE after the connection was
+ *  up may or may not have been carried out.
+ *
+ *  Subscriptions.  flow_subscribe() adds topics to this connection;
+ *  flow_next_push() returns the deliveries in order.  At most
+ *  FLOW_PUSH_QUEUE_MAX pushes wait in the queue; beyond that the oldest
+ *  is dropped, seen by the reader as a gap in `seq`.  The node keeps
+ *  subscriptions per connection, so when the connection is lost
+ *  flow_next_push() reports FLOW_UNAVAILABLE once and the next call of
+ *  flow_next_push(), flow_subscribe() or flow_unsubscribe() subscribes the
+ *  new connection to the same topics again (seq starts again from 1).
+ *
+ *  Threads: a flow_t is not thread-safe; use one per thread.  libflow uses
+ *  CZMQ's process-wide context, so CZMQ's SIGINT/SIGTERM handler is in
+ *  place (zsys_handler_set() changes it); when it has set zsys_interrupted
+ *  every wait ends with FLOW_UNAVAILABLE "interrupted".
+ *
+ *  Returned protobuf messages belong to the caller, freed with their
+ *  generated free function and a NULL allocator, e.g.
+ *  flow__reply__free_unpacked(reply, NULL).
+ */
+#ifndef LIBFLOW_H
+#define LIBFLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow.pb-c.h"
+
+#define FLOW_DEFAULT_ENDPOINT   "tcp://127.0.0.1:7700"
+#define FLOW_PROTOCOL_VERSION   1
+#define FLOW_DEFAULT_TIMEOUT_MS 5000
+#define FLOW_DEFAULT_RETRIES    3
+#define FLOW_PUSH_QUEUE_MAX     1024
+/*  Frames larger than this from the node close the connection.  */
+#define FLOW_MAX_FRAME_BYTES    (16 * 1024 * 1024)
+
+typedef struct _flow_t flow_t;
+
+#define FLOW_STATUS_MAP(X)      \
+    X(OK, 0)                    \
+    X(INVALID_ARGUMENT, 1)      \
+    X(UNAUTHENTICATED, 2)       \
+    X(PERMISSION_DENIED, 3)     \
+    X(NOT_FOUND, 4)             \
+    X(ALREADY_EXISTS, 5)        \
+    X(FAILED_PRECONDITION, 6)   \
+    X(RESOURCE_EXHAUSTED, 7)    \
+    X(UNAVAILABLE, 8)           \
+    X(DEADLINE_EXCEEDED, 9)     \
+    X(INTERNAL, 10)
+
+/*  The values of flow.Status, one for one.  */
+typedef enum {
+#define FLOW_STATUS_ENUM_(name, value) FLOW_##name = value,
+    FLOW_STATUS_MAP(FLOW_STATUS_ENUM_)
+#undef FLOW_STATUS_ENUM_
+} flow_status_t;
+
+/*  What a ping proves: which node, actor and partition answered, and at
+ *  which ring epoch.  node_id is truncated to fit.  */
+typedef struct {
+    char node_id[128];
+    Flow__Actor actor;
+    uint32_t partition;
+    uint64_t ring_epoch;
+} flow_pong_t;
+
+/*  A client for the node at ENDPOINT (NULL: FLOW_DEFAULT_ENDPOINT).  The
+ *  connection is made in the background; a node that is not up yet is
+ *  not an error here.  Returns NULL when ENDPOINT is malformed or no
+ *  socket can be made.  */
+flow_t *flow_new(const char *endpoint);
+
+/*  Closes the connection, drops queued pushes, frees the client and sets
+ *  *SELF_P to NULL.  Tolerates NULL and *SELF_P == NULL.  */
+void flow_destroy(flow_t **self_p);
+
+/*  Total timeout of a call that passes 0 (default FLOW_DEFAULT_TIMEOUT_MS).
+ *  Values below 1 restore the default.  */
+void flow_set_timeout(flow_t *self, int timeout_ms);
+
+/*  How often an idempotent request is sent again (default
+ *  FLOW_DEFAULT_RETRIES; 0 = never).  Negative values count as 0.  */
+void flow_set_retries(flow_t *self, int retries);
+
+/*  Bearer token put in every request that carries none of its own; NULL
+ *  clears it.  The string is copied.  */
+void flow_set_token(flow_t *self, const char *token);
+
+const char *flow_endpoint(flow_t *self);
+
+/*  "OK", "INVALID_ARGUMENT", ... "INTERNAL"; "UNKNOWN" for other values.  */
+const char *flow_status_name(flow_status_t status);
+
+/*  The message of the last call on SELF that did not return FLOW_OK: the
+ *  node's message, or one of libflow's for transport failures.  Never
+ *  NULL; "" before any failure.  */
+const char *flow_error(flow_t *self);
+
+/*  Sends REQ, whose body the caller has set, and waits for its reply.
+ *  Fills REQ's version, id, timeout_ms (the time left for the attempt)
+ *  and, when REQ has none, the token.  TIMEOUT_MS is the total budget
+ *  including retries; 0 or less takes the client's default.
+ *
+ *  *REPLY_P (when REPLY_P is not NULL) is set to the reply whenever one
+ *  arrived, also for a status other than OK, else to NULL.  A reply with
+ *  id 0 (the node could not decode the request) is taken as the answer.
+ *  Returns the reply's status, or:
+ *    FLOW_UNAVAILABLE        cannot connect, connection lost, send failed
+ *                            or interrupted;
+ *    FLOW_DEADLINE_EXCEEDED  no reply within the budget;
+ *    FLOW_INTERNAL           the node sent a frame that is not a
+ *                            flow.ServerMessage, or a status libflow does
+ *                            not know.  */
+flow_status_t flow_call(flow_t *self, Flow__Request *req, Flow__Reply **reply_p,
+                        int timeout_ms);
+
+/*  Pings ACTOR (FLOW__ACTOR__ACTOR_UNSPECIFIED: the session actor of the
+ *  connected node) through the partition that KEY (KEY_LEN bytes, may be
+ *  empty) hashes to.  Fills *OUT on FLOW_OK.  Errors: those of
+ *  flow_call(); FLOW_INTERNAL when an OK reply has no ping body.  */
+flow_status_t flow_ping(flow_t *self, Flow__Actor actor, const void *key,
+                        size_t key_len, flow_pong_t *out);
+
+/*  The node's description.  On FLOW_OK *INFO_P is set to a message the
+ *  caller frees with flow__info_reply__free_unpacked(info, NULL).
+ *  Errors: those of flow_call(); FLOW_INTERNAL when an OK reply has no
+ *  info body.  */
+flow_status_t flow_info(flow_t *self, Flow__InfoReply **info_p);
+
+/*  Adds (or removes) N topics to this connection's subscriptions.
+ *  Errors: those of flow_call(), and of the node (INVALID_ARGUMENT for a
+ *  topic of an unknown family); FLOW_INTERNAL when an OK reply has no
+ *  subscribe body.  */
+flow_status_t flow_subscribe(flow_t *self, const char *const *topics, size_t n);
+flow_status_t flow_unsubscribe(flow_t *self, const char *const *topics, size_t n);
+
+/*  The topics this connection follows, as the node last confirmed them;
+ *  valid until the next call on SELF.  */
+const char *const *flow_topics(flow_t *self, size_t *n_p);
+
+/*  The next push, oldest first: a queued one at once, else the next to
+ *  arrive within TIMEOUT_MS (below 0: no limit; 0: do not wait).  On
+ *  FLOW_OK *PUSH_P is set to a message the caller frees with
+ *  flow__push__free_unpacked(push, NULL); else to NULL.  Replies that
+ *  arrive meanwhile are late answers to calls that gave up; they are
+ *  dropped.  Errors:
+ *    FLOW_DEADLINE_EXCEEDED  nothing arrived in time;
+ *    FLOW_UNAVAILABLE        the connection was lost (reported once; see
+ *                            above) or interrupted;
+ *    FLOW_INTERNAL           the node sent a frame that is not a
+ *                            flow.ServerMessage;
+ *    the errors of flow_subscribe() when it subscribes a new connection.  */
+flow_status_t flow_next_push(flow_t *self, Flow__Push **push_p, int timeout_ms);
+
+/*  For tests of the node's input checks: sends LEN bytes as one frame,
+ *  as they are.  Errors: FLOW_UNAVAILABLE when the frame cannot be
+ *  queued.  */
+flow_status_t flow_send_raw(flow_t *self, const void *bytes, size_t len);
+
+/*  For tests: the next frame from the node, decoded, bypassing the push
+ *  queue; TIMEOUT_MS as for flow_next_push().  On FLOW_OK *MSG_P is set
+ *  to a message freed with flow__server_message__free_unpacked(msg,
+ *  NULL).  Errors: as for flow_next_push().  */
+flow_status_t flow_recv_raw(flow_t *self, Flow__ServerMessage **msg_p, int timeout_ms);
+
+#endif

@@ -1,0 +1,294 @@
+/*  cluster/control.c — admin requests over CURVE; see control.h.
+ *
+ *  One static handler per request, declared in a table like the client
+ *  requests.  Status and metrics read the metrics registry and the ring
+ *  snapshot; nothing here writes node state.
+ */
+#include "cluster/control.h"
+#include "control.pb-c.h"
+#include "node/envelope.h"
+#include "node/error.h"
+#include "node/log.h"
+#include "node/requests.h"
+
+#define CONTROL_MAX_BYTES 65536
+
+typedef struct {
+    fl_node_t *node;
+    const fl_keys_t *keys;
+    zsock_t *pipe;
+    zsock_t *sock;
+    zactor_t *auth;
+    bool draining;
+} self_t;
+
+typedef struct {
+    self_t *self;
+    const Flow__Control__ControlRequest *req;
+    Flow__Control__ControlReply *reply;
+    zlistx_t *garbage;          /* freed after the reply is sent */
+} s_ctx_t;
+
+static void *
+s_alloc(s_ctx_t *ctx, size_t size)
+{
+    void *p = zmalloc(size);
+    zlistx_add_end(ctx->garbage, p);
+    return p;
+}
+
+static void
+s_handle_status(s_ctx_t *ctx)
+{
+    const fl_node_t *node = ctx->self->node;
+    Flow__Control__StatusReply *st = s_alloc(ctx, sizeof *st);
+    flow__control__status_reply__init(st);
+    st->node_id = (char *) node->node_id;
+    st->version = FLOW_VERSION;
+    st->uptime_ms = (uint64_t) (zclock_usecs() - node->started_us) / 1000;
+    st->state = ctx->self->draining ? "draining" : "serving";
+    st->partitions = fl_ring_partitions(node->ring);
+    st->partitions_owned = fl_ring_owned(node->ring);
+    st->ring_epoch = fl_ring_epoch(node->ring);
+    st->client_endpoint = (char *) node->client_endpoint;
+    st->control_endpoint = (char *) node->control_endpoint;
+    st->connections = fl_metrics_connections(node->metrics);
+
+    st->n_actors = FL_ACTOR_COUNT;
+    st->actors = s_alloc(ctx, FL_ACTOR_COUNT * sizeof *st->actors);
+    for (size_t a = 0; a < FL_ACTOR_COUNT; a++) {
+        fl_metrics_actor_t m;
+        fl_metrics_read_actor(node->metrics, a, &m);
+        Flow__Control__ActorStatus *as = s_alloc(ctx, sizeof *as);
+        flow__control__actor_status__init(as);
+        as->actor = (Flow__Actor) (FLOW__ACTOR__ACTOR_SESSION + a);
+        as->queue_depth = m.sent > m.handled ? m.sent - m.handled : 0;
+        as->handled = m.handled;
+        as->commits = m.commits;
+        st->actors[a] = as;
+    }
+    size_t n = fl_requests_count();
+    st->n_requests = n;
+    st->requests = s_alloc(ctx, (n ? n : 1) * sizeof *st->requests);
+    for (size_t t = 0; t < n; t++) {
+        fl_metrics_request_t m;
+        fl_metrics_read_request(node->metrics, t, &m);
+        Flow__Control__RequestStats *rs = s_alloc(ctx, sizeof *rs);
+        flow__control__request_stats__init(rs);
+        rs->type = (char *) fl_requests_at(t)->name;
+        rs->count = m.count;
+        rs->errors = m.errors;
+        st->requests[t] = rs;
+    }
+    ctx->reply->body_case = FLOW__CONTROL__CONTROL_REPLY__BODY_NODE_STATUS;
+    ctx->reply->node_status = st;
+}
+
+static void
+s_handle_metrics(s_ctx_t *ctx)
+{
+    const fl_node_t *node = ctx->self->node;
+    fl_store_stats_t ss;
+    fl_store_stats(node->store, &ss);
+    const fl_metrics_gauge_t gauges[] = {
+        { "flow_uptime_seconds", "Seconds since the node started.",
+          (double) (zclock_usecs() - node->started_us) / 1e6 },
+        { "flow_partitions_owned", "Partitions this node owns.",
+          fl_ring_owned(node->ring) },
+        { "flow_ring_epoch", "Epoch of the ring this node routes with.",
+          (double) fl_ring_epoch(node->ring) },
+        { "flow_connections", "Client connections with a subscription.",
+          (double) fl_metrics_connections(node->metrics) },
+        { "flow_store_map_bytes", "Current LMDB map size.", (double) ss.map_size },
+        { "flow_store_commits", "Write transactions committed since start.",
+          (double) ss.commits },
+        { "flow_store_map_growths", "Times the LMDB map was grown since start.",
+          (double) ss.growths },
+        { "flow_worker_jobs_done", "Jobs the worker pool finished since start.",
+          (double) fl_workers_done(node->workers) },
+        { "flow_worker_jobs_queued", "Jobs waiting for a worker.",
+          (double) fl_workers_queued(node->workers) },
+    };
+    char *text = fl_metrics_prometheus(node->metrics, gauges, sizeof gauges / sizeof gauges[0]);
+    if (!text) {
+        ctx->reply->status = FLOW__STATUS__INTERNAL;
+        ctx->reply->message = "out of memory";
+        return;
+    }
+    zlistx_add_end(ctx->garbage, text);
+    Flow__Control__MetricsReply *mr = s_alloc(ctx, sizeof *mr);
+    flow__control__metrics_reply__init(mr);
+    mr->text = text;
+    ctx->reply->body_case = FLOW__CONTROL__CONTROL_REPLY__BODY_METRICS;
+    ctx->reply->metrics = mr;
+}
+
+static void
+s_handle_stop(s_ctx_t *ctx)
+{
+    Flow__Control__StopReply *sr = s_alloc(ctx, sizeof *sr);
+    flow__control__stop_reply__init(sr);
+    ctx->reply->body_case = FLOW__CONTROL__CONTROL_REPLY__BODY_STOP;
+    ctx->reply->stop = sr;
+    fl_info("control", "stop requested by an admin", NULL);
+    zstr_send(ctx->self->pipe, "STOP");
+}
+
+static const struct {
+    Flow__Control__ControlRequest__BodyCase body;
+    const char *name;
+    void (*handler)(s_ctx_t *ctx);
+} s_commands[] = {
+    { FLOW__CONTROL__CONTROL_REQUEST__BODY_STATUS, "status", s_handle_status },
+    { FLOW__CONTROL__CONTROL_REQUEST__BODY_METRICS, "metrics", s_handle_metrics },
+    { FLOW__CONTROL__CONTROL_REQUEST__BODY_STOP, "stop", s_handle_stop },
+};
+
+static void
+s_answer(self_t *self, zframe_t *identity, const void *data, size_t len)
+{
+    Flow__Control__ControlReply reply = FLOW__CONTROL__CONTROL_REPLY__INIT;
+    reply.version = FL_PROTOCOL_VERSION;
+    s_ctx_t ctx = { self, NULL, &reply, zlistx_new() };
+    zlistx_set_destructor(ctx.garbage, (zlistx_destructor_fn *) zstr_free);
+
+    Flow__Control__ControlRequest *req = NULL;
+    if (len > CONTROL_MAX_BYTES) {
+        reply.status = FLOW__STATUS__RESOURCE_EXHAUSTED;
+        reply.message = "control request exceeds 65536 bytes";
+    }
+    else
+    if (!(req = flow__control__control_request__unpack(NULL, len, data))) {
+        reply.status = FLOW__STATUS__INVALID_ARGUMENT;
+        reply.message = "frame is not a valid flow.control.ControlRequest";
+    }
+    else
+    if (req->version != FL_PROTOCOL_VERSION) {
+        reply.id = req->id;
+        reply.status = FLOW__STATUS__INVALID_ARGUMENT;
+        reply.message = "unsupported control protocol version";
+    }
+    else {
+        reply.id = req->id;
+        ctx.req = req;
+        size_t i = 0;
+        while (i < sizeof s_commands / sizeof s_commands[0] && s_commands[i].body != req->body_case)
+            i++;
+        if (i < sizeof s_commands / sizeof s_commands[0])
+            s_commands[i].handler(&ctx);
+        else {
+            reply.status = FLOW__STATUS__INVALID_ARGUMENT;
+            reply.message = "body: missing or of a kind this node does not know";
+        }
+    }
+    if (reply.status != FLOW__STATUS__OK)
+        fl_info("control", "control request refused", "status=%s reason=\"%s\"",
+                fl_status_name(reply.status), reply.message);
+
+    zframe_t *frame = fl_envelope_pack(&reply.base);
+    zframe_t *id = zframe_dup(identity);
+    if (zframe_send(&id, self->sock, ZFRAME_MORE | ZFRAME_DONTWAIT) == 0)
+        zframe_send(&frame, self->sock, ZFRAME_DONTWAIT);
+    zframe_destroy(&id);
+    zframe_destroy(&frame);
+    zlistx_destroy(&ctx.garbage);
+    if (req)
+        flow__control__control_request__free_unpacked(req, NULL);
+}
+
+static void
+s_on_sock(self_t *self)
+{
+    zmsg_t *msg = zmsg_recv(self->sock);
+    if (!msg)
+        return;
+    zframe_t *identity = zmsg_pop(msg);
+    zframe_t *body = zmsg_pop(msg);
+    if (identity && body && zmsg_size(msg) == 0)
+        s_answer(self, identity, zframe_data(body), zframe_size(body));
+    else
+    if (identity)
+        s_answer(self, identity, "", 0);
+    zframe_destroy(&identity);
+    zframe_destroy(&body);
+    zmsg_destroy(&msg);
+}
+
+static int
+s_open(self_t *self)
+{
+    self->auth = zactor_new(zauth, NULL);
+    if (!self->auth)
+        return FL_E_IO;
+    zstr_sendx(self->auth, "CURVE", self->keys->admins_dir, NULL);
+    zsock_wait(self->auth);
+
+    self->sock = zsock_new(ZMQ_ROUTER);
+    if (!self->sock)
+        return FL_E_NOMEM;
+    zcert_apply(self->keys->node, self->sock);
+    zsock_set_curve_server(self->sock, 1);
+    zsock_set_zap_domain(self->sock, "flow.control");
+    zsock_set_maxmsgsize(self->sock, CONTROL_MAX_BYTES * 2);
+    zsock_set_linger(self->sock, 0);
+    if (zsock_bind(self->sock, "%s", self->node->control_endpoint) < 0) {
+        fl_error("control", "cannot bind the control endpoint", "endpoint=%s error=\"%s\"",
+                 self->node->control_endpoint, zmq_strerror(zmq_errno()));
+        return FL_E_IO;
+    }
+    snprintf(self->node->control_endpoint, sizeof self->node->control_endpoint, "%s",
+             zsock_endpoint(self->sock));
+    return 0;
+}
+
+static void
+s_control_task(zsock_t *pipe, void *arg)
+{
+    self_t *self = arg;
+    self->pipe = pipe;
+    zsock_signal(pipe, 0);
+    int rc = s_open(self);
+    zsock_signal(pipe, rc ? 1 : 0);
+    if (rc == 0) {
+        fl_info("control", "control socket ready", "endpoint=%s", self->node->control_endpoint);
+        zpoller_t *poller = zpoller_new(pipe, self->sock, NULL);
+        bool done = false;
+        while (!done) {
+            void *which = zpoller_wait(poller, -1);
+            if (which == self->sock)
+                s_on_sock(self);
+            else
+            if (which == pipe) {
+                char *command = zstr_recv(pipe);
+                done = !command || streq(command, "$TERM");
+                if (command && streq(command, "DRAINING"))
+                    self->draining = true;
+                zstr_free(&command);
+            }
+            else
+                done = zpoller_terminated(poller);
+        }
+        zpoller_destroy(&poller);
+    }
+    zsock_destroy(&self->sock);
+    zactor_destroy(&self->auth);
+    free(self);
+}
+
+zactor_t *
+fl_control_new(fl_node_t *node, const fl_keys_t *keys)
+{
+    self_t *self = zmalloc(sizeof *self);
+    self->node = node;
+    self->keys = keys;
+    zactor_t *actor = zactor_new(s_control_task, self);
+    if (!actor) {
+        free(self);
+        return NULL;
+    }
+    if (zsock_wait(actor) != 0) {
+        zactor_destroy(&actor);
+        return NULL;
+    }
+    return actor;
+}

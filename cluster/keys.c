@@ -1,0 +1,94 @@
+/*  cluster/keys.c — CURVE keys on disk; see keys.h.
+ *
+ *  Secrets are written under umask 077 and chmod'ed 0600 afterwards, so a
+ *  secret file is never readable by others, not even for a moment.
+ */
+#include "cluster/keys.h"
+#include "node/error.h"
+#include "node/log.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+
+static int
+s_mkdir(const char *path)
+{
+    if (mkdir(path, 0700) == 0 || errno == EEXIST)
+        return 0;
+    fl_error("keys", "cannot create directory", "path=%s error=\"%s\"", path, strerror(errno));
+    return FL_E_IO;
+}
+
+/*  Loads BASE (public) + BASE_secret, or makes and saves a new pair.  */
+static zcert_t *
+s_load_or_make(const char *base, const char *what)
+{
+    char secret[FL_KEYS_PATH_MAX + 8];
+    snprintf(secret, sizeof secret, "%s_secret", base);
+    if (zsys_file_exists(secret)) {
+        zcert_t *cert = zcert_load(base);
+        if (!cert)
+            fl_error("keys", "cannot load key", "path=%s", secret);
+        return cert;
+    }
+    zcert_t *cert = zcert_new();
+    if (!cert)
+        return NULL;
+    zcert_set_meta(cert, "role", "%s", what);
+    mode_t old = umask(077);
+    int rc = zcert_save(cert, base);
+    umask(old);
+    if (rc != 0 || chmod(secret, 0600) != 0) {
+        fl_error("keys", "cannot save key", "path=%s", base);
+        zcert_destroy(&cert);
+        return NULL;
+    }
+    fl_info("keys", "created key", "role=%s path=%s", what, base);
+    return cert;
+}
+
+int
+fl_keys_load(const char *data_dir, fl_keys_t *keys)
+{
+    memset(keys, 0, sizeof *keys);
+    char dir[FL_KEYS_PATH_MAX], path[FL_KEYS_PATH_MAX + 32];
+    if (snprintf(dir, sizeof dir, "%s/keys", data_dir) >= (int) sizeof dir - 16
+        || snprintf(keys->admins_dir, sizeof keys->admins_dir, "%s/admins", dir)
+           >= (int) sizeof keys->admins_dir) {
+        fl_error("keys", "data directory path is too long", "data=%s", data_dir);
+        return FL_E_INVAL;
+    }
+    if (s_mkdir(dir) || s_mkdir(keys->admins_dir))
+        return FL_E_IO;
+
+    snprintf(path, sizeof path, "%s/node.cert", dir);
+    keys->node = s_load_or_make(path, "node");
+    if (!keys->node)
+        return FL_E_IO;
+
+    snprintf(path, sizeof path, "%s/admin.cert", dir);
+    char allowed[FL_KEYS_PATH_MAX + 32];
+    snprintf(allowed, sizeof allowed, "%s/admin.cert", keys->admins_dir);
+    bool first = !zsys_file_exists(path);
+    zcert_t *admin = s_load_or_make(path, "admin");
+    if (!admin) {
+        fl_keys_release(keys);
+        return FL_E_IO;
+    }
+    /*  Only the first admin key is allow-listed automatically; later
+     *  edits of admins/ are the operator's.  */
+    if (first && zcert_save_public(admin, allowed) != 0) {
+        fl_error("keys", "cannot allow-list the admin key", "path=%s", allowed);
+        zcert_destroy(&admin);
+        fl_keys_release(keys);
+        return FL_E_IO;
+    }
+    zcert_destroy(&admin);
+    return 0;
+}
+
+void
+fl_keys_release(fl_keys_t *keys)
+{
+    zcert_destroy(&keys->node);
+}

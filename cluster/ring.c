@@ -1,0 +1,102 @@
+/*  cluster/ring.c — ring snapshots; see ring.h.
+ *
+ *  Owners are kept as one small index per partition into the member list,
+ *  so a lookup is two array reads and a snapshot of 65536 partitions costs
+ *  128 KiB.
+ */
+#include "cluster/ring.h"
+#include "storage/keyspace.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MEMBER_ID_MAX 64
+
+struct fl_ring_t {
+    uint64_t epoch;
+    uint32_t partitions;
+    uint16_t local;                 /* index of this node in members */
+    uint16_t nmembers;
+    char (*members)[MEMBER_ID_MAX];
+    uint16_t *owner;                /* per partition: index into members */
+};
+
+fl_ring_t *
+fl_ring_new_single(const char *local_id, uint32_t partitions, uint64_t epoch)
+{
+    if (!local_id || strlen(local_id) >= MEMBER_ID_MAX
+        || partitions == 0 || partitions > FL_KEYSPACE_MAX_PARTITIONS)
+        return NULL;
+    fl_ring_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->epoch = epoch;
+    self->partitions = partitions;
+    self->nmembers = 1;
+    self->members = calloc(1, sizeof *self->members);
+    self->owner = calloc(partitions, sizeof *self->owner);
+    if (!self->members || !self->owner) {
+        fl_ring_destroy(&self);
+        return NULL;
+    }
+    strcpy(self->members[0], local_id);
+    return self;
+}
+
+void
+fl_ring_destroy(fl_ring_t **self_p)
+{
+    if (!*self_p)
+        return;
+    free((*self_p)->members);
+    free((*self_p)->owner);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+uint32_t
+fl_ring_partitions(const fl_ring_t *self)
+{
+    return self->partitions;
+}
+
+uint64_t
+fl_ring_epoch(const fl_ring_t *self)
+{
+    return self->epoch;
+}
+
+const char *
+fl_ring_local_id(const fl_ring_t *self)
+{
+    return self->members[self->local];
+}
+
+uint32_t
+fl_ring_partition(const fl_ring_t *self, const void *key, size_t len)
+{
+    return fl_keyspace_partition(key, len, self->partitions);
+}
+
+const char *
+fl_ring_owner(const fl_ring_t *self, uint32_t partition)
+{
+    if (partition >= self->partitions)
+        return NULL;
+    return self->members[self->owner[partition]];
+}
+
+bool
+fl_ring_is_local(const fl_ring_t *self, uint32_t partition)
+{
+    return partition < self->partitions && self->owner[partition] == self->local;
+}
+
+uint32_t
+fl_ring_owned(const fl_ring_t *self)
+{
+    uint32_t n = 0;
+    for (uint32_t p = 0; p < self->partitions; p++)
+        n += self->owner[p] == self->local;
+    return n;
+}

@@ -1,0 +1,48 @@
+/*  node/actor.h — the runtime every data actor (user, event, geo,
+ *  recommend, notify) runs on.
+ *
+ *  An actor is a CZMQ zactor thread with one inbox: a ROUTER bound to an
+ *  inproc endpoint, to which sessions (and later the cluster's forwarders)
+ *  connect DEALERs.  Each inbox message is [identity][ActorRequest]; each
+ *  answer is [identity][ActorReply].
+ *
+ *  Group commit: when the inbox is readable the actor drains up to
+ *  batch_max requests, runs their handlers in arrival order, and when any
+ *  of them writes, runs the whole batch inside one write transaction that
+ *  is committed with fsync before a single reply of the batch is sent.  So
+ *  an OK reply always means durable, and a read in the same batch never
+ *  reveals a write that was not yet durable.  A write handler runs in a
+ *  nested transaction rolled back when it answers anything but OK.  A
+ *  request past its deadline is answered DEADLINE_EXCEEDED unhandled.
+ *
+ *  On $TERM the actor answers what is already in its inbox and stops.
+ */
+#ifndef FL_ACTOR_H
+#define FL_ACTOR_H
+
+#include <czmq.h>
+#include <stddef.h>
+
+#include "flow.pb-c.h"
+#include "node/node.h"
+#include "node/requests.h"
+
+typedef struct {
+    Flow__Actor type;
+    const char *endpoint;             /* inproc endpoint of the inbox */
+    const fl_node_t *node;
+    size_t batch_max;
+    /*  The table to run; NULL for the node's request table.  */
+    const fl_request_def_t *requests;
+    size_t nrequests;
+} fl_actor_args_t;
+
+/*  Starts an actor; returns when its inbox is bound.  NULL when it could
+ *  not start (logged).  ARGS and everything it points to must outlive the
+ *  actor.  */
+zactor_t *fl_actor_new(const fl_actor_args_t *args);
+
+/*  The inproc endpoint of actor TYPE of this process.  */
+const char *fl_actor_endpoint(Flow__Actor type);
+
+#endif

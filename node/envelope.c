@@ -1,0 +1,102 @@
+/*  node/envelope.c — request decoding and checks, reply packing; see
+ *  envelope.h.  */
+#include "node/envelope.h"
+#include "node/node.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+Flow__Status
+fl_envelope_decode(const void *data, size_t len, const fl_envelope_limits_t *limits,
+                   Flow__Request **req_p, uint64_t *id_p, char *msg, size_t msglen)
+{
+    *req_p = NULL;
+    *id_p = 0;
+    if (len > limits->max_bytes) {
+        snprintf(msg, msglen, "request of %zu bytes exceeds the limit of %zu bytes",
+                 len, limits->max_bytes);
+        return FLOW__STATUS__RESOURCE_EXHAUSTED;
+    }
+    if (len == 0) {
+        snprintf(msg, msglen, "empty frame: expected a flow.Request");
+        return FLOW__STATUS__INVALID_ARGUMENT;
+    }
+    Flow__Request *req = flow__request__unpack(NULL, len, data);
+    if (!req) {
+        snprintf(msg, msglen, "frame of %zu bytes is not a valid flow.Request", len);
+        return FLOW__STATUS__INVALID_ARGUMENT;
+    }
+    *id_p = req->id;
+    Flow__Status status = FLOW__STATUS__OK;
+    if (req->version != FL_PROTOCOL_VERSION) {
+        snprintf(msg, msglen, "protocol version %" PRIu32 " is not supported (this node speaks %d)",
+                 req->version, FL_PROTOCOL_VERSION);
+        status = FLOW__STATUS__INVALID_ARGUMENT;
+    }
+    else
+    if (req->id == 0) {
+        snprintf(msg, msglen, "id: must be non-zero");
+        status = FLOW__STATUS__INVALID_ARGUMENT;
+    }
+    else
+    if (req->timeout_ms > limits->max_timeout_ms) {
+        snprintf(msg, msglen, "timeout_ms: %" PRIu32 " exceeds this node's maximum of %" PRIu64,
+                 req->timeout_ms, limits->max_timeout_ms);
+        status = FLOW__STATUS__INVALID_ARGUMENT;
+    }
+    else
+    if (strlen(req->token) > FL_ENVELOPE_TOKEN_MAX) {
+        snprintf(msg, msglen, "token: longer than %d bytes", FL_ENVELOPE_TOKEN_MAX);
+        status = FLOW__STATUS__INVALID_ARGUMENT;
+    }
+    else
+    if (req->body_case == FLOW__REQUEST__BODY__NOT_SET) {
+        snprintf(msg, msglen, "body: missing or of a kind this node does not know");
+        status = FLOW__STATUS__INVALID_ARGUMENT;
+    }
+    if (status != FLOW__STATUS__OK) {
+        flow__request__free_unpacked(req, NULL);
+        return status;
+    }
+    *req_p = req;
+    return FLOW__STATUS__OK;
+}
+
+zframe_t *
+fl_envelope_pack(const ProtobufCMessage *msg)
+{
+    size_t size = protobuf_c_message_get_packed_size(msg);
+    zframe_t *frame = zframe_new(NULL, size);
+    if (!frame)
+        return NULL;
+    protobuf_c_message_pack(msg, zframe_data(frame));
+    return frame;
+}
+
+zframe_t *
+fl_envelope_pack_reply(const Flow__Reply *reply)
+{
+    Flow__ServerMessage out = FLOW__SERVER_MESSAGE__INIT;
+    out.version = FL_PROTOCOL_VERSION;
+    out.kind_case = FLOW__SERVER_MESSAGE__KIND_REPLY;
+    out.reply = (Flow__Reply *) reply;
+    return fl_envelope_pack(&out.base);
+}
+
+zframe_t *
+fl_envelope_pack_push(const Flow__Push *push)
+{
+    Flow__ServerMessage out = FLOW__SERVER_MESSAGE__INIT;
+    out.version = FL_PROTOCOL_VERSION;
+    out.kind_case = FLOW__SERVER_MESSAGE__KIND_PUSH;
+    out.push = (Flow__Push *) push;
+    return fl_envelope_pack(&out.base);
+}
+
+const char *
+fl_status_name(Flow__Status status)
+{
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&flow__status__descriptor, (int) status);
+    return v ? v->name : "UNKNOWN";
+}

@@ -1,0 +1,46 @@
+/*  node/envelope.h — client frames in and out.
+ *
+ *  Every frame a client sends passes fl_envelope_decode() before anything
+ *  else looks at it: size limit first (so an oversized frame is never
+ *  parsed), then protobuf decoding, then the envelope fields.  Whatever it
+ *  refuses gets a status and a message naming the problem, and nothing
+ *  behind it runs.  Bodies are checked by each request's own check
+ *  function (requests.h).
+ */
+#ifndef FL_ENVELOPE_H
+#define FL_ENVELOPE_H
+
+#include <czmq.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow.pb-c.h"
+
+#define FL_ENVELOPE_TOKEN_MAX 4096
+
+typedef struct {
+    size_t max_bytes;          /* largest frame accepted */
+    uint64_t max_timeout_ms;   /* longest deadline a request may ask for */
+} fl_envelope_limits_t;
+
+/*  Decodes and checks one request frame.  On OK *req_p holds the request
+ *  (free with flow__request__free_unpacked).  On any other status *req_p
+ *  is NULL, MSG says why, and *id_p holds the request id when the frame
+ *  decoded far enough to have one (else 0), so the reply can carry it.  */
+Flow__Status fl_envelope_decode(const void *data, size_t len, const fl_envelope_limits_t *limits,
+                                Flow__Request **req_p, uint64_t *id_p,
+                                char *msg, size_t msglen);
+
+/*  Packs any protobuf message into a new frame; NULL on no memory.  */
+zframe_t *fl_envelope_pack(const ProtobufCMessage *msg);
+
+/*  Packs REPLY as a ServerMessage frame.  */
+zframe_t *fl_envelope_pack_reply(const Flow__Reply *reply);
+
+/*  Packs PUSH as a ServerMessage frame.  */
+zframe_t *fl_envelope_pack_push(const Flow__Push *push);
+
+/*  The stable upper-case name of a status ("INVALID_ARGUMENT").  */
+const char *fl_status_name(Flow__Status status);
+
+#endif

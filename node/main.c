@@ -1,0 +1,347 @@
+/*  node/main.c — flowd: one Flow node.
+ *
+ *  main() is the supervisor.  It reads the settings, takes the data
+ *  directory's lock, opens the store, learns (or makes) the node's
+ *  identity, builds the ring snapshot, starts the worker pool, one actor
+ *  per data actor type, the session actor and the control actor, then
+ *  waits for SIGTERM/SIGINT or an admin's stop.
+ *
+ *  Shutdown order is the durability argument: the session first stops
+ *  taking requests and waits (up to drain_timeout_ms) for those in flight;
+ *  then each data actor answers what is in its inbox, commits and stops;
+ *  only then is the store closed.  Signals are blocked in every thread and
+ *  read here through a signalfd, so no handler ever runs inside an actor.
+ */
+#include "actors/session/session.h"
+#include "cluster/control.h"
+#include "cluster/keys.h"
+#include "node/actor.h"
+#include "node/error.h"
+#include "node/log.h"
+#include "node/node.h"
+#include "storage.pb-c.h"
+#include "storage/codec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <sodium.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HOUSEKEEPING_MS 10000
+#define WORKER_QUEUE_MAX 1024
+
+typedef struct {
+    fl_config_t config;
+    fl_node_t node;
+    fl_keys_t keys;
+    int lock_fd;
+    int signal_fd;
+    char endpoints_path[FL_CONFIG_STR_MAX + 32];
+    fl_actor_args_t actor_args[FL_ACTOR_COUNT];
+    zactor_t *actors[FL_ACTOR_COUNT];       /* [0]: the session */
+    zactor_t *control;
+    fl_ring_t *ring;
+} s_flowd_t;
+
+static int
+s_mkdirs(const char *path)
+{
+    char buf[FL_CONFIG_STR_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+/*  One flowd per data directory: two nodes sharing an identity and an
+ *  LMDB environment would corrupt each other's view of the cluster.  */
+static int
+s_lock(s_flowd_t *f)
+{
+    char path[FL_CONFIG_STR_MAX + 16];
+    snprintf(path, sizeof path, "%s/LOCK", f->config.data_dir);
+    f->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (f->lock_fd < 0) {
+        fl_error("node", "cannot open the lock file", "path=%s error=\"%s\"", path, strerror(errno));
+        return FL_E_IO;
+    }
+    if (flock(f->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        fl_error("node", "data directory is in use by another flowd", "data=%s",
+                 f->config.data_dir);
+        return FL_E_LOCKED;
+    }
+    return 0;
+}
+
+typedef struct {
+    MDB_dbi meta;
+    const Flow__Storage__NodeMeta *record;
+} s_meta_write_t;
+
+static int
+s_put_meta(MDB_txn *txn, void *arg)
+{
+    s_meta_write_t *w = arg;
+    MDB_val key = { 4, "node" };
+    return fl_codec_put(txn, w->meta, &key, &w->record->base);
+}
+
+/*  Reads the node's identity, or makes it on the first start.  */
+static int
+s_identity(s_flowd_t *f)
+{
+    MDB_dbi meta;
+    int rc = fl_store_dbi(f->node.store, "meta", &meta);
+    if (rc)
+        return rc;
+    MDB_txn *txn = NULL;
+    rc = fl_store_read_begin(f->node.store, &txn);
+    if (rc)
+        return rc;
+    MDB_val key = { 4, "node" };
+    ProtobufCMessage *msg = NULL;
+    rc = fl_codec_get(txn, meta, &key, &flow__storage__node_meta__descriptor, &msg);
+    fl_store_read_end(f->node.store, &txn);
+    if (rc == 0) {
+        Flow__Storage__NodeMeta *nm = (Flow__Storage__NodeMeta *) msg;
+        snprintf(f->node.node_id, sizeof f->node.node_id, "%s", nm->node_id);
+        uint32_t partitions = nm->partitions;
+        protobuf_c_message_free_unpacked(msg, NULL);
+        if (partitions != f->config.partitions)
+            fl_warn("node", "partition count is fixed by the data directory; setting ignored",
+                    "partitions=%u setting=%" PRIu64, partitions, f->config.partitions);
+        f->config.partitions = partitions;
+        return 0;
+    }
+    if (rc != FL_E_NOTFOUND)
+        return rc;
+
+    unsigned char raw[8];
+    randombytes_buf(raw, sizeof raw);
+    char hex[sizeof raw * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
+    snprintf(f->node.node_id, sizeof f->node.node_id, "n%s", hex);
+    Flow__Storage__NodeMeta record = FLOW__STORAGE__NODE_META__INIT;
+    record.record_version = 1;
+    record.node_id = f->node.node_id;
+    record.partitions = (uint32_t) f->config.partitions;
+    record.created_ms = (uint64_t) zclock_time();
+    s_meta_write_t w = { meta, &record };
+    rc = fl_store_write(f->node.store, s_put_meta, &w);
+    if (rc == 0)
+        fl_info("node", "created node identity", "node=%s partitions=%u",
+                f->node.node_id, record.partitions);
+    return rc;
+}
+
+/*  DATA/flowd.endpoints tells tools and tests where this node listens
+ *  (ports given as * are resolved); written whole, then renamed.  */
+static int
+s_write_endpoints(s_flowd_t *f)
+{
+    char tmp[sizeof f->endpoints_path + 8];
+    snprintf(f->endpoints_path, sizeof f->endpoints_path, "%s/flowd.endpoints",
+             f->config.data_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", f->endpoints_path);
+    FILE *out = fopen(tmp, "w");
+    if (!out)
+        return FL_E_IO;
+    fprintf(out, "node=%s\nclient=%s\ncontrol=%s\npid=%d\n", f->node.node_id,
+            f->node.client_endpoint, f->node.control_endpoint, (int) getpid());
+    if (fclose(out) != 0 || rename(tmp, f->endpoints_path) != 0)
+        return FL_E_IO;
+    return 0;
+}
+
+static int
+s_start_actors(s_flowd_t *f)
+{
+    for (int a = FLOW__ACTOR__ACTOR_USER; a <= FLOW__ACTOR__ACTOR_NOTIFY; a++) {
+        fl_actor_args_t *args = &f->actor_args[a - 1];
+        args->type = (Flow__Actor) a;
+        args->endpoint = fl_actor_endpoint(args->type);
+        args->node = &f->node;
+        args->batch_max = f->config.batch_max;
+        f->actors[a - 1] = fl_actor_new(args);
+        if (!f->actors[a - 1])
+            return FL_E_IO;
+    }
+    f->actors[0] = fl_session_new(&f->node);
+    if (!f->actors[0])
+        return FL_E_IO;
+    f->control = fl_control_new(&f->node, &f->keys);
+    return f->control ? 0 : FL_E_IO;
+}
+
+static int
+s_start(s_flowd_t *f)
+{
+    f->node.config = &f->config;
+    f->node.started_us = zclock_usecs();
+    snprintf(f->node.client_endpoint, sizeof f->node.client_endpoint, "%s",
+             f->config.client_endpoint);
+    snprintf(f->node.control_endpoint, sizeof f->node.control_endpoint, "%s",
+             f->config.control_endpoint);
+    int rc = s_mkdirs(f->config.data_dir);
+    if (rc) {
+        fl_error("node", "cannot create the data directory", "data=%s error=\"%s\"",
+                 f->config.data_dir, strerror(-rc));
+        return rc;
+    }
+    if ((rc = s_lock(f)))
+        return rc;
+    fl_store_opts_t opts = { .map_size = f->config.map_size_mb << 20 };
+    if ((rc = fl_store_open(f->config.data_dir, &opts, &f->node.store)))
+        return rc;
+    if ((rc = s_identity(f)))
+        return rc;
+    f->ring = fl_ring_new_single(f->node.node_id, (uint32_t) f->config.partitions, 1);
+    f->node.ring = f->ring;
+    f->node.metrics = fl_metrics_new(fl_requests_names(), fl_requests_count(),
+                                     fl_actor_names(), FL_ACTOR_COUNT);
+    f->node.workers = fl_workers_new(f->config.workers, WORKER_QUEUE_MAX);
+    if (!f->ring || !f->node.metrics || !f->node.workers)
+        return FL_E_NOMEM;
+    if ((rc = fl_keys_load(f->config.data_dir, &f->keys)))
+        return rc;
+    if ((rc = s_start_actors(f)))
+        return rc;
+    return s_write_endpoints(f);
+}
+
+/*  Stops taking requests and waits for those in flight, then stops every
+ *  actor: the session first, the store last.  */
+static void
+s_stop(s_flowd_t *f)
+{
+    if (f->control)
+        zstr_send(f->control, "DRAINING");
+    if (f->actors[0]) {
+        zstr_send(f->actors[0], "DRAIN");
+        zsock_set_rcvtimeo(f->actors[0], (int) f->config.drain_timeout_ms);
+        char *answer = zstr_recv(f->actors[0]);
+        if (!answer)
+            fl_warn("node", "drain timed out; refusing requests still in flight",
+                    "timeout_ms=%" PRIu64, f->config.drain_timeout_ms);
+        zstr_free(&answer);
+    }
+    for (size_t a = 0; a < FL_ACTOR_COUNT; a++)
+        zactor_destroy(&f->actors[a]);
+    zactor_destroy(&f->control);
+    fl_workers_destroy(&f->node.workers);
+    if (f->endpoints_path[0])
+        unlink(f->endpoints_path);
+    fl_store_destroy(&f->node.store);
+    fl_keys_release(&f->keys);
+    fl_metrics_destroy(&f->node.metrics);
+    fl_ring_destroy(&f->ring);
+    if (f->lock_fd >= 0)
+        close(f->lock_fd);
+}
+
+/*  Waits for a signal or an admin's stop, doing housekeeping meanwhile.  */
+static void
+s_serve(s_flowd_t *f)
+{
+    zmq_pollitem_t items[] = {
+        { NULL, f->signal_fd, ZMQ_POLLIN, 0 },
+        { zsock_resolve(f->control), 0, ZMQ_POLLIN, 0 },
+    };
+    while (true) {
+        int rc = zmq_poll(items, 2, HOUSEKEEPING_MS);
+        if (rc < 0 && zmq_errno() != EINTR)
+            return;
+        if (items[0].revents & ZMQ_POLLIN) {
+            struct signalfd_siginfo info;
+            if (read(f->signal_fd, &info, sizeof info) == (ssize_t) sizeof info)
+                fl_info("node", "stopping", "signal=%s", strsignal((int) info.ssi_signo));
+            return;
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            char *command = zstr_recv(f->control);
+            bool stop = command && streq(command, "STOP");
+            zstr_free(&command);
+            if (stop) {
+                fl_info("node", "stopping", "reason=admin");
+                return;
+            }
+        }
+        if (rc == 0)
+            fl_store_housekeeping(f->node.store);
+    }
+}
+
+static int
+s_block_signals(s_flowd_t *f)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+        return FL_E_IO;
+    signal(SIGPIPE, SIG_IGN);
+    f->signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
+    return f->signal_fd < 0 ? FL_E_IO : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    static s_flowd_t f = { .lock_fd = -1, .signal_fd = -1 };
+    char err[512];
+    fl_config_action_t action;
+    if (fl_config_load(&f.config, argc, argv, &action, err, sizeof err) != 0) {
+        fprintf(stderr, "flowd: %s\n", err);
+        return 2;
+    }
+    if (action != FL_CONFIG_RUN)
+        return 0;
+
+    fl_log_level_t level;
+    if (fl_log_level_parse(f.config.log_level, &level) != 0) {
+        fprintf(stderr, "flowd: log/level must be debug, info, warn or error, not \"%s\"\n",
+                f.config.log_level);
+        return 2;
+    }
+    fl_log_set_level(level);
+    if (f.config.log_file[0] && fl_log_open(f.config.log_file) != 0) {
+        fprintf(stderr, "flowd: cannot open log file %s: %s\n", f.config.log_file,
+                strerror(errno));
+        return 2;
+    }
+    /*  CZMQ must not install its own SIGINT/SIGTERM handlers: signals are
+     *  read from the signalfd below.  */
+    zsys_handler_set(NULL);
+    if (sodium_init() < 0 || s_block_signals(&f) != 0) {
+        fprintf(stderr, "flowd: cannot initialise signals or libsodium\n");
+        return 1;
+    }
+    int rc = s_start(&f);
+    if (rc == 0) {
+        fl_info("node", "node ready", "node=%s version=%s data=%s client=%s control=%s",
+                f.node.node_id, FLOW_VERSION, f.config.data_dir, f.node.client_endpoint,
+                f.node.control_endpoint);
+        s_serve(&f);
+    }
+    else
+        fl_error("node", "node cannot start", "error=%s reason=\"%s\"", fl_err_name(rc),
+                 fl_strerror(rc));
+    s_stop(&f);
+    close(f.signal_fd);
+    fl_info("node", "stopped", "node=%s", f.node.node_id);
+    return rc == 0 ? 0 : 1;
+}

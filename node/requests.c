@@ -1,0 +1,148 @@
+/*  node/requests.c — the request table (see requests.h) and the handlers
+ *  that belong to no one actor: ping and info, which describe the node.
+ */
+#include "node/requests.h"
+#include "actors/session/session.h"
+#include "node/node.h"
+
+#include <stdio.h>
+
+#define PING_KEY_MAX 1024
+
+static const char *const s_actor_names[FL_ACTOR_COUNT] = {
+    "session", "user", "event", "geo", "recommend", "notify",
+};
+
+const char *
+fl_actor_name(Flow__Actor actor)
+{
+    if (actor < FLOW__ACTOR__ACTOR_SESSION || actor > FLOW__ACTOR__ACTOR_NOTIFY)
+        return "unknown";
+    return s_actor_names[actor - 1];
+}
+
+const char *const *
+fl_actor_names(void)
+{
+    return s_actor_names;
+}
+
+static Flow__Status
+s_check_ping(const Flow__Request *req, fl_route_t *route, char *msg, size_t msglen)
+{
+    const Flow__PingRequest *ping = req->ping;
+    if (ping->actor == FLOW__ACTOR__ACTOR_UNSPECIFIED) {
+        route->actor = FLOW__ACTOR__ACTOR_SESSION;
+        return FLOW__STATUS__OK;
+    }
+    if (ping->actor < FLOW__ACTOR__ACTOR_SESSION || ping->actor > FLOW__ACTOR__ACTOR_NOTIFY) {
+        snprintf(msg, msglen, "ping.actor: unknown actor %d", (int) ping->actor);
+        return FLOW__STATUS__INVALID_ARGUMENT;
+    }
+    if (ping->key.len > PING_KEY_MAX) {
+        snprintf(msg, msglen, "ping.key: longer than %d bytes", PING_KEY_MAX);
+        return FLOW__STATUS__INVALID_ARGUMENT;
+    }
+    route->actor = ping->actor;
+    route->key = ping->key.data;
+    route->key_len = ping->key.len;
+    return FLOW__STATUS__OK;
+}
+
+static int
+s_handle_ping(fl_call_t *call)
+{
+    const fl_node_t *node = call->node;
+    Flow__PingReply *pong = fl_call_alloc(call, sizeof *pong);
+    flow__ping_reply__init(pong);
+    pong->node_id = (char *) node->node_id;
+    pong->actor = call->actor;
+    pong->partition = call->partition;
+    pong->ring_epoch = fl_ring_epoch(node->ring);
+    call->reply.body_case = FLOW__REPLY__BODY_PING;
+    call->reply.ping = pong;
+    return 0;
+}
+
+static Flow__Status
+s_check_local(const Flow__Request *req, fl_route_t *route, char *msg, size_t msglen)
+{
+    (void) req;
+    (void) msg;
+    (void) msglen;
+    route->actor = FLOW__ACTOR__ACTOR_SESSION;
+    return FLOW__STATUS__OK;
+}
+
+static int
+s_handle_info(fl_call_t *call)
+{
+    const fl_node_t *node = call->node;
+    Flow__InfoReply *info = fl_call_alloc(call, sizeof *info);
+    flow__info_reply__init(info);
+    info->node_id = (char *) node->node_id;
+    info->version = FLOW_VERSION;
+    info->protocol_version = FL_PROTOCOL_VERSION;
+    info->uptime_ms = (uint64_t) (zclock_usecs() - node->started_us) / 1000;
+    info->partitions = fl_ring_partitions(node->ring);
+    info->partitions_owned = fl_ring_owned(node->ring);
+    info->ring_epoch = fl_ring_epoch(node->ring);
+    info->max_request_bytes = (uint32_t) node->config->request_max_bytes;
+    info->n_actors = FL_ACTOR_COUNT;
+    info->actors = fl_call_alloc(call, FL_ACTOR_COUNT * sizeof *info->actors);
+    for (size_t i = 0; i < FL_ACTOR_COUNT; i++)
+        info->actors[i] = (Flow__Actor) (FLOW__ACTOR__ACTOR_SESSION + i);
+    call->reply.body_case = FLOW__REPLY__BODY_INFO;
+    call->reply.info = info;
+    return 0;
+}
+
+static const fl_request_def_t s_requests[] = {
+    { FLOW__REQUEST__BODY_PING, "ping", FL_ROLE_ANONYMOUS, true, FL_ACCESS_NONE,
+      s_check_ping, s_handle_ping },
+    { FLOW__REQUEST__BODY_INFO, "info", FL_ROLE_ANONYMOUS, true, FL_ACCESS_NONE,
+      s_check_local, s_handle_info },
+    { FLOW__REQUEST__BODY_SUBSCRIBE, "subscribe", FL_ROLE_ANONYMOUS, true, FL_ACCESS_NONE,
+      fl_session_check_topics, fl_session_subscribe },
+    { FLOW__REQUEST__BODY_UNSUBSCRIBE, "unsubscribe", FL_ROLE_ANONYMOUS, true, FL_ACCESS_NONE,
+      fl_session_check_topics, fl_session_unsubscribe },
+};
+
+#define REQUESTS (sizeof s_requests / sizeof s_requests[0])
+
+static const char *s_names[REQUESTS];
+
+const fl_request_def_t *
+fl_requests_find(Flow__Request__BodyCase body)
+{
+    for (size_t i = 0; i < REQUESTS; i++)
+        if (s_requests[i].body == body)
+            return &s_requests[i];
+    return NULL;
+}
+
+size_t
+fl_requests_count(void)
+{
+    return REQUESTS;
+}
+
+const fl_request_def_t *
+fl_requests_at(size_t index)
+{
+    return index < REQUESTS ? &s_requests[index] : NULL;
+}
+
+size_t
+fl_requests_index(const fl_request_def_t *def)
+{
+    return (size_t) (def - s_requests);
+}
+
+const char *const *
+fl_requests_names(void)
+{
+    for (size_t i = 0; i < REQUESTS; i++)
+        s_names[i] = s_requests[i].name;
+    return s_names;
+}

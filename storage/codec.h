@@ -1,0 +1,23 @@
+/*  storage/codec.h — protobuf records in LMDB.
+ *
+ *  Values are packed straight into LMDB's own page (MDB_RESERVE), and
+ *  unpacked with a size check, so a record is never half-written or read
+ *  past its end.
+ */
+#ifndef FL_CODEC_H
+#define FL_CODEC_H
+
+#include <lmdb.h>
+#include <protobuf-c/protobuf-c.h>
+
+/*  Stores MSG under KEY.  Errors: MDB_MAP_FULL (passed through),
+ *  FL_E_TOOBIG (key too long), FL_E_IO.  */
+int fl_codec_put(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key, const ProtobufCMessage *msg);
+
+/*  Reads the record under KEY as a DESC message into *msg_p (free it with
+ *  protobuf_c_message_free_unpacked).  Errors: FL_E_NOTFOUND,
+ *  FL_E_CORRUPT (does not decode as DESC), FL_E_IO.  */
+int fl_codec_get(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key,
+                 const ProtobufCMessageDescriptor *desc, ProtobufCMessage **msg_p);
+
+#endif

@@ -1,0 +1,260 @@
+/*  tests/integration/harness.c — see harness.h.  */
+#include "tests/integration/harness.h"
+#include "tests/testlib.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define START_TIMEOUT_MS 30000
+#define STOP_TIMEOUT_MS 30000
+
+static long long
+s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *
+fl_program(const char *env)
+{
+    const char *path = getenv(env);
+    if (!path || !*path) {
+        char why[128];
+        snprintf(why, sizeof why, "%s is not set; run through meson test", env);
+        fl_test_skip(why);
+    }
+    return path;
+}
+
+static void
+s_dump_log(const fl_proc_t *node)
+{
+    FILE *f = fopen(node->log, "r");
+    if (!f)
+        return;
+    char line[1024];
+    fprintf(stderr, "--- log of flowd (%s) ---\n", node->log);
+    while (fgets(line, sizeof line, f))
+        fputs(line, stderr);
+    fclose(f);
+}
+
+static pid_t
+s_spawn(fl_proc_t *node, const char *data, const char *const *extra)
+{
+    static int counter;
+    if (data)
+        snprintf(node->data, sizeof node->data, "%s", data);
+    else
+        snprintf(node->data, sizeof node->data, "%s/node%d", fl_test_tmpdir(), ++counter);
+    snprintf(node->log, sizeof node->log, "%s.log", node->data);
+    snprintf(node->admin_key, sizeof node->admin_key, "%s/keys/admin.cert_secret", node->data);
+
+    const char *argv[64];
+    size_t n = 0;
+    argv[n++] = fl_program("FLOWD");
+    argv[n++] = "--data";
+    argv[n++] = node->data;
+    argv[n++] = "--client";
+    argv[n++] = "tcp://127.0.0.1:*";
+    argv[n++] = "--control";
+    argv[n++] = "tcp://127.0.0.1:*";
+    for (size_t i = 0; extra && extra[i] && n < 62; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+
+    pid_t pid = fork();
+    FL_CHECK(pid >= 0);
+    if (pid == 0) {
+        int fd = open(node->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDERR_FILENO);
+            dup2(fd, STDOUT_FILENO);
+            close(fd);
+        }
+        execv(argv[0], (char *const *) argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static bool
+s_read_endpoints(fl_proc_t *node)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/flowd.endpoints", node->data);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "client=", 7) == 0)
+            snprintf(node->client, sizeof node->client, "%s", line + 7);
+        else
+        if (strncmp(line, "control=", 8) == 0)
+            snprintf(node->control, sizeof node->control, "%s", line + 8);
+        else
+        if (strncmp(line, "node=", 5) == 0)
+            snprintf(node->node_id, sizeof node->node_id, "%s", line + 5);
+    }
+    fclose(f);
+    return node->client[0] && node->control[0];
+}
+
+void
+fl_node_start(fl_proc_t *node, const char *data, const char *const *extra)
+{
+    memset(node, 0, sizeof *node);
+    node->pid = s_spawn(node, data, extra);
+    long long deadline = s_now_ms() + START_TIMEOUT_MS;
+    while (s_now_ms() < deadline) {
+        if (s_read_endpoints(node))
+            return;
+        int status;
+        if (waitpid(node->pid, &status, WNOHANG) == node->pid) {
+            node->pid = 0;
+            s_dump_log(node);
+            fl_test_fail(__FILE__, __LINE__, "flowd exited during start");
+        }
+        usleep(10000);
+    }
+    s_dump_log(node);
+    fl_test_fail(__FILE__, __LINE__, "flowd did not write flowd.endpoints in time");
+}
+
+static int
+s_wait(pid_t pid, int timeout_ms)
+{
+    long long deadline = s_now_ms() + timeout_ms;
+    while (s_now_ms() < deadline) {
+        int status;
+        pid_t rc = waitpid(pid, &status, WNOHANG);
+        if (rc == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (rc < 0 && errno != EINTR)
+            return -1;
+        usleep(5000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -2;
+}
+
+int
+fl_node_start_fails(fl_proc_t *node, const char *data, const char *const *extra)
+{
+    memset(node, 0, sizeof *node);
+    pid_t pid = s_spawn(node, data, extra);
+    int rc = s_wait(pid, START_TIMEOUT_MS);
+    FL_CHECK(rc != -2);
+    return rc;
+}
+
+int
+fl_node_stop(fl_proc_t *node, int sig)
+{
+    FL_CHECK(node->pid > 0);
+    kill(node->pid, sig);
+    return fl_node_wait(node);
+}
+
+int
+fl_node_wait(fl_proc_t *node)
+{
+    int rc = s_wait(node->pid, STOP_TIMEOUT_MS);
+    node->pid = 0;
+    if (rc == -2) {
+        s_dump_log(node);
+        fl_test_fail(__FILE__, __LINE__, "flowd did not stop in time");
+    }
+    return rc;
+}
+
+bool
+fl_node_log_has(const fl_proc_t *node, const char *needle)
+{
+    FILE *f = fopen(node->log, "r");
+    if (!f)
+        return false;
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+
+int
+fl_run(const char *const *argv, const char *stdin_text,
+       char *out, size_t out_cap, char *err, size_t err_cap)
+{
+    int in_pipe[2], out_pipe[2], err_pipe[2];
+    FL_CHECK(pipe(in_pipe) == 0 && pipe(out_pipe) == 0 && pipe(err_pipe) == 0);
+    pid_t pid = fork();
+    FL_CHECK(pid >= 0);
+    if (pid == 0) {
+        dup2(in_pipe[0], STDIN_FILENO);
+        dup2(out_pipe[1], STDOUT_FILENO);
+        dup2(err_pipe[1], STDERR_FILENO);
+        close(in_pipe[1]);
+        close(out_pipe[0]);
+        close(err_pipe[0]);
+        execv(argv[0], (char *const *) argv);
+        _exit(127);
+    }
+    close(in_pipe[0]);
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+    if (stdin_text) {
+        ssize_t w = write(in_pipe[1], stdin_text, strlen(stdin_text));
+        (void) w;
+    }
+    close(in_pipe[1]);
+    /*  Read both pipes until both close, bounded by the deadline.  */
+    size_t out_used = 0, err_used = 0;
+    out[0] = err[0] = '\0';
+    long long deadline = s_now_ms() + STOP_TIMEOUT_MS;
+    struct pollfd fds[2] = { { out_pipe[0], POLLIN, 0 }, { err_pipe[0], POLLIN, 0 } };
+    int open_fds = 2;
+    while (open_fds > 0 && s_now_ms() < deadline) {
+        if (poll(fds, 2, 100) <= 0)
+            continue;
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP)))
+                continue;
+            char chunk[4096];
+            ssize_t n = read(fds[i].fd, chunk, sizeof chunk);
+            if (n <= 0) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+                continue;
+            }
+            char *buf = i == 0 ? out : err;
+            size_t cap = i == 0 ? out_cap : err_cap;
+            size_t *used = i == 0 ? &out_used : &err_used;
+            size_t take = (size_t) n;
+            if (*used + take > cap - 1)
+                take = cap - 1 - *used;
+            memcpy(buf + *used, chunk, take);
+            *used += take;
+            buf[*used] = '\0';
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (fds[i].fd >= 0)
+            close(fds[i].fd);
+    int rc = s_wait(pid, 1000 + (int) (deadline > s_now_ms() ? deadline - s_now_ms() : 0));
+    FL_CHECK(rc != -2);
+    return rc;
+}
