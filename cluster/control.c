@@ -6,6 +6,7 @@
  */
 #include "cluster/control.h"
 #include "control.pb-c.h"
+#include "node/actor.h"
 #include "node/envelope.h"
 #include "node/error.h"
 #include "node/log.h"
@@ -281,14 +282,8 @@ fl_control_new(fl_node_t *node, const fl_keys_t *keys)
     self_t *self = zmalloc(sizeof *self);
     self->node = node;
     self->keys = keys;
-    zactor_t *actor = zactor_new(s_control_task, self);
-    if (!actor) {
-        free(self);
-        return NULL;
-    }
-    if (zsock_wait(actor) != 0) {
-        zactor_destroy(&actor);
-        return NULL;
-    }
+    zactor_t *actor = fl_actor_start(s_control_task, self);
+    if (!actor)
+        fl_error("control", "control actor did not start", NULL);
     return actor;
 }

@@ -291,16 +291,16 @@ s_actor_task(zsock_t *pipe, void *arg)
 }
 
 zactor_t *
+fl_actor_start(zactor_fn *task, void *arg)
+{
+    zactor_t *actor = zactor_new(task, arg);
+    if (actor && zsock_wait(actor) != 0)
+        zactor_destroy(&actor);
+    return actor;
+}
+
+zactor_t *
 fl_actor_new(const fl_actor_args_t *args)
 {
-    zactor_t *actor = zactor_new(s_actor_task, (void *) args);
-    if (!actor)
-        return NULL;
-    /*  zactor_new consumed the task's first signal (CZMQ's handshake); the
-     *  second is ours: 0 when the inbox is bound, 1 when it failed.  */
-    if (zsock_wait(actor) != 0) {
-        zactor_destroy(&actor);
-        return NULL;
-    }
-    return actor;
+    return fl_actor_start(s_actor_task, (void *) args);
 }

@@ -42,6 +42,14 @@ typedef struct {
  *  actor.  */
 zactor_t *fl_actor_new(const fl_actor_args_t *args);
 
+/*  Starts TASK as a zactor and waits until it is ready.  The task signals
+ *  twice: zsock_signal(pipe, 0) at once (CZMQ's handshake, which
+ *  zactor_new consumes), then 0 when it is ready or 1 when it could not
+ *  start, in which case it returns.  NULL when it could not start.  Every
+ *  actor of the node starts this way, so a failed bind is an error at
+ *  start, not a silent dead thread.  */
+zactor_t *fl_actor_start(zactor_fn *task, void *arg);
+
 /*  The inproc endpoint of actor TYPE of this process.  */
 const char *fl_actor_endpoint(Flow__Actor type);
 

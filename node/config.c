@@ -275,7 +275,7 @@ fl_config_usage(const char *argv0)
     printf("usage: %s [flags]\n\n"
            "Runs one Flow node.  Settings come from defaults, the config file,\n"
            "the environment and flags; later ones win.\n\n", argv0);
-    printf("  --%-20s %s\n  %-22s env FLOW_CONFIG\n", "config FILE",
+    printf("  --%-26s %s\n  %-28s env FLOW_CONFIG\n", "config FILE",
            "config file (ZPL; keys are section/name below)", "");
     for (size_t i = 0; i < SETTINGS; i++) {
         const s_setting_t *s = &s_settings[i];
@@ -286,9 +286,9 @@ fl_config_usage(const char *argv0)
             snprintf(def, sizeof def, "\"%s\"", field);
         else
             snprintf(def, sizeof def, "%" PRIu64, *(const uint64_t *) (const void *) field);
-        printf("  --%-20s %s\n  %-22s file %s, env %s, default %s\n",
+        printf("  --%-26s %s\n  %-28s file %s, env %s, default %s\n",
                flag, s->help, "", s->path, s->env, def);
     }
-    printf("  --%-20s %s\n  --%-20s %s\n", "help", "print this and exit",
+    printf("  --%-26s %s\n  --%-26s %s\n", "help", "print this and exit",
            "version", "print the version and exit");
 }

@@ -13,10 +13,11 @@
  *    of this process may be open while it runs.  Every transaction holds
  *    `grow` shared for its whole life; growth takes it exclusively.  The
  *    lock prefers writers, so a growth is not starved by a stream of short
- *    reads; the price is that a thread must never hold two transactions of
- *    the store at once (its second shared request would queue behind a
- *    waiting growth that waits for its first).  s_held counts the
- *    transactions of the calling thread and asserts that rule.
+ *    reads; the price is that a thread must never hold two transactions at
+ *    once (its second shared request would queue behind a waiting growth
+ *    that waits for its first).  s_held counts the transactions the
+ *    calling thread holds, of any store (flowd has one), and asserts that
+ *    rule.
  *
  *  - A writer that meets MDB_MAP_FULL aborts, drops its shared hold, grows
  *    under the exclusive hold, and runs the whole batch again: LMDB's
@@ -66,6 +67,7 @@ typedef struct {
 struct fl_store_t {
     MDB_env *env;
     char path[4096];
+    char qpath[4096 + 64];          /* path as a logfmt value */
     size_t map_max;
     size_t page_size;
     pthread_rwlock_t grow;          /* shared per transaction, exclusive to grow */
@@ -86,7 +88,7 @@ static int
 s_io(fl_store_t *store, const char *what, int rc)
 {
     fl_error("store", "lmdb call failed", "path=%s call=%s err=%d reason=\"%s\"",
-             store->path, what, rc, mdb_strerror(rc));
+             store->qpath, what, rc, mdb_strerror(rc));
     return FL_E_IO;
 }
 
@@ -131,7 +133,7 @@ s_adopt_map_size(fl_store_t *store)
     if (rc != 0)
         return s_io(store, "mdb_env_set_mapsize", rc);
     fl_info("store", "adopted map size", "path=%s map_size=%zu",
-            store->path, atomic_load(&store->map_size));
+            store->qpath, atomic_load(&store->map_size));
     return 0;
 }
 
@@ -170,7 +172,7 @@ s_grow(fl_store_t *store, size_t seen)
     if (now >= store->map_max) {
         pthread_rwlock_unlock(&store->grow);
         fl_warn("store", "map full", "path=%s map_size=%zu map_max=%zu",
-                store->path, now, store->map_max);
+                store->qpath, now, store->map_max);
         return FL_E_MAPFULL;
     }
     size_t next = now > store->map_max / 2 ? store->map_max : now * 2;
@@ -183,7 +185,7 @@ s_grow(fl_store_t *store, size_t seen)
     if (rc != 0)
         return s_io(store, "mdb_env_set_mapsize", rc);
     fl_info("store", "map grown", "path=%s from=%zu to=%zu",
-            store->path, now, atomic_load(&store->map_size));
+            store->qpath, now, atomic_load(&store->map_size));
     return 0;
 }
 
@@ -362,9 +364,9 @@ s_check_schema(fl_store_t *store)
     if (rc == FL_E_SCHEMA)
         fl_error("store", "data directory was written by a newer flowd; upgrade flowd",
                  "path=%s stored_schema=%u supported_schema=%d",
-                 store->path, schema.found_version, FL_STORE_SCHEMA_VERSION);
+                 store->qpath, schema.found_version, FL_STORE_SCHEMA_VERSION);
     else if (rc == FL_E_CORRUPT)
-        fl_error("store", "schema record cannot be decoded", "path=%s", store->path);
+        fl_error("store", "schema record cannot be decoded", "path=%s", store->qpath);
     return rc;
 }
 
@@ -376,7 +378,7 @@ s_clear_stale_readers(fl_store_t *store)
     if (rc != 0)
         return s_io(store, "mdb_reader_check", rc);
     if (dead > 0)
-        fl_info("store", "cleared stale readers", "path=%s count=%d", store->path, dead);
+        fl_info("store", "cleared stale readers", "path=%s count=%d", store->qpath, dead);
     return dead;
 }
 
@@ -393,6 +395,7 @@ s_new(const char *dir, const fl_store_opts_t *opts)
         return NULL;
     }
     snprintf(store->path, sizeof store->path, "%s/store", dir);
+    fl_log_quote(store->qpath, sizeof store->qpath, store->path, strlen(store->path));
     long page = sysconf(_SC_PAGESIZE);
     store->page_size = page > 0 ? (size_t) page : 4096;
     store->map_max = s_round_up(opts->map_max ? opts->map_max : DEFAULT_MAP_MAX,
@@ -427,7 +430,7 @@ s_open_env(fl_store_t *store, const fl_store_opts_t *opts)
     if (mkdir(store->path, 0700) != 0 && errno != EEXIST) {
         int err = errno;
         fl_error("store", "cannot create store directory", "path=%s reason=\"%s\"",
-                 store->path, strerror(err));
+                 store->qpath, strerror(err));
         return err == ENOMEM ? FL_E_NOMEM : FL_E_IO;
     }
     int rc = mdb_env_create(&store->env);
@@ -474,7 +477,7 @@ fl_store_open(const char *dir, const fl_store_opts_t *opts, fl_store_t **store_p
         return rc;
     }
     fl_info("store", "opened", "path=%s map_size=%zu map_max=%zu sync=%s",
-            store->path, atomic_load(&store->map_size), store->map_max,
+            store->qpath, atomic_load(&store->map_size), store->map_max,
             opts->no_sync ? "off" : "on");
     *store_p = store;
     return 0;

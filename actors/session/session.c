@@ -698,12 +698,5 @@ s_session_task(zsock_t *pipe, void *arg)
 zactor_t *
 fl_session_new(fl_node_t *node)
 {
-    zactor_t *actor = zactor_new(s_session_task, node);
-    if (!actor)
-        return NULL;
-    if (zsock_wait(actor) != 0) {
-        zactor_destroy(&actor);
-        return NULL;
-    }
-    return actor;
+    return fl_actor_start(s_session_task, node);
 }

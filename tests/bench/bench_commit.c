@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_WRITES 2048
+#define DEFAULT_WRITES 1024
 #define GROUP 64
 #define NODE_ID_BYTES 180
 
@@ -108,7 +108,7 @@ s_bench(const char *dir, uint32_t writes)
 {
     fl_store_t *store = NULL;
     fl_bench_t *group = NULL, *single = NULL;
-    MDB_dbi dbi;
+    MDB_dbi dbi = 0;
     char node_id[NODE_ID_BYTES + 1];
     memset(node_id, 'n', NODE_ID_BYTES);
     node_id[NODE_ID_BYTES] = 0;

@@ -244,3 +244,45 @@ FL_TEST(unreachable_node_is_unavailable_or_deadline)
     FL_CHECK(flow_error(flow)[0] != '\0');
     flow_destroy(&flow);
 }
+
+FL_TEST(sigterm_under_load_answers_ok_or_unavailable_once_each)
+{
+    fl_proc_t node;
+    fl_node_start(&node, NULL, NULL);
+    flow_t *flow = flow_new(node.client);
+    flow_pong_t pong;
+    FL_CHECK_INT(flow_ping(flow, FLOW__ACTOR__ACTOR_UNSPECIFIED, NULL, 0, &pong), ==, FLOW_OK);
+    enum { N = 300 };
+    Flow__PingRequest ping = FLOW__PING_REQUEST__INIT;
+    ping.actor = FLOW__ACTOR__ACTOR_EVENT;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.version = 1;
+    req.body_case = FLOW__REQUEST__BODY_PING;
+    req.ping = &ping;
+    uint8_t buf[128];
+    for (uint64_t id = 1; id <= N; id++) {
+        req.id = id;
+        FL_CHECK_INT(flow_send_raw(flow, buf, flow__request__pack(&req, buf)), ==, FLOW_OK);
+        if (id == N / 2)
+            kill(node.pid, SIGTERM);
+    }
+    bool seen[N + 1] = { false };
+    int ok = 0, refused = 0;
+    Flow__ServerMessage *msg = NULL;
+    while (flow_recv_raw(flow, &msg, 3000) == FLOW_OK) {
+        if (msg->kind_case == FLOW__SERVER_MESSAGE__KIND_REPLY) {
+            uint64_t id = msg->reply->id;
+            FL_CHECK(id >= 1 && id <= N && !seen[id]);
+            seen[id] = true;
+            FL_CHECK(msg->reply->status == FLOW__STATUS__OK
+                     || msg->reply->status == FLOW__STATUS__UNAVAILABLE);
+            ok += msg->reply->status == FLOW__STATUS__OK;
+            refused += msg->reply->status == FLOW__STATUS__UNAVAILABLE;
+        }
+        flow__server_message__free_unpacked(msg, NULL);
+    }
+    FL_CHECK(ok > 0);
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_wait(&node), ==, 0);
+    FL_CHECK(fl_node_log_has(&node, "msg=draining"));
+}

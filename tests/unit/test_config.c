@@ -141,3 +141,16 @@ FL_TEST(over_long_string_is_refused)
     FL_CHECK(s_load(&cfg, err, 3, argv) < 0);
     FL_CHECK(strstr(err, "longer than") != NULL);
 }
+
+FL_TEST(sample_config_in_deploy_is_valid)
+{
+    const char *path = getenv("FLOW_SAMPLE_CONFIG");
+    if (!path)
+        FL_SKIP("FLOW_SAMPLE_CONFIG is not set; run through meson test");
+    char *argv[] = { "flowd", "--config", (char *) path, NULL };
+    fl_config_t cfg;
+    char err[512];
+    FL_CHECK_INT(s_load(&cfg, err, 3, argv), ==, 0);
+    FL_CHECK_STR(cfg.data_dir, "/var/lib/flow");
+    FL_CHECK_STR(cfg.client_endpoint, "tcp://127.0.0.1:7700");
+}

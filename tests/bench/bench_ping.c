@@ -1,0 +1,245 @@
+/*  bench_ping — request round trips through a real flowd.
+ *
+ *  Baseline: a bare ZeroMQ DEALER/ROUTER echo over TCP loopback in this
+ *  process, the floor any request to flowd stands on.  Then, against a
+ *  flowd started here on kernel-chosen ports: pings answered by the
+ *  session, pings routed through a data actor, and both kinds with 64
+ *  requests in flight.  Each figure is reported with p50/p99 and as a
+ *  ratio of the baseline measured in the same run.
+ *
+ *      bench_ping [--flowd PATH] [--requests N]
+ */
+#include "clients/libflow.h"
+#include "tests/bench/benchlib.h"
+
+#include <czmq.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define WINDOW 64
+
+static int s_requests = 20000;
+
+/*  ------------------------------------------------------------------
+ *  Baseline: bare echo  */
+
+static void
+s_echo_task(zsock_t *pipe, void *arg)
+{
+    zsock_t *router = arg;
+    zsock_signal(pipe, 0);
+    zpoller_t *poller = zpoller_new(pipe, router, NULL);
+    while (zpoller_wait(poller, -1) == router) {
+        zmsg_t *msg = zmsg_recv(router);
+        zmsg_send(&msg, router);
+    }
+    zpoller_destroy(&poller);
+}
+
+static void
+s_measure_echo(const char *endpoint, int window, fl_bench_t *bench)
+{
+    zsock_t *dealer = zsock_new_dealer(endpoint);
+    uint8_t payload[16] = { 0 };
+    uint64_t sent_at[WINDOW];
+    int sent = 0, got = 0;
+    fl_bench_start(bench);
+    while (got < s_requests) {
+        while (sent < s_requests && sent - got < window) {
+            sent_at[sent % WINDOW] = fl_bench_now_us();
+            memcpy(payload, &sent, sizeof sent);
+            zframe_t *frame = zframe_new(payload, sizeof payload);
+            zframe_send(&frame, dealer, 0);
+            sent++;
+        }
+        zframe_t *frame = zframe_recv(dealer);
+        int which;
+        memcpy(&which, zframe_data(frame), sizeof which);
+        zframe_destroy(&frame);
+        fl_bench_record(bench, fl_bench_now_us() - sent_at[which % WINDOW]);
+        got++;
+    }
+    fl_bench_stop(bench);
+    zsock_destroy(&dealer);
+}
+
+/*  ------------------------------------------------------------------
+ *  flowd  */
+
+typedef struct {
+    pid_t pid;
+    char dir[256];
+    char client[300];
+} s_node_t;
+
+static int
+s_node_start(const char *flowd, s_node_t *node)
+{
+    snprintf(node->dir, sizeof node->dir, "/tmp/flow-bench-XXXXXX");
+    if (!mkdtemp(node->dir))
+        return -1;
+    node->pid = fork();
+    if (node->pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, STDERR_FILENO);
+        execl(flowd, flowd, "--data", node->dir, "--client", "tcp://127.0.0.1:*",
+              "--control", "tcp://127.0.0.1:*", "--log-level", "warn", (char *) NULL);
+        _exit(127);
+    }
+    char path[300];
+    snprintf(path, sizeof path, "%s/flowd.endpoints", node->dir);
+    for (int i = 0; i < 300; i++) {
+        FILE *f = fopen(path, "r");
+        if (f) {
+            char line[300];
+            while (fgets(line, sizeof line, f))
+                if (strncmp(line, "client=", 7) == 0) {
+                    line[strcspn(line, "\n")] = '\0';
+                    snprintf(node->client, sizeof node->client, "%s", line + 7);
+                }
+            fclose(f);
+            if (node->client[0])
+                return 0;
+        }
+        usleep(20000);
+    }
+    return -1;
+}
+
+static void
+s_node_stop(s_node_t *node)
+{
+    if (node->pid > 0) {
+        kill(node->pid, SIGTERM);
+        waitpid(node->pid, NULL, 0);
+    }
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", node->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench_ping: could not remove %s\n", node->dir);
+}
+
+/*  Pings with WINDOW in flight over one connection, as raw frames so the
+ *  client library's one-call-at-a-time API does not hide the pipeline. */
+static int
+s_measure_flowd(const char *endpoint, Flow__Actor actor, int window, fl_bench_t *bench)
+{
+    flow_t *flow = flow_new(endpoint);
+    Flow__PingRequest ping = FLOW__PING_REQUEST__INIT;
+    ping.actor = actor;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.version = FLOW_PROTOCOL_VERSION;
+    req.body_case = FLOW__REQUEST__BODY_PING;
+    req.ping = &ping;
+    uint64_t sent_at[WINDOW];
+    uint8_t buf[256];
+    int sent = 0, got = 0, rc = 0;
+    fl_bench_start(bench);
+    while (got < s_requests && rc == 0) {
+        while (sent < s_requests && sent - got < window) {
+            char key[16];
+            snprintf(key, sizeof key, "k%d", sent);
+            ping.key.data = (uint8_t *) key;
+            ping.key.len = strlen(key);
+            req.id = (uint64_t) sent + 1;
+            size_t len = flow__request__pack(&req, buf);
+            sent_at[sent % WINDOW] = fl_bench_now_us();
+            if (flow_send_raw(flow, buf, len) != FLOW_OK)
+                rc = -1;
+            sent++;
+        }
+        Flow__ServerMessage *msg = NULL;
+        if (flow_recv_raw(flow, &msg, 10000) != FLOW_OK
+            || msg->kind_case != FLOW__SERVER_MESSAGE__KIND_REPLY
+            || msg->reply->status != FLOW__STATUS__OK) {
+            fprintf(stderr, "bench_ping: ping failed: %s\n", flow_error(flow));
+            rc = -1;
+        }
+        else
+            fl_bench_record(bench, fl_bench_now_us() - sent_at[(msg->reply->id - 1) % WINDOW]);
+        if (msg)
+            flow__server_message__free_unpacked(msg, NULL);
+        got++;
+    }
+    fl_bench_stop(bench);
+    flow_destroy(&flow);
+    return rc;
+}
+
+static void
+s_report_ratio(fl_bench_t *bench, fl_bench_t *base)
+{
+    fl_bench_report(bench, stdout);
+    uint64_t base_p50 = fl_bench_percentile(base, 50);
+    printf("  ratio to bare echo: throughput %.2f, p50 latency %.2fx\n",
+           fl_bench_ops_per_s(bench) / fl_bench_ops_per_s(base),
+           (double) fl_bench_percentile(bench, 50) / (double) (base_p50 ? base_p50 : 1));
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *flowd = getenv("FLOWD");
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (streq(argv[i], "--flowd"))
+            flowd = argv[i + 1];
+        else
+        if (streq(argv[i], "--requests"))
+            s_requests = atoi(argv[i + 1]);
+    }
+    if (!flowd || s_requests <= 0) {
+        fprintf(stderr, "usage: bench_ping --flowd PATH [--requests N]\n");
+        return 2;
+    }
+    zsys_handler_set(NULL);
+
+    /*  The echo socket moves to the echo thread; read its endpoint first. */
+    zsock_t *router = zsock_new_router("tcp://127.0.0.1:*");
+    char echo_ep[128];
+    snprintf(echo_ep, sizeof echo_ep, "%s", zsock_endpoint(router));
+    zactor_t *echo = zactor_new(s_echo_task, router);
+
+    s_node_t node = { 0 };
+    if (s_node_start(flowd, &node) != 0) {
+        fprintf(stderr, "bench_ping: flowd did not start\n");
+        s_node_stop(&node);
+        return 1;
+    }
+
+    const struct {
+        const char *name;
+        int window;
+        Flow__Actor actor;    /* UNSPECIFIED for the echo baseline */
+        bool baseline;
+    } runs[] = {
+        { "echo (bare zmq), 1 in flight", 1, 0, true },
+        { "ping session, 1 in flight", 1, FLOW__ACTOR__ACTOR_UNSPECIFIED, false },
+        { "ping via user actor, 1 in flight", 1, FLOW__ACTOR__ACTOR_USER, false },
+        { "echo (bare zmq), 64 in flight", WINDOW, 0, true },
+        { "ping session, 64 in flight", WINDOW, FLOW__ACTOR__ACTOR_UNSPECIFIED, false },
+        { "ping via user actor, 64 in flight", WINDOW, FLOW__ACTOR__ACTOR_USER, false },
+    };
+    fl_bench_t *base = NULL;
+    int rc = 0;
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0] && rc == 0; r++) {
+        fl_bench_t *bench = NULL;
+        fl_bench_new(runs[r].name, &bench);
+        if (runs[r].baseline) {
+            s_measure_echo(echo_ep, runs[r].window, bench);
+            fl_bench_report(bench, stdout);
+            fl_bench_destroy(&base);
+            base = bench;
+            continue;
+        }
+        rc = s_measure_flowd(node.client, runs[r].actor, runs[r].window, bench);
+        s_report_ratio(bench, base);
+        fl_bench_destroy(&bench);
+    }
+    fl_bench_destroy(&base);
+    s_node_stop(&node);
+    zactor_destroy(&echo);
+    zsock_destroy(&router);
+    return rc == 0 ? 0 : 1;
+}
