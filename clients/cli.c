@@ -8,6 +8,7 @@
 #include "clients/pbjson.h"
 
 #include <assert.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>

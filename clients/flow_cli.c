@@ -11,23 +11,19 @@
  *  (human text, or with --json the reply body as one line of JSON made by
  *  pbjson); a failure prints exactly one line on stderr,
  *  "flow: <STATUS_NAME>: <message>", and exits 1 (2 for a usage error).
- *  Every handler reports its own failure through s_fail() and returns its
- *  exit code; nothing else prints to stderr.
+ *  Every handler reports its own failure through fl_cli_fail() and returns
+ *  its exit code; nothing else prints to stderr.  The contract and the
+ *  helpers that keep it are shared with flowctl (clients/cli.h).
  */
+#include "clients/cli.h"
 #include "clients/libflow.h"
-#include "clients/pbjson.h"
 
 #include <czmq.h>
 #include <getopt.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define S_EXIT_FAIL  1
-#define S_EXIT_USAGE 2
 
 typedef struct {
     const char *endpoint;
@@ -46,39 +42,9 @@ typedef struct {
 } s_command_t;
 
 static int
-s_fail(int code, flow_status_t status, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-s_fail(int code, flow_status_t status, const char *format, ...)
-{
-    char message[512];
-    va_list args;
-    va_start(args, format);
-    vsnprintf(message, sizeof message, format, args);
-    va_end(args);
-    fprintf(stderr, "flow: %s: %s\n", flow_status_name(status), message);
-    return code;
-}
-
-static int
-s_usage_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-s_usage_error(const char *format, ...)
-{
-    char message[256];
-    va_list args;
-    va_start(args, format);
-    vsnprintf(message, sizeof message, format, args);
-    va_end(args);
-    return s_fail(S_EXIT_USAGE, FLOW_INVALID_ARGUMENT, "%s (see flow --help)", message);
-}
-
-static int
 s_call_failed(flow_t *flow, flow_status_t status)
 {
-    return s_fail(S_EXIT_FAIL, status, "%s", flow_error(flow));
+    return fl_cli_fail(FL_CLI_EXIT_FAIL, status, "%s", flow_error(flow));
 }
 
 /*  ---------------------------------------------------------------------
@@ -99,17 +65,6 @@ static const char *s_global_help =
     "  --timeout MS    total time for the command (default: 5000 per call)\n"
     "  --help          this help\n";
 
-/*  A positive int from TEXT, or -1.  */
-static int
-s_parse_positive(const char *text)
-{
-    char *end;
-    long value = strtol(text, &end, 10);
-    if (*end || end == text || value < 1 || value > INT_MAX)
-        return -1;
-    return (int) value;
-}
-
 /*  Applies a global option; returns 0, or an exit code after a report.  */
 static int
 s_global_option(int opt, const char *arg, s_globals_t *globals)
@@ -121,18 +76,11 @@ s_global_option(int opt, const char *arg, s_globals_t *globals)
     else if (opt == S_OPT_JSON)
         globals->json = true;
     else if (opt == S_OPT_TIMEOUT) {
-        globals->timeout_ms = s_parse_positive(arg);
+        globals->timeout_ms = fl_cli_parse_positive(arg);
         if (globals->timeout_ms < 0)
-            return s_usage_error("--timeout wants milliseconds above 0, not '%s'", arg);
+            return fl_cli_usage_error("--timeout wants milliseconds above 0, not '%s'", arg);
     }
     return 0;
-}
-
-static int
-s_bad_option(int argc, char **argv)
-{
-    const char *what = optind - 1 < argc ? argv[optind - 1] : "?";
-    return s_usage_error("unknown option or missing value: %s", what);
 }
 
 /*  A command's own options, applied to its STATE.  Returns 0, or an exit
@@ -152,7 +100,7 @@ s_parse_command(flow_t *flow, int argc, char **argv, const char *shortopts,
     while ((opt = getopt_long(argc, argv, shortopts, options, NULL)) != -1) {
         int rc = 0;
         if (opt == '?' || opt == ':')
-            return s_bad_option(argc, argv);
+            return fl_cli_bad_option(argc, argv);
         if (opt >= S_OPT_NODE && opt <= S_OPT_TIMEOUT)
             rc = s_global_option(opt, optarg, globals);
         else
@@ -178,40 +126,6 @@ s_no_options(int opt, const char *arg, void *state)
  *  Printing
  */
 
-static int
-s_print_json(const ProtobufCMessage *message)
-{
-    json_t *json = fl_pbjson_from_message(message);
-    char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
-    json_decref(json);
-    if (!text)
-        return s_fail(S_EXIT_FAIL, FLOW_INTERNAL, "cannot render the reply as JSON");
-    printf("%s\n", text);
-    free(text);
-    fflush(stdout);
-    return 0;
-}
-
-/*  "session" for FLOW__ACTOR__ACTOR_SESSION; the number when unknown.  */
-static const char *
-s_actor_name(Flow__Actor actor, char *buf, size_t cap)
-{
-    const ProtobufCEnumValue *value =
-        protobuf_c_enum_descriptor_get_value(&flow__actor__descriptor, actor);
-    if (!value) {
-        snprintf(buf, cap, "%d", (int) actor);
-        return buf;
-    }
-    const char *name = value->name;
-    if (strncmp(name, "ACTOR_", 6) == 0)
-        name += 6;
-    size_t i = 0;
-    for (; name[i] && i + 1 < cap; i++)
-        buf[i] = (char) (name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
-    buf[i] = 0;
-    return buf;
-}
-
 static bool
 s_parse_actor(const char *text, Flow__Actor *actor_p)
 {
@@ -232,14 +146,6 @@ s_parse_actor(const char *text, Flow__Actor *actor_p)
     return true;
 }
 
-static void
-s_print_uptime(const char *label, uint64_t uptime_ms)
-{
-    uint64_t s = uptime_ms / 1000;
-    printf("%-18s %" PRIu64 "d %02" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s\n",
-           label, s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
-}
-
 /*  ---------------------------------------------------------------------
  *  ping
  */
@@ -253,11 +159,11 @@ s_ping_print(const flow_pong_t *pong, int64_t elapsed_us, bool json)
         reply.actor = pong->actor;
         reply.partition = pong->partition;
         reply.ring_epoch = pong->ring_epoch;
-        return s_print_json(&reply.base);
+        return fl_cli_print_json(&reply.base);
     }
     char actor[32];
     printf("pong from %s: actor=%s partition=%" PRIu32 " ring_epoch=%" PRIu64 " time=%.2f ms\n",
-           pong->node_id, s_actor_name(pong->actor, actor, sizeof actor),
+           pong->node_id, fl_cli_actor_name(pong->actor, actor, sizeof actor),
            pong->partition, pong->ring_epoch, (double) elapsed_us / 1000.0);
     return 0;
 }
@@ -274,7 +180,7 @@ s_ping_option(int opt, const char *arg, void *state)
     if (opt == S_OPT_KEY)
         args->key = arg;
     else if (opt == S_OPT_ACTOR && !s_parse_actor(arg, &args->actor))
-        return s_usage_error("unknown actor '%s'", arg);
+        return fl_cli_usage_error("unknown actor '%s'", arg);
     return 0;
 }
 
@@ -292,7 +198,7 @@ s_cmd_ping(flow_t *flow, const s_globals_t *globals, int argc, char **argv)
     if (rc != 0)
         return rc;
     if (optind < argc)
-        return s_usage_error("ping takes no argument '%s'", argv[optind]);
+        return fl_cli_usage_error("ping takes no argument '%s'", argv[optind]);
     flow_pong_t pong;
     int64_t start = zclock_usecs();
     flow_status_t status = flow_ping(flow, args.actor, args.key, strlen(args.key), &pong);
@@ -311,7 +217,8 @@ s_info_print(const Flow__InfoReply *info)
     printf("%-18s %s\n", "node", info->node_id);
     printf("%-18s %s\n", "version", info->version);
     printf("%-18s %" PRIu32 "\n", "protocol", info->protocol_version);
-    s_print_uptime("uptime", info->uptime_ms);
+    char uptime[32];
+    printf("%-18s %s\n", "uptime", fl_cli_uptime(info->uptime_ms, uptime, sizeof uptime));
     printf("%-18s %" PRIu32 " of %" PRIu32 " owned\n", "partitions",
            info->partitions_owned, info->partitions);
     printf("%-18s %" PRIu64 "\n", "ring epoch", info->ring_epoch);
@@ -319,7 +226,7 @@ s_info_print(const Flow__InfoReply *info)
     printf("%-18s", "actors");
     for (size_t i = 0; i < info->n_actors; i++) {
         char actor[32];
-        printf(" %s", s_actor_name(info->actors[i], actor, sizeof actor));
+        printf(" %s", fl_cli_actor_name(info->actors[i], actor, sizeof actor));
     }
     printf("\n");
 }
@@ -333,13 +240,13 @@ s_cmd_info(flow_t *flow, const s_globals_t *globals, int argc, char **argv)
     if (rc != 0)
         return rc;
     if (optind < argc)
-        return s_usage_error("info takes no argument '%s'", argv[optind]);
+        return fl_cli_usage_error("info takes no argument '%s'", argv[optind]);
     Flow__InfoReply *info = NULL;
     flow_status_t status = flow_info(flow, &info);
     if (status != FLOW_OK)
         return s_call_failed(flow, status);
     if (g.json)
-        rc = s_print_json(&info->base);
+        rc = fl_cli_print_json(&info->base);
     else
         s_info_print(info);
     flow__info_reply__free_unpacked(info, NULL);
@@ -354,7 +261,7 @@ static int
 s_push_print(const Flow__Push *push, bool json)
 {
     if (json || push->body_case != FLOW__PUSH__BODY_NODE)
-        return s_print_json(&push->base);
+        return fl_cli_print_json(&push->base);
     const ProtobufCEnumValue *state = protobuf_c_enum_descriptor_get_value(
         &flow__node_notice__state__descriptor, push->node->state);
     printf("#%" PRIu64 " %s: %s%s%s\n", push->seq, push->topic,
@@ -375,7 +282,7 @@ s_watch_end(flow_t *flow, const s_globals_t *g, flow_status_t status, int seen, 
         return s_call_failed(flow, status);
     if (count == 0)
         return 0;
-    return s_fail(S_EXIT_FAIL, status, "%d of %d pushes arrived within %d ms",
+    return fl_cli_fail(FL_CLI_EXIT_FAIL, status, "%d of %d pushes arrived within %d ms",
                   seen, count, g->timeout_ms);
 }
 
@@ -410,9 +317,9 @@ s_watch_option(int opt, const char *arg, void *state)
     int *count_p = state;
     if (opt != S_OPT_COUNT)
         return 0;
-    *count_p = s_parse_positive(arg);
+    *count_p = fl_cli_parse_positive(arg);
     if (*count_p < 0)
-        return s_usage_error("--count wants a number above 0, not '%s'", arg);
+        return fl_cli_usage_error("--count wants a number above 0, not '%s'", arg);
     return 0;
 }
 
@@ -429,7 +336,7 @@ s_cmd_watch(flow_t *flow, const s_globals_t *globals, int argc, char **argv)
     if (rc != 0)
         return rc;
     if (optind >= argc)
-        return s_usage_error("watch wants at least one TOPIC");
+        return fl_cli_usage_error("watch wants at least one TOPIC");
     return s_watch(flow, &g, (const char *const *) argv + optind, (size_t) (argc - optind), count);
 }
 
@@ -509,9 +416,9 @@ s_parse_globals(int argc, char **argv, s_globals_t *globals)
     int opt;
     while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
         if (opt == '?' || opt == ':')
-            return s_bad_option(argc, argv);
+            return fl_cli_bad_option(argc, argv);
         if (s_global_option(opt, optarg, globals) != 0)
-            return S_EXIT_USAGE;
+            return FL_CLI_EXIT_USAGE;
     }
     return 0;
 }
@@ -521,7 +428,7 @@ s_run(const s_command_t *command, const s_globals_t *globals, int argc, char **a
 {
     flow_t *flow = flow_new(globals->endpoint);
     if (!flow)
-        return s_fail(S_EXIT_FAIL, FLOW_INVALID_ARGUMENT, "cannot use node endpoint '%s'",
+        return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INVALID_ARGUMENT, "cannot use node endpoint '%s'",
                       globals->endpoint);
     int rc = command->run(flow, globals, argc, argv);
     flow_destroy(&flow);
@@ -531,6 +438,7 @@ s_run(const s_command_t *command, const s_globals_t *globals, int argc, char **a
 int
 main(int argc, char **argv)
 {
+    fl_cli_init("flow");
     s_globals_t globals = { getenv("FLOW_NODE"), false, 0, false };
     if (!globals.endpoint || !globals.endpoint[0])
         globals.endpoint = FLOW_DEFAULT_ENDPOINT;
@@ -543,12 +451,12 @@ main(int argc, char **argv)
             s_print_help(NULL);
             return 0;
         }
-        return s_usage_error("no command given");
+        return fl_cli_usage_error("no command given");
     }
     int words = 0;
     const s_command_t *command = s_find_command(argc - optind, argv + optind, &words);
     if (!command)
-        return s_usage_error("unknown command '%s'", argv[optind]);
+        return fl_cli_usage_error("unknown command '%s'", argv[optind]);
     int first = optind + words - 1;
     if (globals.help || s_wants_help(argc - first, argv + first)) {
         s_print_help(command);

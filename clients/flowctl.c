@@ -13,26 +13,23 @@
  *  timeout says "the node did not answer" and points at the endpoint and
  *  the keys, the only causes flowctl cannot tell apart.
  *
- *  Output contract, as for `flow`: results on stdout (text, or with
- *  --json the reply body as one line of JSON); a failure prints exactly
- *  one line "flowctl: <STATUS_NAME>: <message>" on stderr and exits 1
- *  (2 for a usage error).
+ *  Output contract, as for `flow` and kept by the same helpers
+ *  (clients/cli.h): results on stdout (text, or with --json the reply
+ *  body as one line of JSON); a failure prints exactly one line
+ *  "flowctl: <STATUS_NAME>: <message>" on stderr and exits 1 (2 for a
+ *  usage error).
  */
+#include "clients/cli.h"
 #include "clients/libflow.h"
-#include "clients/pbjson.h"
 #include "control.pb-c.h"
 
 #include <czmq.h>
 #include <getopt.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define S_EXIT_FAIL  1
-#define S_EXIT_USAGE 2
 #define S_DEFAULT_CONTROL "tcp://127.0.0.1:7702"
 #define S_DEFAULT_KEY "./var/flow/keys/admin.cert_secret"
 
@@ -57,81 +54,17 @@ typedef struct {
     const char *help;
 } s_command_t;
 
-static int
-s_fail(int code, flow_status_t status, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-s_fail(int code, flow_status_t status, const char *format, ...)
-{
-    char message[512];
-    va_list args;
-    va_start(args, format);
-    vsnprintf(message, sizeof message, format, args);
-    va_end(args);
-    fprintf(stderr, "flowctl: %s: %s\n", flow_status_name(status), message);
-    return code;
-}
-
-static int
-s_usage_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-s_usage_error(const char *format, ...)
-{
-    char message[256];
-    va_list args;
-    va_start(args, format);
-    vsnprintf(message, sizeof message, format, args);
-    va_end(args);
-    return s_fail(S_EXIT_USAGE, FLOW_INVALID_ARGUMENT, "%s (see flowctl --help)", message);
-}
-
 /*  ---------------------------------------------------------------------
  *  Printing
  */
 
-static int
-s_print_json(const ProtobufCMessage *message)
-{
-    json_t *json = fl_pbjson_from_message(message);
-    char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
-    json_decref(json);
-    if (!text)
-        return s_fail(S_EXIT_FAIL, FLOW_INTERNAL, "cannot render the reply as JSON");
-    printf("%s\n", text);
-    free(text);
-    return 0;
-}
-
-/*  "session" for FLOW__ACTOR__ACTOR_SESSION; the number when unknown.  */
-static const char *
-s_actor_name(Flow__Actor actor, char *buf, size_t cap)
-{
-    const ProtobufCEnumValue *value =
-        protobuf_c_enum_descriptor_get_value(&flow__actor__descriptor, actor);
-    if (!value) {
-        snprintf(buf, cap, "%d", (int) actor);
-        return buf;
-    }
-    const char *name = value->name;
-    if (strncmp(name, "ACTOR_", 6) == 0)
-        name += 6;
-    size_t i = 0;
-    for (; name[i] && i + 1 < cap; i++)
-        buf[i] = (char) (name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
-    buf[i] = 0;
-    return buf;
-}
-
 static void
 s_print_status(const Flow__Control__StatusReply *st)
 {
-    uint64_t s = st->uptime_ms / 1000;
+    char uptime[32];
     printf("%-12s %s\n", "node", st->node_id);
     printf("%-12s %s\n", "version", st->version);
-    printf("%-12s %" PRIu64 "d %02" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s\n", "uptime",
-           s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
+    printf("%-12s %s\n", "uptime", fl_cli_uptime(st->uptime_ms, uptime, sizeof uptime));
     printf("%-12s %s\n", "state", st->state);
     printf("%-12s %" PRIu32 " of %" PRIu32 " owned\n", "partitions",
            st->partitions_owned, st->partitions);
@@ -144,7 +77,7 @@ s_print_status(const Flow__Control__StatusReply *st)
         const Flow__Control__ActorStatus *a = st->actors[i];
         char name[32];
         printf("%-12s %12" PRIu64 " %12" PRIu64 " %12" PRIu64 "\n",
-               s_actor_name(a->actor, name, sizeof name), a->queue_depth, a->handled, a->commits);
+               fl_cli_actor_name(a->actor, name, sizeof name), a->queue_depth, a->handled, a->commits);
     }
     printf("\n%-12s %12s %12s\n", "REQUEST", "COUNT", "ERRORS");
     for (size_t i = 0; i < st->n_requests; i++) {
@@ -157,7 +90,7 @@ static int
 s_cmd_status(const s_options_t *options, Flow__Control__ControlReply *reply)
 {
     if (options->json)
-        return s_print_json(&reply->node_status->base);
+        return fl_cli_print_json(&reply->node_status->base);
     s_print_status(reply->node_status);
     return 0;
 }
@@ -166,7 +99,7 @@ static int
 s_cmd_metrics(const s_options_t *options, Flow__Control__ControlReply *reply)
 {
     if (options->json)
-        return s_print_json(&reply->metrics->base);
+        return fl_cli_print_json(&reply->metrics->base);
     fputs(reply->metrics->text, stdout);
     return 0;
 }
@@ -175,7 +108,7 @@ static int
 s_cmd_stop(const s_options_t *options, Flow__Control__ControlReply *reply)
 {
     if (options->json)
-        return s_print_json(&reply->stop->base);
+        return fl_cli_print_json(&reply->stop->base);
     printf("the node at %s is stopping\n", options->endpoint);
     return 0;
 }
@@ -227,11 +160,11 @@ s_load_keys(const s_options_t *options, zcert_t **client_p, zcert_t **server_p)
 {
     *client_p = zcert_load(options->key_file);
     if (!*client_p || s_all_zero(zcert_secret_key(*client_p)))
-        return s_fail(S_EXIT_FAIL, FLOW_INVALID_ARGUMENT,
+        return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INVALID_ARGUMENT,
                       "cannot load a CURVE secret key from %s", options->key_file);
     *server_p = zcert_load(options->server_key_file);
     if (!*server_p || s_all_zero(zcert_public_key(*server_p)))
-        return s_fail(S_EXIT_FAIL, FLOW_INVALID_ARGUMENT,
+        return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INVALID_ARGUMENT,
                       "cannot load the node's CURVE public key from %s", options->server_key_file);
     return 0;
 }
@@ -245,14 +178,14 @@ s_connect(const s_options_t *options, zsock_t **dealer_p)
     if (rc == 0) {
         *dealer_p = zsock_new(ZMQ_DEALER);
         if (!*dealer_p)
-            rc = s_fail(S_EXIT_FAIL, FLOW_INTERNAL, "cannot create a socket");
+            rc = fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INTERNAL, "cannot create a socket");
     }
     if (rc == 0) {
         zsock_set_linger(*dealer_p, 0);
         zcert_apply(client, *dealer_p);
         zsock_set_curve_serverkey(*dealer_p, zcert_public_txt(server));
         if (zsock_connect(*dealer_p, "%s", options->endpoint) != 0)
-            rc = s_fail(S_EXIT_FAIL, FLOW_INVALID_ARGUMENT,
+            rc = fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INVALID_ARGUMENT,
                         "cannot use control endpoint '%s'", options->endpoint);
     }
     zcert_destroy(&client);
@@ -266,11 +199,11 @@ s_send(zsock_t *dealer, const Flow__Control__ControlRequest *req)
     size_t size = flow__control__control_request__get_packed_size(req);
     zframe_t *frame = zframe_new(NULL, size);
     if (!frame)
-        return s_fail(S_EXIT_FAIL, FLOW_INTERNAL, "out of memory");
+        return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INTERNAL, "out of memory");
     flow__control__control_request__pack(req, zframe_data(frame));
     if (zframe_send(&frame, dealer, ZFRAME_DONTWAIT) != 0) {
         zframe_destroy(&frame);
-        return s_fail(S_EXIT_FAIL, FLOW_UNAVAILABLE, "cannot send: %s", zmq_strerror(errno));
+        return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_UNAVAILABLE, "cannot send: %s", zmq_strerror(errno));
     }
     return 0;
 }
@@ -279,8 +212,8 @@ static int
 s_no_answer(const s_options_t *options)
 {
     if (zsys_interrupted)
-        return s_fail(S_EXIT_FAIL, FLOW_UNAVAILABLE, "interrupted");
-    return s_fail(S_EXIT_FAIL, FLOW_DEADLINE_EXCEEDED,
+        return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_UNAVAILABLE, "interrupted");
+    return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_DEADLINE_EXCEEDED,
                   "the node did not answer at %s within %d ms (check endpoint and keys)",
                   options->endpoint, options->timeout_ms);
 }
@@ -328,13 +261,13 @@ s_check_reply(const s_command_t *command, const Flow__Control__ControlReply *rep
 {
     int status = (int) reply->status;
     if (status < FLOW_OK || status > FLOW_INTERNAL)
-        return s_fail(S_EXIT_FAIL, FLOW_INTERNAL, "the node replied with unknown status %d: %s",
+        return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INTERNAL, "the node replied with unknown status %d: %s",
                       status, reply->message);
     if (status != FLOW_OK)
-        return s_fail(S_EXIT_FAIL, (flow_status_t) status, "%s",
+        return fl_cli_fail(FL_CLI_EXIT_FAIL, (flow_status_t) status, "%s",
                       reply->message[0] ? reply->message : flow_status_name((flow_status_t) status));
     if (reply->body_case != command->reply_body)
-        return s_fail(S_EXIT_FAIL, FLOW_INTERNAL, "the node answered %s without its reply body",
+        return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INTERNAL, "the node answered %s without its reply body",
                       command->name);
     return 0;
 }
@@ -396,16 +329,6 @@ s_print_help(const s_command_t *command)
     printf("\noptions:\n%s", s_options_help);
 }
 
-static int
-s_parse_timeout(const char *text)
-{
-    char *end;
-    long value = strtol(text, &end, 10);
-    if (*end || end == text || value < 1 || value > INT_MAX)
-        return -1;
-    return (int) value;
-}
-
 /*  Options may come before or after the command word.  */
 static int
 s_parse(int argc, char **argv, s_options_t *options)
@@ -429,12 +352,12 @@ s_parse(int argc, char **argv, s_options_t *options)
         case S_OPT_JSON: options->json = true; break;
         case 'h': options->help = true; break;
         case S_OPT_TIMEOUT:
-            options->timeout_ms = s_parse_timeout(optarg);
+            options->timeout_ms = fl_cli_parse_positive(optarg);
             if (options->timeout_ms < 0)
-                return s_usage_error("--timeout wants milliseconds above 0, not '%s'", optarg);
+                return fl_cli_usage_error("--timeout wants milliseconds above 0, not '%s'", optarg);
             break;
         default:
-            return s_usage_error("unknown option or missing value: %s", argv[optind - 1]);
+            return fl_cli_bad_option(argc, argv);
         }
     }
     return 0;
@@ -459,7 +382,7 @@ s_run(s_options_t *options, const s_command_t *command)
     if (!options->server_key_file) {
         server_key = s_default_server_key(options->key_file);
         if (!server_key)
-            return s_fail(S_EXIT_FAIL, FLOW_INTERNAL, "out of memory");
+            return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INTERNAL, "out of memory");
         options->server_key_file = server_key;
     }
     Flow__Control__ControlReply *reply = NULL;
@@ -477,6 +400,7 @@ s_run(s_options_t *options, const s_command_t *command)
 int
 main(int argc, char **argv)
 {
+    fl_cli_init("flowctl");
     s_options_t options = { getenv("FLOW_CONTROL"), S_DEFAULT_KEY, NULL, false, false,
                             FLOW_DEFAULT_TIMEOUT_MS };
     if (!options.endpoint || !options.endpoint[0])
@@ -489,12 +413,12 @@ main(int argc, char **argv)
         return 0;
     }
     if (optind >= argc)
-        return s_usage_error("no command given");
+        return fl_cli_usage_error("no command given");
     const s_command_t *command = s_find_command(argv[optind]);
     if (!command)
-        return s_usage_error("unknown command '%s'", argv[optind]);
+        return fl_cli_usage_error("unknown command '%s'", argv[optind]);
     if (optind + 1 < argc)
-        return s_usage_error("%s takes no argument", argv[optind]);
+        return fl_cli_usage_error("%s takes no argument", argv[optind]);
     if (options.help) {
         s_print_help(command);
         return 0;

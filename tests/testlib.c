@@ -82,6 +82,8 @@ fl_test_tmpdir(void)
 static int
 s_run_forked(const s_test_t *test)
 {
+    fflush(stdout);
+    fflush(stderr);
     pid_t pid = fork();
     if (pid < 0)
         return 1;
