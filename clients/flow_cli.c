@@ -283,7 +283,7 @@ s_watch_end(flow_t *flow, const s_globals_t *g, flow_status_t status, int seen, 
     if (count == 0)
         return 0;
     return fl_cli_fail(FL_CLI_EXIT_FAIL, status, "%d of %d pushes arrived within %d ms",
-                  seen, count, g->timeout_ms);
+                       seen, count, g->timeout_ms);
 }
 
 static int
@@ -428,8 +428,8 @@ s_run(const s_command_t *command, const s_globals_t *globals, int argc, char **a
 {
     flow_t *flow = flow_new(globals->endpoint);
     if (!flow)
-        return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INVALID_ARGUMENT, "cannot use node endpoint '%s'",
-                      globals->endpoint);
+        return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INVALID_ARGUMENT,
+                           "cannot use node endpoint '%s'", globals->endpoint);
     int rc = command->run(flow, globals, argc, argv);
     flow_destroy(&flow);
     return rc;

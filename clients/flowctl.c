@@ -77,7 +77,8 @@ s_print_status(const Flow__Control__StatusReply *st)
         const Flow__Control__ActorStatus *a = st->actors[i];
         char name[32];
         printf("%-12s %12" PRIu64 " %12" PRIu64 " %12" PRIu64 "\n",
-               fl_cli_actor_name(a->actor, name, sizeof name), a->queue_depth, a->handled, a->commits);
+               fl_cli_actor_name(a->actor, name, sizeof name), a->queue_depth, a->handled,
+               a->commits);
     }
     printf("\n%-12s %12s %12s\n", "REQUEST", "COUNT", "ERRORS");
     for (size_t i = 0; i < st->n_requests; i++) {
@@ -161,11 +162,12 @@ s_load_keys(const s_options_t *options, zcert_t **client_p, zcert_t **server_p)
     *client_p = zcert_load(options->key_file);
     if (!*client_p || s_all_zero(zcert_secret_key(*client_p)))
         return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INVALID_ARGUMENT,
-                      "cannot load a CURVE secret key from %s", options->key_file);
+                           "cannot load a CURVE secret key from %s", options->key_file);
     *server_p = zcert_load(options->server_key_file);
     if (!*server_p || s_all_zero(zcert_public_key(*server_p)))
         return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INVALID_ARGUMENT,
-                      "cannot load the node's CURVE public key from %s", options->server_key_file);
+                           "cannot load the node's CURVE public key from %s",
+                           options->server_key_file);
     return 0;
 }
 
@@ -186,7 +188,7 @@ s_connect(const s_options_t *options, zsock_t **dealer_p)
         zsock_set_curve_serverkey(*dealer_p, zcert_public_txt(server));
         if (zsock_connect(*dealer_p, "%s", options->endpoint) != 0)
             rc = fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INVALID_ARGUMENT,
-                        "cannot use control endpoint '%s'", options->endpoint);
+                             "cannot use control endpoint '%s'", options->endpoint);
     }
     zcert_destroy(&client);
     zcert_destroy(&server);
@@ -203,7 +205,8 @@ s_send(zsock_t *dealer, const Flow__Control__ControlRequest *req)
     flow__control__control_request__pack(req, zframe_data(frame));
     if (zframe_send(&frame, dealer, ZFRAME_DONTWAIT) != 0) {
         zframe_destroy(&frame);
-        return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_UNAVAILABLE, "cannot send: %s", zmq_strerror(errno));
+        return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_UNAVAILABLE, "cannot send: %s",
+                           zmq_strerror(errno));
     }
     return 0;
 }
@@ -214,8 +217,8 @@ s_no_answer(const s_options_t *options)
     if (zsys_interrupted)
         return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_UNAVAILABLE, "interrupted");
     return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_DEADLINE_EXCEEDED,
-                  "the node did not answer at %s within %d ms (check endpoint and keys)",
-                  options->endpoint, options->timeout_ms);
+                       "the node did not answer at %s within %d ms (check endpoint and keys)",
+                       options->endpoint, options->timeout_ms);
 }
 
 /*  The reply to request ID if the next frame is one; frames that do not
@@ -261,14 +264,15 @@ s_check_reply(const s_command_t *command, const Flow__Control__ControlReply *rep
 {
     int status = (int) reply->status;
     if (status < FLOW_OK || status > FLOW_INTERNAL)
-        return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INTERNAL, "the node replied with unknown status %d: %s",
-                      status, reply->message);
+        return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INTERNAL,
+                           "the node replied with unknown status %d: %s", status, reply->message);
     if (status != FLOW_OK)
         return fl_cli_fail(FL_CLI_EXIT_FAIL, (flow_status_t) status, "%s",
-                      reply->message[0] ? reply->message : flow_status_name((flow_status_t) status));
+                           reply->message[0] ? reply->message
+                                             : flow_status_name((flow_status_t) status));
     if (reply->body_case != command->reply_body)
-        return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INTERNAL, "the node answered %s without its reply body",
-                      command->name);
+        return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INTERNAL,
+                           "the node answered %s without its reply body", command->name);
     return 0;
 }
 
