@@ -153,8 +153,6 @@ static int
 s_write_endpoints(s_flowd_t *f)
 {
     char tmp[sizeof f->endpoints_path + 8];
-    snprintf(f->endpoints_path, sizeof f->endpoints_path, "%s/flowd.endpoints",
-             f->config.data_dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", f->endpoints_path);
     FILE *out = fopen(tmp, "w");
     if (!out)
@@ -203,6 +201,11 @@ s_start(s_flowd_t *f)
     }
     if ((rc = s_lock(f)))
         return rc;
+    /*  A node killed earlier may have left its endpoints file; nobody may
+     *  read it as ours.  */
+    snprintf(f->endpoints_path, sizeof f->endpoints_path, "%s/flowd.endpoints",
+             f->config.data_dir);
+    unlink(f->endpoints_path);
     fl_store_opts_t opts = { .map_size = f->config.map_size_mb << 20 };
     if ((rc = fl_store_open(f->config.data_dir, &opts, &f->node.store)))
         return rc;

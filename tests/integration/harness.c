@@ -95,6 +95,7 @@ s_read_endpoints(fl_proc_t *node)
     if (!f)
         return false;
     char line[512];
+    long pid = 0;
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = '\0';
         if (strncmp(line, "client=", 7) == 0)
@@ -105,9 +106,14 @@ s_read_endpoints(fl_proc_t *node)
         else
         if (strncmp(line, "node=", 5) == 0)
             snprintf(node->node_id, sizeof node->node_id, "%s", line + 5);
+        else
+        if (strncmp(line, "pid=", 4) == 0)
+            pid = strtol(line + 4, NULL, 10);
     }
     fclose(f);
-    return node->client[0] && node->control[0];
+    /*  A file left by an earlier process of the same directory (killed
+     *  before it could remove it) names another pid.  */
+    return pid == node->pid && node->client[0] && node->control[0];
 }
 
 void
