@@ -14,6 +14,46 @@
 #define START_TIMEOUT_MS 30000
 #define STOP_TIMEOUT_MS 30000
 
+#define NODES_MAX 32
+
+/*  Every flowd this test started and has not yet seen exit: a failing
+ *  check exits the test at once, and must not leave nodes behind.  */
+static pid_t s_started[NODES_MAX];
+
+static void
+s_kill_leftovers(void)
+{
+    for (int i = 0; i < NODES_MAX; i++)
+        if (s_started[i] > 0) {
+            kill(s_started[i], SIGKILL);
+            waitpid(s_started[i], NULL, 0);
+            s_started[i] = 0;
+        }
+}
+
+static void
+s_track(pid_t pid)
+{
+    static bool registered;
+    if (!registered) {
+        atexit(s_kill_leftovers);
+        registered = true;
+    }
+    for (int i = 0; i < NODES_MAX; i++)
+        if (s_started[i] == 0) {
+            s_started[i] = pid;
+            return;
+        }
+}
+
+static void
+s_untrack(pid_t pid)
+{
+    for (int i = 0; i < NODES_MAX; i++)
+        if (s_started[i] == pid)
+            s_started[i] = 0;
+}
+
 static long long
 s_now_ms(void)
 {
@@ -83,6 +123,7 @@ s_spawn(fl_proc_t *node, const char *data, const char *const *extra)
         execv(argv[0], (char *const *) argv);
         _exit(127);
     }
+    s_track(pid);
     return pid;
 }
 
@@ -127,6 +168,7 @@ fl_node_start(fl_proc_t *node, const char *data, const char *const *extra)
             return;
         int status;
         if (waitpid(node->pid, &status, WNOHANG) == node->pid) {
+            s_untrack(node->pid);
             node->pid = 0;
             s_dump_log(node);
             fl_test_fail(__FILE__, __LINE__, "flowd exited during start");
@@ -144,14 +186,17 @@ s_wait(pid_t pid, int timeout_ms)
     while (s_now_ms() < deadline) {
         int status;
         pid_t rc = waitpid(pid, &status, WNOHANG);
-        if (rc == pid)
+        if (rc == pid) {
+            s_untrack(pid);
             return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
         if (rc < 0 && errno != EINTR)
             return -1;
         usleep(5000);
     }
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
+    s_untrack(pid);
     return -2;
 }
 
