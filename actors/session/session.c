@@ -27,6 +27,7 @@
 #define TOPICS_PER_CONNECTION 64
 #define TOPIC_MAX 200
 #define PEER_HEX_MAX 128
+#define DRAIN_MAX 256
 
 typedef struct {
     zframe_t *identity;
@@ -506,14 +507,12 @@ s_dispatch(self_t *self, zframe_t *identity, zframe_t *frame)
 /*  ------------------------------------------------------------------
  *  Loop handlers  */
 
-static int
-s_on_client(zloop_t *loop, zsock_t *client, void *arg)
+static void
+s_take_client_frame(self_t *self, zsock_t *client)
 {
-    (void) loop;
-    self_t *self = arg;
     zmsg_t *msg = zmsg_recv(client);
     if (!msg)
-        return 0;
+        return;
     zframe_t *identity = zmsg_pop(msg);
     zframe_t *frame = zmsg_pop(msg);
     if (identity && frame && zmsg_size(msg) == 0)
@@ -528,17 +527,25 @@ s_on_client(zloop_t *loop, zsock_t *client, void *arg)
     zframe_destroy(&identity);
     zframe_destroy(&frame);
     zmsg_destroy(&msg);
+}
+
+/*  Each wake-up takes up to DRAIN_MAX messages from the socket that woke
+ *  the loop: one poll per message would cost more than the message.  */
+static int
+s_on_client(zloop_t *loop, zsock_t *client, void *arg)
+{
+    (void) loop;
+    for (int n = 0; n < DRAIN_MAX && (zsock_events(client) & ZMQ_POLLIN); n++)
+        s_take_client_frame(arg, client);
     return 0;
 }
 
-static int
-s_on_actor(zloop_t *loop, zsock_t *dealer, void *arg)
+static void
+s_take_actor_reply(self_t *self, zsock_t *dealer)
 {
-    (void) loop;
-    self_t *self = arg;
     zframe_t *frame = zframe_recv(dealer);
     if (!frame)
-        return 0;
+        return;
     Flow__Cluster__ActorReply *in =
         flow__cluster__actor_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
     zframe_destroy(&frame);
@@ -546,7 +553,7 @@ s_on_actor(zloop_t *loop, zsock_t *dealer, void *arg)
         fl_error("session", "undecodable actor reply", NULL);
         if (in)
             flow__cluster__actor_reply__free_unpacked(in, NULL);
-        return 0;
+        return;
     }
     s_pending_t *p = zhashx_lookup(self->pending, (void *) (uintptr_t) in->seq);
     if (p) {
@@ -557,6 +564,14 @@ s_on_actor(zloop_t *loop, zsock_t *dealer, void *arg)
         s_check_drained(self);
     }
     flow__cluster__actor_reply__free_unpacked(in, NULL);
+}
+
+static int
+s_on_actor(zloop_t *loop, zsock_t *dealer, void *arg)
+{
+    (void) loop;
+    for (int n = 0; n < DRAIN_MAX && (zsock_events(dealer) & ZMQ_POLLIN); n++)
+        s_take_actor_reply(arg, dealer);
     return 0;
 }
 
