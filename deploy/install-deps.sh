@@ -17,6 +17,7 @@ liblmdb-dev
 lmdb-utils
 libsodium-dev
 libjansson-dev
+libunistring-dev
 libuv1-dev
 libraft-dev
 clang
