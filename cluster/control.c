@@ -10,9 +10,12 @@
 #include "node/envelope.h"
 #include "node/error.h"
 #include "node/log.h"
+#include "cluster.pb-c.h"
 #include "node/requests.h"
 
 #define CONTROL_MAX_BYTES 65536
+
+#define FORWARD_TIMEOUT_MS 10000
 
 typedef struct {
     fl_node_t *node;
@@ -20,6 +23,8 @@ typedef struct {
     zsock_t *pipe;
     zsock_t *sock;
     zactor_t *auth;
+    zsock_t *actors[FL_ACTOR_COUNT];  /* DEALER per data actor, made on first use */
+    uint64_t next_seq;
     bool draining;
 } self_t;
 
@@ -36,6 +41,14 @@ s_alloc(s_ctx_t *ctx, size_t size)
     void *p = zmalloc(size);
     zlistx_add_end(ctx->garbage, p);
     return p;
+}
+
+static char *
+s_strdup(s_ctx_t *ctx, const char *text)
+{
+    char *copy = strdup(text);
+    zlistx_add_end(ctx->garbage, copy);
+    return copy;
 }
 
 static void
@@ -135,6 +148,91 @@ s_handle_stop(s_ctx_t *ctx)
     zstr_send(ctx->self->pipe, "STOP");
 }
 
+/*  Runs a client request as the operator (role admin, no user): the same
+ *  check, route and handler as when an admin user sends it, so there is
+ *  one implementation of each admin action.  Waits for the actor; the
+ *  control socket is for people, and a few milliseconds are nothing.  */
+static void
+s_forward(s_ctx_t *ctx, Flow__Request *req)
+{
+    self_t *self = ctx->self;
+    Flow__Control__ControlReply *reply = ctx->reply;
+    const fl_request_def_t *def = fl_requests_find(req->body_case);
+    fl_route_t route = { 0 };
+    char *text = s_alloc(ctx, 512);
+    reply->status = def->check(req, NULL, &route, text, 512);
+    reply->message = text;
+    if (reply->status != FLOW__STATUS__OK)
+        return;
+    size_t a = route.actor - 1;
+    if (!self->actors[a])
+        self->actors[a] = zsock_new_dealer(fl_actor_endpoint(route.actor));
+    Flow__Cluster__Principal operator_ = FLOW__CLUSTER__PRINCIPAL__INIT;
+    operator_.role = FLOW__ROLE__ROLE_ADMIN;
+    Flow__Cluster__ActorRequest out = FLOW__CLUSTER__ACTOR_REQUEST__INIT;
+    out.seq = ++self->next_seq;
+    out.actor = route.actor;
+    out.partition = fl_ring_partition(self->node->ring, route.key, route.key_len);
+    out.ring_epoch = fl_ring_epoch(self->node->ring);
+    out.deadline_us = zclock_usecs() + FORWARD_TIMEOUT_MS * 1000;
+    out.request = req;
+    out.principal = &operator_;
+    zframe_t *frame = fl_envelope_pack(&out.base);
+    zframe_send(&frame, self->actors[a], 0);
+
+    /*  Replies to earlier forwards that timed out carry older seqs.  */
+    zsock_set_rcvtimeo(self->actors[a], FORWARD_TIMEOUT_MS);
+    Flow__Cluster__ActorReply *in = NULL;
+    while ((frame = zframe_recv(self->actors[a]))) {
+        in = flow__cluster__actor_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
+        zframe_destroy(&frame);
+        if (in && in->seq == out.seq && in->reply)
+            break;
+        if (in)
+            flow__cluster__actor_reply__free_unpacked(in, NULL);
+        in = NULL;
+    }
+    if (!in) {
+        reply->status = FLOW__STATUS__DEADLINE_EXCEEDED;
+        snprintf(text, 512, "the %s actor did not answer in time", fl_actor_name(route.actor));
+        return;
+    }
+    reply->status = in->reply->status;
+    snprintf(text, 512, "%s", in->reply->message);
+    if (in->reply->body_case == FLOW__REPLY__BODY_ACCOUNT) {
+        Flow__AccountReply *account = s_alloc(ctx, sizeof *account);
+        *account = *in->reply->account;
+        account->user_id = s_strdup(ctx, account->user_id);
+        account->email = s_strdup(ctx, account->email);
+        account->display_name = s_strdup(ctx, account->display_name);
+        reply->body_case = FLOW__CONTROL__CONTROL_REPLY__BODY_ACCOUNT;
+        reply->account = account;
+    }
+    flow__cluster__actor_reply__free_unpacked(in, NULL);
+}
+
+static void
+s_handle_set_role(s_ctx_t *ctx)
+{
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.version = FL_PROTOCOL_VERSION;
+    req.id = ctx->req->id ? ctx->req->id : 1;
+    req.body_case = FLOW__REQUEST__BODY_SET_ROLE;
+    req.set_role = ctx->req->set_role;
+    s_forward(ctx, &req);
+}
+
+static void
+s_handle_get_account(s_ctx_t *ctx)
+{
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.version = FL_PROTOCOL_VERSION;
+    req.id = ctx->req->id ? ctx->req->id : 1;
+    req.body_case = FLOW__REQUEST__BODY_GET_ACCOUNT;
+    req.get_account = ctx->req->get_account;
+    s_forward(ctx, &req);
+}
+
 static const struct {
     Flow__Control__ControlRequest__BodyCase body;
     const char *name;
@@ -143,6 +241,8 @@ static const struct {
     { FLOW__CONTROL__CONTROL_REQUEST__BODY_STATUS, "status", s_handle_status },
     { FLOW__CONTROL__CONTROL_REQUEST__BODY_METRICS, "metrics", s_handle_metrics },
     { FLOW__CONTROL__CONTROL_REQUEST__BODY_STOP, "stop", s_handle_stop },
+    { FLOW__CONTROL__CONTROL_REQUEST__BODY_SET_ROLE, "set_role", s_handle_set_role },
+    { FLOW__CONTROL__CONTROL_REQUEST__BODY_GET_ACCOUNT, "get_account", s_handle_get_account },
 };
 
 static void
@@ -271,6 +371,8 @@ s_control_task(zsock_t *pipe, void *arg)
         }
         zpoller_destroy(&poller);
     }
+    for (size_t a = 0; a < FL_ACTOR_COUNT; a++)
+        zsock_destroy(&self->actors[a]);
     zsock_destroy(&self->sock);
     zactor_destroy(&self->auth);
     free(self);

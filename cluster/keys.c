@@ -8,6 +8,9 @@
 #include "node/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 static int
@@ -47,6 +50,40 @@ s_load_or_make(const char *base, const char *what)
     return cert;
 }
 
+/*  Reads the cluster key from PATH, or makes it: 32 random bytes written
+ *  to a new file with mode 0600 (O_EXCL, so two starters cannot both
+ *  write one).  */
+static int
+s_cluster_key(const char *path, uint8_t key[FL_KEYS_CLUSTER_BYTES])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, key, FL_KEYS_CLUSTER_BYTES);
+        close(fd);
+        if (n == FL_KEYS_CLUSTER_BYTES)
+            return 0;
+        fl_error("keys", "cluster key file is not 32 bytes", "path=%s", path);
+        return FL_E_IO;
+    }
+    if (errno != ENOENT) {
+        fl_error("keys", "cannot read the cluster key", "path=%s error=\"%s\"", path,
+                 strerror(errno));
+        return FL_E_IO;
+    }
+    randombytes_buf(key, FL_KEYS_CLUSTER_BYTES);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && write(fd, key, FL_KEYS_CLUSTER_BYTES) == FL_KEYS_CLUSTER_BYTES
+              && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (!ok) {
+        fl_error("keys", "cannot write the cluster key", "path=%s", path);
+        return FL_E_IO;
+    }
+    fl_info("keys", "created key", "role=cluster path=%s", path);
+    return 0;
+}
+
 int
 fl_keys_load(const char *data_dir, fl_keys_t *keys)
 {
@@ -84,6 +121,11 @@ fl_keys_load(const char *data_dir, fl_keys_t *keys)
         return FL_E_IO;
     }
     zcert_destroy(&admin);
+    snprintf(path, sizeof path, "%s/cluster.key", dir);
+    if (s_cluster_key(path, keys->cluster) != 0) {
+        fl_keys_release(keys);
+        return FL_E_IO;
+    }
     return 0;
 }
 
@@ -91,4 +133,5 @@ void
 fl_keys_release(fl_keys_t *keys)
 {
     zcert_destroy(&keys->node);
+    sodium_memzero(keys->cluster, sizeof keys->cluster);
 }

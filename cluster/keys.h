@@ -7,6 +7,8 @@
  *                                      first start for flowctl
  *      admins/                         allow-list: every public cert here
  *                                      may use the control socket
+ *      cluster.key                     32 random bytes: signs access tokens;
+ *                                      every node of a cluster holds the same
  *  Files are CZMQ zcert files.  Keys are made once and never replaced
  *  behind the operator's back: an existing key is always reused.
  */
@@ -16,10 +18,12 @@
 #include <czmq.h>
 
 #define FL_KEYS_PATH_MAX 512
+#define FL_KEYS_CLUSTER_BYTES 32
 
 typedef struct {
     zcert_t *node;                       /* with its secret key */
     char admins_dir[FL_KEYS_PATH_MAX];
+    uint8_t cluster[FL_KEYS_CLUSTER_BYTES];
 } fl_keys_t;
 
 /*  Loads the keys of DATA_DIR, creating any that are missing.
@@ -27,6 +31,7 @@ typedef struct {
  *  path is logged).  */
 int fl_keys_load(const char *data_dir, fl_keys_t *keys);
 
+/*  Frees the certificate and wipes the cluster key from memory.  */
 void fl_keys_release(fl_keys_t *keys);
 
 #endif

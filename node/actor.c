@@ -1,4 +1,14 @@
-/*  node/actor.c — the data actors' loop and group commit; see actor.h.  */
+/*  node/actor.c — the data actors' loop, group commit and deferred work;
+ *  see actor.h.
+ *
+ *  An item is one request in the actor's hands.  It is answered in the
+ *  batch that received it, unless its handler deferred slow work: then
+ *  the item waits in `deferred` (keeping its identity, request and call)
+ *  until the worker reports on the jobs socket, and is answered from the
+ *  batch that runs its resume handler.  Nothing else crosses threads: the
+ *  job's argument belongs to the worker from submission until it sends
+ *  the completion message, and to the actor again from receipt.
+ */
 #include "node/actor.h"
 #include "cluster.pb-c.h"
 #include "node/envelope.h"
@@ -7,12 +17,15 @@
 
 #include <inttypes.h>
 
+#define TERM_WAIT_MS 60000
+
 typedef struct {
     zframe_t *identity;
     Flow__Cluster__ActorRequest *in;   /* NULL: undecodable, answered INTERNAL */
     const fl_request_def_t *def;
     bool answered;                     /* refused before its handler ran */
     uint64_t seq;
+    uint64_t job;                      /* id of its deferred work, 0 if none */
     fl_call_t call;
 } s_item_t;
 
@@ -21,10 +34,22 @@ typedef struct {
     const char *name;
     zsock_t *pipe;
     zsock_t *inbox;
-    s_item_t *batch;
+    zsock_t *jobs;                     /* PULL: completions from workers */
+    char jobs_endpoint[128];
+    s_item_t **batch;
     size_t nbatch;
+    zhashx_t *deferred;                /* job id -> s_item_t */
+    uint64_t next_job;
     bool terminated;
 } self_t;
+
+/*  What a worker runs: the handler's work, then a completion message.  */
+typedef struct {
+    uint64_t job;
+    const char *endpoint;
+    fl_work_fn *work;
+    void *arg;
+} s_job_t;
 
 const char *
 fl_actor_endpoint(Flow__Actor type)
@@ -52,12 +77,28 @@ s_find(self_t *self, Flow__Request__BodyCase body)
 }
 
 static void
-s_receive(self_t *self, s_item_t *item)
+s_item_destroy(s_item_t **item_p)
 {
-    memset(item, 0, sizeof *item);
+    s_item_t *item = *item_p;
+    if (!item)
+        return;
+    fl_call_release(&item->call);
+    free(item->call.work_arg);
+    zframe_destroy(&item->identity);
+    if (item->in)
+        flow__cluster__actor_request__free_unpacked(item->in, NULL);
+    free(item);
+    *item_p = NULL;
+}
+
+static s_item_t *
+s_receive(self_t *self)
+{
     zmsg_t *msg = zmsg_recv(self->inbox);
     if (!msg)
-        return;
+        return NULL;
+    s_item_t *item = calloc(1, sizeof *item);
+    assert(item);
     item->identity = zmsg_pop(msg);
     zframe_t *body = zmsg_pop(msg);
     zmsg_destroy(&msg);
@@ -77,9 +118,10 @@ s_receive(self_t *self, s_item_t *item)
             flow__cluster__actor_request__free_unpacked(item->in, NULL);
         item->in = NULL;
         item->answered = true;
-        return;
+        return item;
     }
     item->seq = item->in->seq;
+    item->call.principal = item->in->principal;
     item->def = s_find(self, req->body_case);
     if (!item->def) {
         fl_call_fail(&item->call, FLOW__STATUS__INVALID_ARGUMENT,
@@ -92,26 +134,62 @@ s_receive(self_t *self, s_item_t *item)
                      "deadline passed before actor %s could handle the request", self->name);
         item->answered = true;
     }
+    return item;
+}
+
+/*  A finished job: its item joins the batch to run its resume handler.  */
+static s_item_t *
+s_receive_job(self_t *self)
+{
+    zframe_t *frame = zframe_recv(self->jobs);
+    if (!frame)
+        return NULL;
+    uint64_t job = 0;
+    if (zframe_size(frame) == sizeof job)
+        memcpy(&job, zframe_data(frame), sizeof job);
+    zframe_destroy(&frame);
+    s_item_t *item = zhashx_lookup(self->deferred, (void *) (uintptr_t) job);
+    if (!item)
+        return NULL;
+    zhashx_delete(self->deferred, (void *) (uintptr_t) job);
+    item->job = 0;
+    item->call.resumed = true;
+    item->call.work = NULL;
+    return item;
 }
 
 static bool
 s_runnable(const s_item_t *item)
 {
-    return !item->answered && item->call.reply.status == FLOW__STATUS__OK;
+    return !item->answered;
 }
 
-/*  Runs one write handler in a nested transaction of PARENT.  */
+static fl_handler_fn *
+s_handler(const s_item_t *item)
+{
+    return item->call.resumed ? item->def->resume : item->def->handler;
+}
+
+static bool
+s_writes(const s_item_t *item)
+{
+    return item->call.resumed || item->def->access == FL_ACCESS_WRITE;
+}
+
+/*  Runs one handler in a nested transaction of PARENT, kept only when it
+ *  answered OK and did not defer.  */
 static int
-s_run_write(s_item_t *item, MDB_txn *parent)
+s_run_nested(s_item_t *item, MDB_txn *parent)
 {
     MDB_txn *child = NULL;
     int rc = mdb_txn_begin(mdb_txn_env(parent), parent, 0, &child);
     if (rc)
         return rc;
     item->call.txn = child;
-    rc = item->def->handler(&item->call);
+    rc = s_handler(item)(&item->call);
     item->call.txn = NULL;
-    if (rc || item->call.reply.status != FLOW__STATUS__OK) {
+    bool keep = item->call.reply.status == FLOW__STATUS__OK || item->call.commit_on_error;
+    if (rc || !keep || item->call.work) {
         mdb_txn_abort(child);
         return rc;
     }
@@ -125,17 +203,17 @@ s_apply_batch(MDB_txn *txn, void *arg)
 {
     self_t *self = arg;
     for (size_t i = 0; i < self->nbatch; i++) {
-        s_item_t *item = &self->batch[i];
-        if (item->answered)
+        s_item_t *item = self->batch[i];
+        if (!s_runnable(item))
             continue;
         fl_call_release(&item->call);
         fl_call_reset(&item->call);
         int rc;
-        if (item->def->access == FL_ACCESS_WRITE)
-            rc = s_run_write(item, txn);
+        if (s_writes(item))
+            rc = s_run_nested(item, txn);
         else {
             item->call.txn = txn;
-            rc = item->def->handler(&item->call);
+            rc = s_handler(item)(&item->call);
             item->call.txn = NULL;
         }
         if (rc)
@@ -144,12 +222,12 @@ s_apply_batch(MDB_txn *txn, void *arg)
     return 0;
 }
 
-static int
+static void
 s_run_reads(self_t *self)
 {
     MDB_txn *txn = NULL;
     for (size_t i = 0; i < self->nbatch; i++) {
-        s_item_t *item = &self->batch[i];
+        s_item_t *item = self->batch[i];
         if (!s_runnable(item))
             continue;
         if (item->def->access == FL_ACCESS_READ && !txn) {
@@ -167,14 +245,13 @@ s_run_reads(self_t *self)
             fl_call_fail(&item->call, FLOW__STATUS__INTERNAL, "storage: %s", fl_strerror(rc));
     }
     fl_store_read_end(self->args->node->store, &txn);
-    return 0;
 }
 
 static bool
 s_batch_writes(self_t *self)
 {
     for (size_t i = 0; i < self->nbatch; i++)
-        if (s_runnable(&self->batch[i]) && self->batch[i].def->access == FL_ACCESS_WRITE)
+        if (s_runnable(self->batch[i]) && s_writes(self->batch[i]))
             return true;
     return false;
 }
@@ -185,10 +262,11 @@ s_fail_batch(self_t *self, int rc)
     fl_error(self->name, "group commit failed", "error=%s requests=%zu",
              fl_err_name(rc), self->nbatch);
     for (size_t i = 0; i < self->nbatch; i++) {
-        s_item_t *item = &self->batch[i];
+        s_item_t *item = self->batch[i];
         if (item->answered)
             continue;
         fl_call_release(&item->call);
+        fl_call_reset(&item->call);
         fl_call_fail(&item->call, FLOW__STATUS__UNAVAILABLE,
                      "storage could not commit the request: %s", fl_strerror(rc));
     }
@@ -200,6 +278,8 @@ s_reply(self_t *self, s_item_t *item)
     Flow__Cluster__ActorReply out = FLOW__CLUSTER__ACTOR_REPLY__INIT;
     out.seq = item->seq;
     out.reply = &item->call.reply;
+    out.n_revoked = item->call.nrevoked;
+    out.revoked = item->call.revoked;
     zframe_t *frame = fl_envelope_pack(&out.base);
     zmsg_t *msg = zmsg_new();
     zmsg_append(msg, &item->identity);
@@ -207,28 +287,69 @@ s_reply(self_t *self, s_item_t *item)
     zmsg_send(&msg, self->inbox);
 }
 
+static void
+s_job_run(fl_worker_t *worker, void *arg)
+{
+    s_job_t *job = arg;
+    job->work(job->arg);
+    zmsg_t *msg = zmsg_new();
+    zmsg_addmem(msg, &job->job, sizeof job->job);
+    fl_worker_send(worker, job->endpoint, &msg);
+    free(job);
+}
+
+/*  Hands the item's work to the pool; false when the pool refused it.  */
+static bool
+s_defer(self_t *self, s_item_t *item)
+{
+    s_job_t *job = malloc(sizeof *job);
+    assert(job);
+    job->job = ++self->next_job;
+    job->endpoint = self->jobs_endpoint;
+    job->work = item->call.work;
+    job->arg = item->call.work_arg;
+    if (fl_workers_submit(self->args->node->workers, s_job_run, job) != 0) {
+        free(job);
+        return false;
+    }
+    item->job = job->job;
+    zhashx_insert(self->deferred, (void *) (uintptr_t) item->job, item);
+    return true;
+}
+
 /*  Counts the batch before replying, so a client that holds a reply also
- *  sees it counted.  */
+ *  sees it counted; defers the work handlers asked for.  */
 static void
 s_finish_batch(self_t *self)
 {
-    fl_metrics_actor_handled(self->args->node->metrics, self->args->type - 1, self->nbatch);
+    size_t answered = 0;
     for (size_t i = 0; i < self->nbatch; i++) {
-        s_item_t *item = &self->batch[i];
+        s_item_t *item = self->batch[i];
+        if (item->call.work && item->call.reply.status == FLOW__STATUS__OK && s_defer(self, item))
+            continue;
+        if (item->call.work) {
+            fl_call_release(&item->call);
+            fl_call_reset(&item->call);
+            item->call.reply.status = FLOW__STATUS__RESOURCE_EXHAUSTED;
+            item->call.reply.message = "the node is busy with slow work; retry shortly";
+            item->call.reply.retry_after_ms = 1000;
+        }
+        answered++;
+    }
+    fl_metrics_actor_handled(self->args->node->metrics, self->args->type - 1, answered);
+    for (size_t i = 0; i < self->nbatch; i++) {
+        s_item_t *item = self->batch[i];
+        if (item->job)
+            continue;
         s_reply(self, item);
-        fl_call_release(&item->call);
-        zframe_destroy(&item->identity);
-        if (item->in)
-            flow__cluster__actor_request__free_unpacked(item->in, NULL);
+        s_item_destroy(&item);
     }
     self->nbatch = 0;
 }
 
 static void
-s_handle_inbox(self_t *self)
+s_run_batch(self_t *self)
 {
-    while (self->nbatch < self->args->batch_max && (zsock_events(self->inbox) & ZMQ_POLLIN))
-        s_receive(self, &self->batch[self->nbatch++]);
     if (self->nbatch == 0)
         return;
     if (s_batch_writes(self)) {
@@ -243,6 +364,25 @@ s_handle_inbox(self_t *self)
     s_finish_batch(self);
 }
 
+/*  Fills a batch from finished jobs first (their clients waited longest),
+ *  then from the inbox, and runs it.  */
+static void
+s_handle_ready(self_t *self)
+{
+    size_t max = self->args->batch_max;
+    while (self->nbatch < max && (zsock_events(self->jobs) & ZMQ_POLLIN)) {
+        s_item_t *item = s_receive_job(self);
+        if (item)
+            self->batch[self->nbatch++] = item;
+    }
+    while (self->nbatch < max && (zsock_events(self->inbox) & ZMQ_POLLIN)) {
+        s_item_t *item = s_receive(self);
+        if (item)
+            self->batch[self->nbatch++] = item;
+    }
+    s_run_batch(self);
+}
+
 static void
 s_handle_pipe(self_t *self)
 {
@@ -252,41 +392,105 @@ s_handle_pipe(self_t *self)
     zstr_free(&command);
 }
 
+/*  On $TERM: answer what the inbox holds, and wait (bounded) for work on
+ *  the pool, whose arguments this actor owns and must not free early.  */
+static void
+s_drain(self_t *self)
+{
+    s_handle_ready(self);
+    int64_t deadline = zclock_mono() + TERM_WAIT_MS;
+    while (zhashx_size(self->deferred) > 0 && zclock_mono() < deadline) {
+        zsock_set_rcvtimeo(self->jobs, 100);
+        s_item_t *item = s_receive_job(self);
+        if (item) {
+            self->batch[self->nbatch++] = item;
+            s_run_batch(self);
+        }
+    }
+    if (zhashx_size(self->deferred) > 0)
+        fl_error(self->name, "stopped with slow work unfinished",
+                 "jobs=%zu", zhashx_size(self->deferred));
+}
+
+static void
+s_deferred_destroy(void **item)
+{
+    s_item_destroy((s_item_t **) item);
+}
+
+static size_t
+s_job_hash(const void *key)
+{
+    return (size_t) (uintptr_t) key;
+}
+
+static int
+s_job_compare(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) a, y = (uintptr_t) b;
+    return x < y ? -1 : x > y;
+}
+
+static int
+s_open(self_t *self)
+{
+    self->batch = calloc(self->args->batch_max, sizeof *self->batch);
+    self->deferred = zhashx_new();
+    zhashx_set_key_hasher(self->deferred, s_job_hash);
+    zhashx_set_key_comparator(self->deferred, s_job_compare);
+    zhashx_set_key_duplicator(self->deferred, NULL);
+    zhashx_set_key_destructor(self->deferred, NULL);
+    snprintf(self->jobs_endpoint, sizeof self->jobs_endpoint, "%s.jobs", self->args->endpoint);
+    self->inbox = zsock_new(ZMQ_ROUTER);
+    self->jobs = zsock_new(ZMQ_PULL);
+    if (!self->batch || !self->inbox || !self->jobs
+        || zsock_bind(self->inbox, "%s", self->args->endpoint) != 0
+        || zsock_bind(self->jobs, "%s", self->jobs_endpoint) != 0) {
+        fl_error(self->name, "actor cannot start", "endpoint=%s", self->args->endpoint);
+        return FL_E_IO;
+    }
+    return 0;
+}
+
+static void
+s_close(self_t *self)
+{
+    if (self->deferred)
+        zhashx_set_destructor(self->deferred, s_deferred_destroy);
+    zhashx_destroy(&self->deferred);
+    zsock_destroy(&self->inbox);
+    zsock_destroy(&self->jobs);
+    free(self->batch);
+}
+
 static void
 s_actor_task(zsock_t *pipe, void *arg)
 {
     self_t self = { .args = arg, .pipe = pipe };
     self.name = fl_actor_name(self.args->type);
-    self.batch = calloc(self.args->batch_max, sizeof *self.batch);
-    self.inbox = zsock_new(ZMQ_ROUTER);
-    if (!self.batch || !self.inbox || zsock_bind(self.inbox, "%s", self.args->endpoint) != 0) {
-        fl_error(self.name, "actor cannot start", "endpoint=%s", self.args->endpoint);
-        zsock_destroy(&self.inbox);
-        free(self.batch);
-        zsock_signal(pipe, 0);
-        zsock_signal(pipe, 1);
+    zsock_signal(pipe, 0);
+    int rc = s_open(&self);
+    zsock_signal(pipe, rc ? 1 : 0);
+    if (rc) {
+        s_close(&self);
         return;
     }
-    zsock_signal(pipe, 0);
-    zsock_signal(pipe, 0);
     fl_debug(self.name, "actor started", "endpoint=%s", self.args->endpoint);
-
-    zpoller_t *poller = zpoller_new(pipe, self.inbox, NULL);
+    zpoller_t *poller = zpoller_new(pipe, self.inbox, self.jobs, NULL);
     while (!self.terminated) {
         void *which = zpoller_wait(poller, -1);
         if (which == pipe)
             s_handle_pipe(&self);
         else
-        if (which == self.inbox)
-            s_handle_inbox(&self);
+        if (which == self.inbox || which == self.jobs)
+            s_handle_ready(&self);
         else
         if (zpoller_terminated(poller))
             break;
     }
-    s_handle_inbox(&self);
     zpoller_destroy(&poller);
-    zsock_destroy(&self.inbox);
-    free(self.batch);
+    s_drain(&self);
+    s_close(&self);
     fl_debug(self.name, "actor stopped", NULL);
 }
 

@@ -1,5 +1,6 @@
 /*  node/call.c — per-request memory and reply helpers; see call.h.  */
 #include "node/call.h"
+#include "cluster.pb-c.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -29,12 +30,63 @@ void *
 fl_call_alloc(fl_call_t *call, size_t size)
 {
     fl_call_block_t *block = calloc(1, sizeof *block + size);
-    assert(block);
     if (!block)
         abort();
     block->next = call->blocks;
     call->blocks = block;
     return block->data;
+}
+
+static void *
+s_pb_alloc(void *data, size_t size)
+{
+    return fl_call_alloc(data, size);
+}
+
+static void
+s_pb_free(void *data, void *p)
+{
+    (void) data;
+    (void) p;
+}
+
+ProtobufCAllocator *
+fl_call_allocator(fl_call_t *call)
+{
+    call->allocator = (ProtobufCAllocator) { s_pb_alloc, s_pb_free, call };
+    return &call->allocator;
+}
+
+char *
+fl_call_strdup(fl_call_t *call, const char *s)
+{
+    size_t len = strlen(s) + 1;
+    char *copy = fl_call_alloc(call, len);
+    memcpy(copy, s, len);
+    return copy;
+}
+
+void
+fl_call_defer(fl_call_t *call, fl_work_fn *work, void *arg)
+{
+    assert(!call->work && arg);
+    call->work = work;
+    call->work_arg = arg;
+}
+
+void
+fl_call_revoke(fl_call_t *call, const char *session_id, uint64_t until_s)
+{
+    assert(call->nrevoked < FL_CALL_REVOKED_MAX);
+    if (call->nrevoked == FL_CALL_REVOKED_MAX)
+        return;
+    Flow__Cluster__Revocation *r = fl_call_alloc(call, sizeof *r);
+    flow__cluster__revocation__init(r);
+    size_t len = strlen(session_id) + 1;
+    r->session_id = fl_call_alloc(call, len);
+    memcpy(r->session_id, session_id, len);
+    r->until_s = until_s;
+    call->revoked[call->nrevoked++] = r;
 }
 
 void
@@ -56,11 +108,19 @@ fl_call_reset(fl_call_t *call)
     flow__reply__init(&call->reply);
     call->reply.id = id;
     call->message[0] = '\0';
+    call->nrevoked = 0;
+    call->commit_on_error = false;
+    if (!call->resumed) {
+        free(call->work_arg);
+        call->work_arg = NULL;
+        call->work = NULL;
+    }
 }
 
 void
 fl_call_release(fl_call_t *call)
 {
+    call->nrevoked = 0;
     while (call->blocks) {
         fl_call_block_t *next = call->blocks->next;
         free(call->blocks);

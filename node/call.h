@@ -10,25 +10,41 @@
 #define FL_CALL_H
 
 #include <lmdb.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluster.pb-c.h"
 #include "flow.pb-c.h"
 
 struct fl_node_t;
 
 typedef struct fl_call_block_t fl_call_block_t;
 
+/*  Slow work a handler hands to the worker pool; runs on a pool thread
+ *  with the ARG the handler gave, and must touch nothing else.  */
+typedef void (fl_work_fn)(void *arg);
+
+#define FL_CALL_REVOKED_MAX 64
+
 typedef struct fl_call_t {
     const void *node;               /* const fl_node_t * */
     const Flow__Request *request;
+    const Flow__Cluster__Principal *principal;   /* NULL: anonymous */
     Flow__Reply reply;
     Flow__Actor actor;              /* the actor running the handler */
     uint32_t partition;
     MDB_txn *txn;                   /* write handlers: the call's transaction */
     void *state;                    /* the actor's own state, if it shares it */
+    fl_work_fn *work;               /* set by fl_call_defer */
+    void *work_arg;                 /* owned by the call while deferred */
+    bool resumed;                   /* running the row's resume handler */
+    bool commit_on_error;           /* keep this call's writes although it fails */
+    size_t nrevoked;
+    Flow__Cluster__Revocation *revoked[FL_CALL_REVOKED_MAX];
     char message[512];
     fl_call_block_t *blocks;
+    ProtobufCAllocator allocator;
 } fl_call_t;
 
 /*  Handlers return 0, or a negative store code (MDB_MAP_FULL included)
@@ -41,6 +57,27 @@ void fl_call_init(fl_call_t *call, const void *node, const Flow__Request *reques
 /*  Zeroed memory that lives until fl_call_release().  Aborts on no
  *  memory: a node that cannot allocate a reply cannot serve.  */
 void *fl_call_alloc(fl_call_t *call, size_t size);
+
+/*  Answers this call later: the actor runs WORK(ARG) on the worker pool
+ *  and then the row's resume handler, in a later batch, with
+ *  call->work_arg = ARG and call->resumed set.  ARG is malloc'd by the
+ *  handler and owned by the call from here on (freed with free() after
+ *  the resume handler ran); it must hold no pointer into the call's
+ *  memory, which does not survive until the resume.  The handler must not
+ *  write before deferring: its writes are dropped.  */
+void fl_call_defer(fl_call_t *call, fl_work_fn *work, void *arg);
+
+/*  Records that this call ended session SESSION_ID, whose access tokens
+ *  run until UNTIL_S: the reply carries it to every session actor.  */
+void fl_call_revoke(fl_call_t *call, const char *session_id, uint64_t until_s);
+
+/*  A protobuf-c allocator drawing from the call's memory, so messages a
+ *  handler decodes live exactly as long as the reply that may point into
+ *  them.  */
+ProtobufCAllocator *fl_call_allocator(fl_call_t *call);
+
+/*  A copy of S in the call's memory.  */
+char *fl_call_strdup(fl_call_t *call, const char *s);
 
 /*  Sets a non-OK status and its message.  */
 void fl_call_fail(fl_call_t *call, Flow__Status status, const char *fmt, ...)

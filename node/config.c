@@ -60,6 +60,20 @@ static const s_setting_t s_settings[] = {
       "requests applied per group commit" },
     { "workers/threads", "FLOW_WORKERS", "workers", NUM(workers, 1, 256),
       "worker pool threads for slow work" },
+    { "auth/pwhash_ops", "FLOW_PWHASH_OPS", "pwhash-ops", NUM(pwhash_ops, 1, 16),
+      "Argon2id passes for new password hashes" },
+    { "auth/pwhash_mem_kb", "FLOW_PWHASH_MEM_KB", "pwhash-mem-kb",
+      NUM(pwhash_mem_kb, 8, 4194304), "Argon2id memory (KiB) for new password hashes" },
+    { "auth/access_ttl_s", "FLOW_ACCESS_TTL_S", "access-ttl-s", NUM(access_ttl_s, 1, 86400),
+      "lifetime of an access token" },
+    { "auth/refresh_ttl_s", "FLOW_REFRESH_TTL_S", "refresh-ttl-s",
+      NUM(refresh_ttl_s, 60, 31536000), "lifetime of a session's refresh token" },
+    { "rate/auth_per_min", "FLOW_RATE_AUTH_PER_MIN", "rate-auth-per-min",
+      NUM(rate_auth_per_min, 1, 1000000), "sign-up, login and refresh per address and account" },
+    { "rate/requests_per_s", "FLOW_RATE_REQUESTS_PER_S", "rate-requests-per-s",
+      NUM(rate_requests_per_s, 1, 10000000), "other requests per address and per user" },
+    { "auth/login_backoff_after", "FLOW_LOGIN_BACKOFF_AFTER", "login-backoff-after",
+      NUM(login_backoff_after, 1, 1000), "failed logins of an account before each next one waits" },
 };
 
 #define SETTINGS (sizeof s_settings / sizeof s_settings[0])
@@ -80,6 +94,13 @@ fl_config_defaults(fl_config_t *cfg)
     cfg->drain_timeout_ms = 5000;
     cfg->batch_max = 256;
     cfg->workers = 2;
+    cfg->pwhash_ops = 3;                  /* crypto_pwhash_OPSLIMIT_MODERATE */
+    cfg->pwhash_mem_kb = 262144;          /* crypto_pwhash_MEMLIMIT_MODERATE */
+    cfg->access_ttl_s = 900;
+    cfg->refresh_ttl_s = 30 * 86400;
+    cfg->rate_auth_per_min = 30;
+    cfg->rate_requests_per_s = 200;
+    cfg->login_backoff_after = 5;
 }
 
 /*  Sets one setting from text; SOURCE names where it came from.  */

@@ -38,6 +38,13 @@ typedef struct {
     uint64_t drain_timeout_ms;    /* how long shutdown waits for in-flight requests */
     uint64_t batch_max;           /* requests per group commit */
     uint64_t workers;             /* worker pool threads */
+    uint64_t pwhash_ops;          /* Argon2id passes for new password hashes */
+    uint64_t pwhash_mem_kb;       /* Argon2id memory for new password hashes */
+    uint64_t access_ttl_s;        /* lifetime of an access token */
+    uint64_t refresh_ttl_s;       /* lifetime of a session's refresh token */
+    uint64_t rate_auth_per_min;   /* sign-up/login/refresh per address and per account */
+    uint64_t rate_requests_per_s; /* other requests per address and per user */
+    uint64_t login_backoff_after; /* failed logins of an account before slowing down */
 } fl_config_t;
 
 typedef enum {

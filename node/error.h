@@ -22,7 +22,9 @@
     X(TOOBIG,   "message exceeds the size limit")                         \
     X(TIMEDOUT, "timed out")                                              \
     X(BUSY,     "queue is full")                                          \
-    X(CLOSED,   "closed")
+    X(CLOSED,   "closed")                                                 \
+    X(EXPIRED,  "expired")                                                \
+    X(DENIED,   "not authentic")
 
 typedef enum {
     FL_E_BASE_ = -1000,

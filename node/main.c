@@ -13,6 +13,7 @@
  *  read here through a signalfd, so no handler ever runs inside an actor.
  */
 #include "actors/session/session.h"
+#include "actors/user/user.h"
 #include "cluster/control.h"
 #include "cluster/keys.h"
 #include "node/actor.h"
@@ -211,6 +212,8 @@ s_start(s_flowd_t *f)
         return rc;
     if ((rc = s_identity(f)))
         return rc;
+    if ((rc = fl_user_init(f->node.store, f->config.pwhash_ops, f->config.pwhash_mem_kb)))
+        return rc;
     f->ring = fl_ring_new_single(f->node.node_id, (uint32_t) f->config.partitions, 1);
     f->node.ring = f->ring;
     f->node.metrics = fl_metrics_new(fl_requests_names(), fl_requests_count(),
@@ -220,6 +223,7 @@ s_start(s_flowd_t *f)
         return FL_E_NOMEM;
     if ((rc = fl_keys_load(f->config.data_dir, &f->keys)))
         return rc;
+    f->node.cluster_key = f->keys.cluster;
     if ((rc = s_start_actors(f)))
         return rc;
     return s_write_endpoints(f);

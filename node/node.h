@@ -25,6 +25,7 @@ typedef struct fl_node_t {
     fl_store_t *store;
     fl_metrics_t *metrics;
     fl_workers_t *workers;
+    const uint8_t *cluster_key;          /* FL_TOKEN_KEY_BYTES: signs access tokens */
     int64_t started_us;                  /* zclock_usecs() at start */
     char client_endpoint[256];           /* as bound (a * port resolved) */
     char control_endpoint[256];

@@ -3,6 +3,7 @@
  */
 #include "node/requests.h"
 #include "actors/session/session.h"
+#include "actors/user/user.h"
 #include "node/node.h"
 
 #include <stdio.h>
@@ -28,8 +29,10 @@ fl_actor_names(void)
 }
 
 static Flow__Status
-s_check_ping(const Flow__Request *req, fl_route_t *route, char *msg, size_t msglen)
+s_check_ping(const Flow__Request *req, const char *user_id, fl_route_t *route, char *msg,
+             size_t msglen)
 {
+    (void) user_id;
     const Flow__PingRequest *ping = req->ping;
     if (ping->actor == FLOW__ACTOR__ACTOR_UNSPECIFIED) {
         route->actor = FLOW__ACTOR__ACTOR_SESSION;
@@ -65,9 +68,11 @@ s_handle_ping(fl_call_t *call)
 }
 
 static Flow__Status
-s_check_local(const Flow__Request *req, fl_route_t *route, char *msg, size_t msglen)
+s_check_local(const Flow__Request *req, const char *user_id, fl_route_t *route, char *msg,
+              size_t msglen)
 {
     (void) req;
+    (void) user_id;
     (void) msg;
     (void) msglen;
     route->actor = FLOW__ACTOR__ACTOR_SESSION;
@@ -98,14 +103,36 @@ s_handle_info(fl_call_t *call)
 }
 
 static const fl_request_def_t s_requests[] = {
+    /* body, name, role, idempotent, access, rate, check, handler, resume */
     { FLOW__REQUEST__BODY_PING, "ping", FL_ROLE_ANONYMOUS, true, FL_ACCESS_NONE,
-      s_check_ping, s_handle_ping },
+      FL_RATE_NONE, s_check_ping, s_handle_ping, NULL },
     { FLOW__REQUEST__BODY_INFO, "info", FL_ROLE_ANONYMOUS, true, FL_ACCESS_NONE,
-      s_check_local, s_handle_info },
+      FL_RATE_NONE, s_check_local, s_handle_info, NULL },
     { FLOW__REQUEST__BODY_SUBSCRIBE, "subscribe", FL_ROLE_ANONYMOUS, true, FL_ACCESS_NONE,
-      fl_session_check_topics, fl_session_subscribe },
+      FL_RATE_REQUEST, fl_session_check_topics, fl_session_subscribe, NULL },
     { FLOW__REQUEST__BODY_UNSUBSCRIBE, "unsubscribe", FL_ROLE_ANONYMOUS, true, FL_ACCESS_NONE,
-      fl_session_check_topics, fl_session_unsubscribe },
+      FL_RATE_REQUEST, fl_session_check_topics, fl_session_unsubscribe, NULL },
+    { FLOW__REQUEST__BODY_SIGN_UP, "sign_up", FL_ROLE_ANONYMOUS, false, FL_ACCESS_READ,
+      FL_RATE_AUTH, fl_user_check_sign_up, fl_user_sign_up, fl_user_sign_up_resume },
+    { FLOW__REQUEST__BODY_LOGIN, "login", FL_ROLE_ANONYMOUS, false, FL_ACCESS_READ,
+      FL_RATE_AUTH, fl_user_check_login, fl_user_login, fl_user_login_resume },
+    { FLOW__REQUEST__BODY_REFRESH, "refresh", FL_ROLE_ANONYMOUS, false, FL_ACCESS_WRITE,
+      FL_RATE_AUTH, fl_user_check_refresh, fl_user_refresh, NULL },
+    { FLOW__REQUEST__BODY_LOGOUT, "logout", FL_ROLE_USER, false, FL_ACCESS_WRITE,
+      FL_RATE_REQUEST, fl_user_check_self, fl_user_logout, NULL },
+    { FLOW__REQUEST__BODY_CHANGE_PASSWORD, "change_password", FL_ROLE_USER, false,
+      FL_ACCESS_READ, FL_RATE_AUTH, fl_user_check_change_password, fl_user_change_password,
+      fl_user_change_password_resume },
+    { FLOW__REQUEST__BODY_DELETE_ACCOUNT, "delete_account", FL_ROLE_USER, false, FL_ACCESS_READ,
+      FL_RATE_AUTH, fl_user_check_self, fl_user_delete_account, fl_user_delete_account_resume },
+    { FLOW__REQUEST__BODY_GET_PROFILE, "get_profile", FL_ROLE_USER, true, FL_ACCESS_READ,
+      FL_RATE_REQUEST, fl_user_check_get_profile, fl_user_get_profile, NULL },
+    { FLOW__REQUEST__BODY_UPDATE_PROFILE, "update_profile", FL_ROLE_USER, false, FL_ACCESS_WRITE,
+      FL_RATE_REQUEST, fl_user_check_update_profile, fl_user_update_profile, NULL },
+    { FLOW__REQUEST__BODY_SET_ROLE, "set_role", FL_ROLE_ADMIN, true, FL_ACCESS_WRITE,
+      FL_RATE_REQUEST, fl_user_check_set_role, fl_user_set_role, NULL },
+    { FLOW__REQUEST__BODY_GET_ACCOUNT, "get_account", FL_ROLE_ADMIN, true, FL_ACCESS_READ,
+      FL_RATE_REQUEST, fl_user_check_get_account, fl_user_get_account, NULL },
 };
 
 #define REQUESTS (sizeof s_requests / sizeof s_requests[0])

@@ -17,27 +17,34 @@
 #include "flow.pb-c.h"
 #include "node/call.h"
 
+/*  Roles in rising order of power; the values are flow.Role's, and
+ *  ANONYMOUS (no token) is below them all.  */
 typedef enum {
-    FL_ROLE_ANONYMOUS,
-    FL_ROLE_USER,
-    FL_ROLE_ORGANIZER,
-    FL_ROLE_MODERATOR,
-    FL_ROLE_ADMIN,
+    FL_ROLE_ANONYMOUS = 0,
+    FL_ROLE_USER = FLOW__ROLE__ROLE_USER,
+    FL_ROLE_ORGANIZER = FLOW__ROLE__ROLE_ORGANIZER,
+    FL_ROLE_MODERATOR = FLOW__ROLE__ROLE_MODERATOR,
+    FL_ROLE_ADMIN = FLOW__ROLE__ROLE_ADMIN,
 } fl_role_t;
 
 /*  Where a request goes: the actor, and the key whose partition picks the
  *  owner node.  ACTOR_SESSION means the session of the receiving node
  *  answers it itself.  */
+#define FL_ROUTE_KEY_MAX 256
+
 typedef struct {
     Flow__Actor actor;
     const void *key;
     size_t key_len;
+    char keybuf[FL_ROUTE_KEY_MAX];   /* for a key the check computes */
 } fl_route_t;
 
-/*  Validates the request body and fills ROUTE.  Returns OK, or a status
- *  with a message naming the offending field written into MSG.  */
-typedef Flow__Status (fl_check_fn)(const Flow__Request *req, fl_route_t *route,
-                                   char *msg, size_t msglen);
+/*  Validates the request body and fills ROUTE.  USER_ID is the verified
+ *  user sending it, NULL for an anonymous request or the operator.
+ *  Returns OK, or a status with a message naming the offending field
+ *  written into MSG.  */
+typedef Flow__Status (fl_check_fn)(const Flow__Request *req, const char *user_id,
+                                   fl_route_t *route, char *msg, size_t msglen);
 
 /*  What a handler does with storage: nothing, reads (call->txn is a read
  *  transaction, or the batch's write transaction so it sees the writes
@@ -49,14 +56,23 @@ typedef enum {
     FL_ACCESS_WRITE,
 } fl_access_t;
 
+/*  Which token buckets a request draws from (session.c: rate limits).  */
+typedef enum {
+    FL_RATE_NONE,           /* not limited: ping, info */
+    FL_RATE_AUTH,           /* sign-up, login, refresh: per minute, strict */
+    FL_RATE_REQUEST,        /* everything else: per second */
+} fl_rate_t;
+
 typedef struct {
     Flow__Request__BodyCase body;
     const char *name;
     fl_role_t role;
     bool idempotent;        /* safe to retry without a client request id */
     fl_access_t access;
+    fl_rate_t rate;
     fl_check_fn *check;
     fl_handler_fn *handler;
+    fl_handler_fn *resume;  /* after slow work the handler deferred; always writes */
 } fl_request_def_t;
 
 /*  The row for BODY, or NULL for a body this node does not know.  */

@@ -47,6 +47,14 @@ int
 fl_codec_get(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key,
              const ProtobufCMessageDescriptor *desc, ProtobufCMessage **msg_p)
 {
+    return fl_codec_get_with(txn, dbi, key, desc, NULL, msg_p);
+}
+
+int
+fl_codec_get_with(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key,
+                  const ProtobufCMessageDescriptor *desc, ProtobufCAllocator *allocator,
+                  ProtobufCMessage **msg_p)
+{
     MDB_val k = *key;
     MDB_val data;
     int rc = mdb_get(txn, dbi, &k, &data);
@@ -54,7 +62,7 @@ fl_codec_get(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key,
         return FL_E_NOTFOUND;
     if (rc != 0)
         return s_io("mdb_get", rc);
-    ProtobufCMessage *msg = protobuf_c_message_unpack(desc, NULL, data.mv_size, data.mv_data);
+    ProtobufCMessage *msg = protobuf_c_message_unpack(desc, allocator, data.mv_size, data.mv_data);
     if (!msg)
         return FL_E_CORRUPT;
     *msg_p = msg;

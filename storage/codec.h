@@ -20,4 +20,10 @@ int fl_codec_put(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key, const ProtobufCM
 int fl_codec_get(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key,
                  const ProtobufCMessageDescriptor *desc, ProtobufCMessage **msg_p);
 
+/*  As fl_codec_get, with the message's memory from ALLOCATOR (NULL: the
+ *  default), for callers that free it all at once.  */
+int fl_codec_get_with(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key,
+                      const ProtobufCMessageDescriptor *desc, ProtobufCAllocator *allocator,
+                      ProtobufCMessage **msg_p);
+
 #endif

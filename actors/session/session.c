@@ -15,11 +15,14 @@
  *     rather than stalling every other connection.
  */
 #include "actors/session/session.h"
+#include "actors/session/ratelimit.h"
+#include "actors/session/revoked.h"
 #include "cluster.pb-c.h"
 #include "node/actor.h"
 #include "node/envelope.h"
 #include "node/error.h"
 #include "node/log.h"
+#include "node/token.h"
 
 #include <inttypes.h>
 
@@ -28,6 +31,8 @@
 #define TOPIC_MAX 200
 #define PEER_HEX_MAX 128
 #define DRAIN_MAX 256
+#define PRUNE_EVERY_SWEEPS 200          /* 10 s */
+#define RATE_KEYS_MAX 1000000
 
 typedef struct {
     zframe_t *identity;
@@ -57,7 +62,23 @@ typedef struct {
     bool draining;
     bool drained_sent;
     fl_envelope_limits_t limits;
+    fl_revoked_t *revoked;
+    fl_ratelimit_t *auth_by_addr, *auth_by_key, *req_by_addr, *req_by_user;
+    unsigned sweeps;
 } self_t;
+
+/*  A request on its way through s_dispatch.  */
+typedef struct {
+    zframe_t *identity;
+    const char *address;              /* client IP, or "local" */
+    Flow__Request *req;
+    const fl_request_def_t *def;
+    fl_claims_t claims;
+    bool signed_in;
+    int64_t started_us;
+    uint32_t retry_after_ms;
+    fl_route_t route;
+} s_request_t;
 
 /*  What a session handler sees through call->state.  */
 typedef struct {
@@ -205,8 +226,10 @@ s_topic_valid(const char *topic, char *msg, size_t msglen, size_t index)
 }
 
 Flow__Status
-fl_session_check_topics(const Flow__Request *req, fl_route_t *route, char *msg, size_t msglen)
+fl_session_check_topics(const Flow__Request *req, const char *user_id, fl_route_t *route,
+                        char *msg, size_t msglen)
 {
+    (void) user_id;
     size_t n = req->body_case == FLOW__REQUEST__BODY_SUBSCRIBE
              ? req->subscribe->n_topics : req->unsubscribe->n_topics;
     char **topics = req->body_case == FLOW__REQUEST__BODY_SUBSCRIBE
@@ -403,7 +426,8 @@ s_run_local(self_t *self, zframe_t *identity, const Flow__Request *req,
 
 static void
 s_forward(self_t *self, zframe_t *identity, Flow__Request *req, const fl_request_def_t *def,
-          const fl_route_t *route, int64_t started_us, int64_t deadline_us)
+          const fl_route_t *route, const Flow__Cluster__Principal *principal,
+          int64_t started_us, int64_t deadline_us)
 {
     const fl_ring_t *ring = self->node->ring;
     uint32_t partition = fl_ring_partition(ring, route->key, route->key_len);
@@ -423,6 +447,7 @@ s_forward(self_t *self, zframe_t *identity, Flow__Request *req, const fl_request
     out.ring_epoch = fl_ring_epoch(ring);
     out.deadline_us = deadline_us;
     out.request = req;
+    out.principal = (Flow__Cluster__Principal *) principal;
     zframe_t *frame = fl_envelope_pack(&out.base);
     if (!frame || zframe_send(&frame, self->actors[route->actor - 1], ZFRAME_DONTWAIT) != 0) {
         zframe_destroy(&frame);
@@ -443,29 +468,113 @@ s_forward(self_t *self, zframe_t *identity, Flow__Request *req, const fl_request
     fl_metrics_actor_sent(self->node->metrics, route->actor - 1);
 }
 
+/*  Verifies the token, if any: signature, expiry, revocation.  */
+static Flow__Status
+s_authenticate(self_t *self, s_request_t *r, char *text, size_t len)
+{
+    if (r->req->token[0] == '\0')
+        return FLOW__STATUS__OK;
+    uint64_t now_s = (uint64_t) zclock_time() / 1000;
+    int rc = fl_token_verify(self->node->cluster_key, r->req->token, now_s, &r->claims);
+    if (rc == FL_E_EXPIRED)
+        snprintf(text, len, "token: expired");
+    else
+    if (rc)
+        snprintf(text, len, "token: invalid");
+    else
+    if (fl_revoked_has(self->revoked, r->claims.session_id, now_s))
+        snprintf(text, len, "token: revoked (the session was signed out)");
+    else {
+        r->signed_in = true;
+        return FLOW__STATUS__OK;
+    }
+    return FLOW__STATUS__UNAUTHENTICATED;
+}
+
+static Flow__Status
+s_authorize(const s_request_t *r, char *text, size_t len)
+{
+    fl_role_t role = r->signed_in ? (fl_role_t) r->claims.role : FL_ROLE_ANONYMOUS;
+    if (r->def->role == FL_ROLE_ANONYMOUS || role >= r->def->role)
+        return FLOW__STATUS__OK;
+    if (!r->signed_in) {
+        snprintf(text, len, "%s needs a signed-in user", r->def->name);
+        return FLOW__STATUS__UNAUTHENTICATED;
+    }
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&flow__role__descriptor, (int) r->def->role);
+    snprintf(text, len, "%s needs the role %s", r->def->name, v ? v->name + 5 : "?");
+    return FLOW__STATUS__PERMISSION_DENIED;
+}
+
+/*  Token buckets: per client address, and per account (the routing key
+ *  of auth requests, which is the email or user id they act on) or per
+ *  signed-in user.  Runs after the check, so the route key is known.  */
+static Flow__Status
+s_limit(self_t *self, s_request_t *r, char *text, size_t len)
+{
+    if (r->def->rate == FL_RATE_NONE)
+        return FLOW__STATUS__OK;
+    bool auth = r->def->rate == FL_RATE_AUTH;
+    char key[FL_ROUTE_KEY_MAX + 1];
+    uint32_t wait = fl_ratelimit_take(auth ? self->auth_by_addr : self->req_by_addr,
+                                      r->address, r->started_us);
+    const char *who = NULL;
+    if (auth && r->route.key_len > 0 && r->route.key_len < sizeof key) {
+        memcpy(key, r->route.key, r->route.key_len);
+        key[r->route.key_len] = '\0';
+        who = key;
+    }
+    else
+    if (!auth && r->signed_in)
+        who = r->claims.user_id;
+    if (wait == 0 && who)
+        wait = fl_ratelimit_take(auth ? self->auth_by_key : self->req_by_user, who,
+                                 r->started_us);
+    if (wait == 0)
+        return FLOW__STATUS__OK;
+    r->retry_after_ms = wait;
+    snprintf(text, len, "too many %srequests; retry after %u ms", auth ? "sign-in " : "", wait);
+    return FLOW__STATUS__RESOURCE_EXHAUSTED;
+}
+
+static void
+s_refuse_request(self_t *self, s_request_t *r, Flow__Status status, const char *text)
+{
+    if (r->def)
+        s_account(self, fl_requests_index(r->def), status, r->started_us);
+    s_log_refusal(r->identity, status, text);
+    Flow__Reply reply = FLOW__REPLY__INIT;
+    reply.id = r->req ? r->req->id : 0;
+    reply.status = status;
+    reply.message = (char *) text;
+    reply.retry_after_ms = r->retry_after_ms;
+    s_reply(self, r->identity, &reply);
+}
+
 static void
 s_dispatch(self_t *self, zframe_t *identity, zframe_t *frame)
 {
-    int64_t started_us = zclock_usecs();
+    s_request_t r = { .identity = identity, .started_us = zclock_usecs() };
+    const char *address = zframe_meta(frame, "Peer-Address");
+    r.address = address ? address : "local";
     char text[512] = "";
-    Flow__Request *req = NULL;
     uint64_t id = 0;
     Flow__Status status = fl_envelope_decode(zframe_data(frame), zframe_size(frame),
-                                             &self->limits, &req, &id, text, sizeof text);
+                                             &self->limits, &r.req, &id, text, sizeof text);
     if (status != FLOW__STATUS__OK) {
         fl_metrics_malformed(self->node->metrics);
         s_log_refusal(identity, status, text);
         s_refuse(self, identity, id, status, text);
         return;
     }
-    const fl_request_def_t *def = fl_requests_find(req->body_case);
-    fl_route_t route = { 0 };
-    if (def)
+    r.def = fl_requests_find(r.req->body_case);
+    if (r.def)
         fl_metrics_actor_sent(self->node->metrics, FLOW__ACTOR__ACTOR_SESSION - 1);
-    if (!def) {
+    if (!r.def) {
         fl_metrics_malformed(self->node->metrics);
         snprintf(text, sizeof text, "body: request kind %d is not served by this node",
-                 (int) req->body_case);
+                 (int) r.req->body_case);
         status = FLOW__STATUS__INVALID_ARGUMENT;
     }
     else
@@ -474,34 +583,28 @@ s_dispatch(self_t *self, zframe_t *identity, zframe_t *frame)
         status = FLOW__STATUS__UNAVAILABLE;
     }
     else
-    if (req->token[0] != '\0') {
-        snprintf(text, sizeof text, "token: not issued by this cluster");
-        status = FLOW__STATUS__UNAUTHENTICATED;
-    }
-    else
-    if (def->role > FL_ROLE_ANONYMOUS) {
-        snprintf(text, sizeof text, "%s needs a signed-in user", def->name);
-        status = FLOW__STATUS__UNAUTHENTICATED;
-    }
-    else
-        status = def->check(req, &route, text, sizeof text);
+    if ((status = s_authenticate(self, &r, text, sizeof text)) == FLOW__STATUS__OK
+        && (status = s_authorize(&r, text, sizeof text)) == FLOW__STATUS__OK
+        && (status = r.def->check(r.req, r.signed_in ? r.claims.user_id : NULL, &r.route,
+                                    text, sizeof text)) == FLOW__STATUS__OK)
+        status = s_limit(self, &r, text, sizeof text);
 
-    if (status != FLOW__STATUS__OK) {
-        if (def)
-            s_account(self, fl_requests_index(def), status, started_us);
-        s_log_refusal(identity, status, text);
-        s_refuse(self, identity, req->id, status, text);
-    }
+    if (status != FLOW__STATUS__OK)
+        s_refuse_request(self, &r, status, text);
     else
-    if (route.actor == FLOW__ACTOR__ACTOR_SESSION)
-        s_run_local(self, identity, req, def, started_us);
+    if (r.route.actor == FLOW__ACTOR__ACTOR_SESSION)
+        s_run_local(self, identity, r.req, r.def, r.started_us);
     else {
-        uint64_t timeout_ms = req->timeout_ms ? req->timeout_ms
-                                              : self->node->config->default_timeout_ms;
-        s_forward(self, identity, req, def, &route, started_us,
-                  started_us + (int64_t) timeout_ms * 1000);
+        Flow__Cluster__Principal principal = FLOW__CLUSTER__PRINCIPAL__INIT;
+        principal.user_id = r.claims.user_id;
+        principal.role = r.claims.role;
+        principal.session_id = r.claims.session_id;
+        uint64_t timeout_ms = r.req->timeout_ms ? r.req->timeout_ms
+                                                : self->node->config->default_timeout_ms;
+        s_forward(self, identity, r.req, r.def, &r.route, r.signed_in ? &principal : NULL,
+                  r.started_us, r.started_us + (int64_t) timeout_ms * 1000);
     }
-    flow__request__free_unpacked(req, NULL);
+    flow__request__free_unpacked(r.req, NULL);
 }
 
 /*  ------------------------------------------------------------------
@@ -555,6 +658,8 @@ s_take_actor_reply(self_t *self, zsock_t *dealer)
             flow__cluster__actor_reply__free_unpacked(in, NULL);
         return;
     }
+    for (size_t i = 0; i < in->n_revoked; i++)
+        fl_revoked_add(self->revoked, in->revoked[i]->session_id, in->revoked[i]->until_s);
     s_pending_t *p = zhashx_lookup(self->pending, (void *) (uintptr_t) in->seq);
     if (p) {
         in->reply->id = p->request_id;
@@ -591,6 +696,13 @@ s_on_sweep(zloop_t *loop, int timer_id, void *arg)
                  "no answer before the request's deadline");
     zlistx_destroy(&expired);
     s_check_drained(self);
+    if (++self->sweeps % PRUNE_EVERY_SWEEPS == 0) {
+        fl_revoked_prune(self->revoked, (uint64_t) zclock_time() / 1000);
+        fl_ratelimit_t *limits[] = { self->auth_by_addr, self->auth_by_key,
+                                     self->req_by_addr, self->req_by_user };
+        for (size_t i = 0; i < 4; i++)
+            fl_ratelimit_prune(limits[i], now);
+    }
     return 0;
 }
 
@@ -645,6 +757,19 @@ s_open(self_t *self)
     zhashx_set_destructor(self->pending, s_pending_destroy);
     self->conns = zhashx_new();
     zhashx_set_destructor(self->conns, s_conn_destroy);
+    double auth_per_s = (double) cfg->rate_auth_per_min / 60.0;
+    double req_per_s = (double) cfg->rate_requests_per_s;
+    self->auth_by_addr = fl_ratelimit_new(auth_per_s, (double) cfg->rate_auth_per_min, RATE_KEYS_MAX);
+    self->auth_by_key = fl_ratelimit_new(auth_per_s, (double) cfg->rate_auth_per_min, RATE_KEYS_MAX);
+    self->req_by_addr = fl_ratelimit_new(req_per_s, req_per_s, RATE_KEYS_MAX);
+    self->req_by_user = fl_ratelimit_new(req_per_s, req_per_s, RATE_KEYS_MAX);
+    self->revoked = fl_revoked_new();
+    if (!self->auth_by_addr || !self->auth_by_key || !self->req_by_addr || !self->req_by_user
+        || !self->revoked)
+        return FL_E_NOMEM;
+    int rc = fl_revoked_load(self->revoked, self->node->store, (uint64_t) zclock_time() / 1000);
+    if (rc)
+        return rc;
 
     self->client = zsock_new(ZMQ_ROUTER);
     if (!self->client)
@@ -684,6 +809,11 @@ s_close(self_t *self)
     zsock_destroy(&self->client);
     zhashx_destroy(&self->pending);
     zhashx_destroy(&self->conns);
+    fl_revoked_destroy(&self->revoked);
+    fl_ratelimit_destroy(&self->auth_by_addr);
+    fl_ratelimit_destroy(&self->auth_by_key);
+    fl_ratelimit_destroy(&self->req_by_addr);
+    fl_ratelimit_destroy(&self->req_by_user);
 }
 
 static void

@@ -28,8 +28,8 @@
 zactor_t *fl_session_new(fl_node_t *node);
 
 /*  Request-table entries of the session (see requests.c).  */
-Flow__Status fl_session_check_topics(const Flow__Request *req, fl_route_t *route,
-                                     char *msg, size_t msglen);
+Flow__Status fl_session_check_topics(const Flow__Request *req, const char *user_id,
+                                     fl_route_t *route, char *msg, size_t msglen);
 int fl_session_subscribe(fl_call_t *call);
 int fl_session_unsubscribe(fl_call_t *call);
 

@@ -26,7 +26,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const fl_request_def_t *def = fl_requests_find(req->body_case);
     if (def) {
         fl_route_t route = { 0 };
-        def->check(req, &route, msg, sizeof msg);
+        def->check(req, NULL, &route, msg, sizeof msg);
     }
     flow__request__free_unpacked(req, NULL);
     return 0;

@@ -39,7 +39,7 @@ s_check_ping(Flow__Actor actor, size_t key_len, fl_route_t *route, char *msg)
     Flow__Request req = FLOW__REQUEST__INIT;
     req.body_case = FLOW__REQUEST__BODY_PING;
     req.ping = &ping;
-    return fl_requests_find(FLOW__REQUEST__BODY_PING)->check(&req, route, msg, 256);
+    return fl_requests_find(FLOW__REQUEST__BODY_PING)->check(&req, NULL, route, msg, 256);
 }
 
 FL_TEST(ping_routes_to_the_named_actor)
@@ -74,7 +74,7 @@ s_check_topics(char **topics, size_t n, char *msg)
     req.body_case = FLOW__REQUEST__BODY_SUBSCRIBE;
     req.subscribe = &sub;
     fl_route_t route = { 0 };
-    return fl_requests_find(FLOW__REQUEST__BODY_SUBSCRIBE)->check(&req, &route, msg, 256);
+    return fl_requests_find(FLOW__REQUEST__BODY_SUBSCRIBE)->check(&req, NULL, &route, msg, 256);
 }
 
 FL_TEST(subscribe_accepts_known_topics)
