@@ -104,16 +104,17 @@ fl_keys_load(const char *data_dir, fl_keys_t *keys)
         return FL_E_IO;
 
     snprintf(path, sizeof path, "%s/admin.cert", dir);
-    char allowed[FL_KEYS_PATH_MAX + 32];
+    char allowed[FL_KEYS_PATH_MAX + 32], secret[FL_KEYS_PATH_MAX + 48];
     snprintf(allowed, sizeof allowed, "%s/admin.cert", keys->admins_dir);
-    bool first = !zsys_file_exists(path);
+    snprintf(secret, sizeof secret, "%s_secret", path);
+    /*  Only a key made now is allow-listed: an operator who removed the
+     *  admin key from admins/ has revoked it, whatever else is on disk.  */
+    bool first = !zsys_file_exists(secret);
     zcert_t *admin = s_load_or_make(path, "admin");
     if (!admin) {
         fl_keys_release(keys);
         return FL_E_IO;
     }
-    /*  Only the first admin key is allow-listed automatically; later
-     *  edits of admins/ are the operator's.  */
     if (first && zcert_save_public(admin, allowed) != 0) {
         fl_error("keys", "cannot allow-list the admin key", "path=%s", allowed);
         zcert_destroy(&admin);

@@ -102,6 +102,11 @@ s_receive(self_t *self)
     item->identity = zmsg_pop(msg);
     zframe_t *body = zmsg_pop(msg);
     zmsg_destroy(&msg);
+    if (!item->identity) {
+        zframe_destroy(&body);
+        free(item);
+        return NULL;
+    }
     if (body) {
         item->in = flow__cluster__actor_request__unpack(NULL, zframe_size(body),
                                                         zframe_data(body));

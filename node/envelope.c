@@ -38,12 +38,7 @@ fl_envelope_decode(const void *data, size_t len, const fl_envelope_limits_t *lim
         snprintf(msg, msglen, "id: must be non-zero");
         status = FLOW__STATUS__INVALID_ARGUMENT;
     }
-    else
-    if (req->timeout_ms > limits->max_timeout_ms) {
-        snprintf(msg, msglen, "timeout_ms: %" PRIu32 " exceeds this node's maximum of %" PRIu64,
-                 req->timeout_ms, limits->max_timeout_ms);
-        status = FLOW__STATUS__INVALID_ARGUMENT;
-    }
+
     else
     if (strlen(req->token) > FL_ENVELOPE_TOKEN_MAX) {
         snprintf(msg, msglen, "token: longer than %d bytes", FL_ENVELOPE_TOKEN_MAX);
@@ -58,6 +53,10 @@ fl_envelope_decode(const void *data, size_t len, const fl_envelope_limits_t *lim
         flow__request__free_unpacked(req, NULL);
         return status;
     }
+    /*  A client may offer more time than the node grants: it gets the
+     *  node's maximum, not a refusal, since it cannot know the limit.  */
+    if (req->timeout_ms > limits->max_timeout_ms)
+        req->timeout_ms = (uint32_t) limits->max_timeout_ms;
     *req_p = req;
     return FLOW__STATUS__OK;
 }

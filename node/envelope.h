@@ -23,7 +23,8 @@ typedef struct {
     uint64_t max_timeout_ms;   /* longest deadline a request may ask for */
 } fl_envelope_limits_t;
 
-/*  Decodes and checks one request frame.  On OK *req_p holds the request
+/*  Decodes and checks one request frame; a timeout above the node's
+ *  maximum is lowered to it.  On OK *req_p holds the request
  *  (free with flow__request__free_unpacked).  On any other status *req_p
  *  is NULL, MSG says why, and *id_p holds the request id when the frame
  *  decoded far enough to have one (else 0), so the reply can carry it.  */

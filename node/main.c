@@ -240,6 +240,8 @@ s_stop(s_flowd_t *f)
         zstr_send(f->actors[0], "DRAIN");
         zsock_set_rcvtimeo(f->actors[0], (int) f->config.drain_timeout_ms);
         char *answer = zstr_recv(f->actors[0]);
+        /*  zactor_destroy waits on this pipe too, and must wait for good. */
+        zsock_set_rcvtimeo(f->actors[0], -1);
         if (!answer)
             fl_warn("node", "drain timed out; refusing requests still in flight",
                     "timeout_ms=%" PRIu64, f->config.drain_timeout_ms);
@@ -269,8 +271,11 @@ s_serve(s_flowd_t *f)
     };
     while (true) {
         int rc = zmq_poll(items, 2, HOUSEKEEPING_MS);
-        if (rc < 0 && zmq_errno() != EINTR)
+        if (rc < 0 && zmq_errno() != EINTR) {
+            fl_error("node", "stopping: cannot wait for signals", "error=\"%s\"",
+                     zmq_strerror(zmq_errno()));
             return;
+        }
         if (items[0].revents & ZMQ_POLLIN) {
             struct signalfd_siginfo info;
             if (read(f->signal_fd, &info, sizeof info) == (ssize_t) sizeof info)

@@ -29,7 +29,11 @@
 #define SWEEP_INTERVAL_MS 50
 #define TOPICS_PER_CONNECTION 64
 #define TOPIC_MAX 200
-#define PEER_HEX_MAX 128
+#define PEER_HEX_MAX 512                /* routing ids are at most 255 bytes */
+#define SUBSCRIBERS_MAX 100000
+#define KEEPALIVE_IDLE_US (60 * 1000000LL)
+#define SEND_HWM 10000
+#define REFUSAL_LOGS_PER_S 20
 #define DRAIN_MAX 256
 #define PRUNE_EVERY_SWEEPS 200          /* 10 s */
 #define RATE_KEYS_MAX 1000000
@@ -48,6 +52,7 @@ typedef struct {
     char peer[PEER_HEX_MAX];
     zlistx_t *topics;           /* char *, owned */
     uint64_t push_seq;
+    int64_t seen_us;            /* last request from it, or last keepalive */
 } s_conn_t;
 
 typedef struct {
@@ -64,6 +69,9 @@ typedef struct {
     fl_envelope_limits_t limits;
     fl_revoked_t *revoked;
     fl_ratelimit_t *auth_by_addr, *auth_by_key, *req_by_addr, *req_by_user;
+    fl_ratelimit_t *refusal_logs;     /* refusals are logged at a bounded rate */
+    uint64_t refusals_unlogged;
+    uint64_t replies_dropped;         /* to connected clients that do not read */
     unsigned sweeps;
 } self_t;
 
@@ -90,6 +98,7 @@ static void
 s_peer_hex(zframe_t *identity, char *out)
 {
     size_t n = zframe_size(identity);
+    assert(n <= (PEER_HEX_MAX - 1) / 2);
     if (n > (PEER_HEX_MAX - 1) / 2)
         n = (PEER_HEX_MAX - 1) / 2;
     static const char hex[] = "0123456789abcdef";
@@ -131,8 +140,11 @@ s_conn_get(self_t *self, zframe_t *identity)
     s_conn_t *conn = zhashx_lookup(self->conns, peer);
     if (conn)
         return conn;
+    if (zhashx_size(self->conns) >= SUBSCRIBERS_MAX)
+        return NULL;
     conn = calloc(1, sizeof *conn);
     assert(conn);
+    conn->seen_us = zclock_usecs();
     conn->identity = zframe_dup(identity);
     memcpy(conn->peer, peer, sizeof peer);
     conn->topics = zlistx_new();
@@ -144,20 +156,26 @@ s_conn_get(self_t *self, zframe_t *identity)
     return conn;
 }
 
-/*  Sends FRAME (taken) to IDENTITY without blocking.  Returns false when
- *  the peer is gone or not reading.  */
+/*  Sends FRAME (taken) to IDENTITY without blocking.  Returns false only
+ *  when the peer is gone (EHOSTUNREACH).  A peer that is connected but
+ *  has SEND_HWM messages unread loses this one: the alternative, blocking,
+ *  would stall every other connection behind one slow reader.  */
 static bool
 s_send_to(self_t *self, zframe_t *identity, zframe_t **frame_p)
 {
     zframe_t *id = zframe_dup(identity);
-    if (zframe_send(&id, self->client, ZFRAME_MORE | ZFRAME_DONTWAIT) != 0) {
-        zframe_destroy(&id);
-        zframe_destroy(frame_p);
+    int rc = zframe_send(&id, self->client, ZFRAME_MORE | ZFRAME_DONTWAIT);
+    if (rc == 0)
+        rc = zframe_send(frame_p, self->client, ZFRAME_DONTWAIT);
+    int err = rc ? zmq_errno() : 0;
+    zframe_destroy(&id);
+    zframe_destroy(frame_p);
+    if (err == EHOSTUNREACH)
         return false;
-    }
-    if (zframe_send(frame_p, self->client, ZFRAME_DONTWAIT) != 0) {
-        zframe_destroy(frame_p);
-        return false;
+    if (err) {
+        if (self->replies_dropped++ % 1000 == 0)
+            fl_warn("session", "client does not read; messages dropped", "dropped=%" PRIu64,
+                    self->replies_dropped);
     }
     return true;
 }
@@ -276,6 +294,13 @@ fl_session_subscribe(fl_call_t *call)
         return 0;
     }
     s_conn_t *conn = s_conn_get(origin->self, origin->identity);
+    if (!conn) {
+        fl_call_fail(call, FLOW__STATUS__RESOURCE_EXHAUSTED,
+                     "this node follows %d connections already; try another node",
+                     SUBSCRIBERS_MAX);
+        call->reply.retry_after_ms = 10000;
+        return 0;
+    }
     for (size_t i = 0; i < req->n_topics; i++)
         if (!zlistx_find(conn->topics, req->topics[i]))
             zlistx_add_end(conn->topics, req->topics[i]);
@@ -396,9 +421,16 @@ s_expire(self_t *self, uint64_t seq, Flow__Status status, const char *text)
 /*  ------------------------------------------------------------------
  *  Dispatch: the one place every request passes  */
 
+/*  Logs a refused request, at most REFUSAL_LOGS_PER_S a second: a client
+ *  sending garbage must not be able to fill the disk.  The sweep logs how
+ *  many went unlogged.  */
 static void
-s_log_refusal(zframe_t *identity, Flow__Status status, const char *text)
+s_log_refusal(self_t *self, zframe_t *identity, Flow__Status status, const char *text)
 {
+    if (fl_ratelimit_take(self->refusal_logs, "refusals", zclock_usecs()) != 0) {
+        self->refusals_unlogged++;
+        return;
+    }
     char peer[PEER_HEX_MAX], quoted[600];
     s_peer_hex(identity, peer);
     fl_info("session", "request refused", "peer=%s status=%s reason=%s", peer,
@@ -543,7 +575,7 @@ s_refuse_request(self_t *self, s_request_t *r, Flow__Status status, const char *
 {
     if (r->def)
         s_account(self, fl_requests_index(r->def), status, r->started_us);
-    s_log_refusal(r->identity, status, text);
+    s_log_refusal(self, r->identity, status, text);
     Flow__Reply reply = FLOW__REPLY__INIT;
     reply.id = r->req ? r->req->id : 0;
     reply.status = status;
@@ -556,6 +588,13 @@ static void
 s_dispatch(self_t *self, zframe_t *identity, zframe_t *frame)
 {
     s_request_t r = { .identity = identity, .started_us = zclock_usecs() };
+    if (zhashx_size(self->conns) > 0) {
+        char peer[PEER_HEX_MAX];
+        s_peer_hex(identity, peer);
+        s_conn_t *conn = zhashx_lookup(self->conns, peer);
+        if (conn)
+            conn->seen_us = r.started_us;
+    }
     const char *address = zframe_meta(frame, "Peer-Address");
     r.address = address ? address : "local";
     char text[512] = "";
@@ -564,7 +603,7 @@ s_dispatch(self_t *self, zframe_t *identity, zframe_t *frame)
                                              &self->limits, &r.req, &id, text, sizeof text);
     if (status != FLOW__STATUS__OK) {
         fl_metrics_malformed(self->node->metrics);
-        s_log_refusal(identity, status, text);
+        s_log_refusal(self, identity, status, text);
         s_refuse(self, identity, id, status, text);
         return;
     }
@@ -623,7 +662,7 @@ s_take_client_frame(self_t *self, zsock_t *client)
     else
     if (identity) {
         fl_metrics_malformed(self->node->metrics);
-        s_log_refusal(identity, FLOW__STATUS__INVALID_ARGUMENT, "expected exactly one frame");
+        s_log_refusal(self, identity, FLOW__STATUS__INVALID_ARGUMENT, "expected exactly one frame");
         s_refuse(self, identity, 0, FLOW__STATUS__INVALID_ARGUMENT,
                  "expected one frame holding one flow.Request");
     }
@@ -680,6 +719,27 @@ s_on_actor(zloop_t *loop, zsock_t *dealer, void *arg)
     return 0;
 }
 
+/*  Probes connections that follow topics and have been quiet: a send to
+ *  one that is gone fails and drops it, so subscriptions of vanished
+ *  clients do not pile up.  */
+static void
+s_keepalive(self_t *self, int64_t now)
+{
+    zlistx_t *quiet = zlistx_new();
+    for (s_conn_t *conn = zhashx_first(self->conns); conn; conn = zhashx_next(self->conns))
+        if (now - conn->seen_us > KEEPALIVE_IDLE_US)
+            zlistx_add_end(quiet, conn);
+    for (s_conn_t *conn = zlistx_first(quiet); conn; conn = zlistx_next(quiet)) {
+        conn->seen_us = now;
+        Flow__Keepalive keepalive = FLOW__KEEPALIVE__INIT;
+        Flow__Push push = FLOW__PUSH__INIT;
+        push.body_case = FLOW__PUSH__BODY_KEEPALIVE;
+        push.keepalive = &keepalive;
+        s_push(self, conn, "", &push);
+    }
+    zlistx_destroy(&quiet);
+}
+
 static int
 s_on_sweep(zloop_t *loop, int timer_id, void *arg)
 {
@@ -697,6 +757,12 @@ s_on_sweep(zloop_t *loop, int timer_id, void *arg)
     zlistx_destroy(&expired);
     s_check_drained(self);
     if (++self->sweeps % PRUNE_EVERY_SWEEPS == 0) {
+        s_keepalive(self, now);
+        if (self->refusals_unlogged) {
+            fl_info("session", "refused requests not logged one by one",
+                    "count=%" PRIu64, self->refusals_unlogged);
+            self->refusals_unlogged = 0;
+        }
         fl_revoked_prune(self->revoked, (uint64_t) zclock_time() / 1000);
         fl_ratelimit_t *limits[] = { self->auth_by_addr, self->auth_by_key,
                                      self->req_by_addr, self->req_by_user };
@@ -764,8 +830,9 @@ s_open(self_t *self)
     self->req_by_addr = fl_ratelimit_new(req_per_s, req_per_s, RATE_KEYS_MAX);
     self->req_by_user = fl_ratelimit_new(req_per_s, req_per_s, RATE_KEYS_MAX);
     self->revoked = fl_revoked_new();
+    self->refusal_logs = fl_ratelimit_new(REFUSAL_LOGS_PER_S, REFUSAL_LOGS_PER_S, 1);
     if (!self->auth_by_addr || !self->auth_by_key || !self->req_by_addr || !self->req_by_user
-        || !self->revoked)
+        || !self->revoked || !self->refusal_logs)
         return FL_E_NOMEM;
     int rc = fl_revoked_load(self->revoked, self->node->store, (uint64_t) zclock_time() / 1000);
     if (rc)
@@ -775,6 +842,11 @@ s_open(self_t *self)
     if (!self->client)
         return FL_E_NOMEM;
     zsock_set_router_mandatory(self->client, 1);
+    zsock_set_sndhwm(self->client, SEND_HWM);
+    /*  ZMTP heartbeats drop peers whose TCP connection died silently, so a
+     *  keepalive to them fails instead of queueing.  */
+    zsock_set_heartbeat_ivl(self->client, 10000);
+    zsock_set_heartbeat_timeout(self->client, 30000);
     /*  Frames up to 4x the request limit are read and refused with an
      *  answer; larger ones make libzmq drop the connection unread.  */
     zsock_set_maxmsgsize(self->client, (int) (cfg->request_max_bytes * 4));
@@ -814,6 +886,7 @@ s_close(self_t *self)
     fl_ratelimit_destroy(&self->auth_by_key);
     fl_ratelimit_destroy(&self->req_by_addr);
     fl_ratelimit_destroy(&self->req_by_user);
+    fl_ratelimit_destroy(&self->refusal_logs);
 }
 
 static void

@@ -35,9 +35,48 @@ s_read_key(fl_call_t *call)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/*  Slow work: doubles a number off the actor's thread.  */
+typedef struct {
+    int in, out;
+} s_double_t;
+
+static void
+s_double(void *arg)
+{
+    s_double_t *d = arg;
+    d->out = d->in * 2;
+}
+
+/*  Defers the doubling of the display name's length; the resume handler
+ *  stores the result under the email and answers.  */
+static int
+s_defer_work(fl_call_t *call)
+{
+    s_double_t *d = calloc(1, sizeof *d);
+    d->in = (int) strlen(call->request->sign_up->display_name);
+    fl_call_defer(call, s_double, d);
+    return 0;
+}
+
+static int
+s_resume_work(fl_call_t *call)
+{
+    s_double_t *d = call->work_arg;
+    FL_CHECK(call->resumed);
+    char value[16];
+    snprintf(value, sizeof value, "%d", d->out);
+    const char *email = call->request->sign_up->email;
+    MDB_val k = { strlen(email), (void *) email }, v = { strlen(value), value };
+    return mdb_put(call->txn, s_kv, &k, &v, 0);
+}
+
 static const fl_request_def_t s_table[] = {
-    { FLOW__REQUEST__BODY_PING, "write", FL_ROLE_ANONYMOUS, false, FL_ACCESS_WRITE, NULL, s_write_key },
-    { FLOW__REQUEST__BODY_INFO, "read", FL_ROLE_ANONYMOUS, true, FL_ACCESS_READ, NULL, s_read_key },
+    { FLOW__REQUEST__BODY_PING, "write", FL_ROLE_ANONYMOUS, false, FL_ACCESS_WRITE,
+      FL_RATE_NONE, NULL, s_write_key, NULL },
+    { FLOW__REQUEST__BODY_INFO, "read", FL_ROLE_ANONYMOUS, true, FL_ACCESS_READ,
+      FL_RATE_NONE, NULL, s_read_key, NULL },
+    { FLOW__REQUEST__BODY_SIGN_UP, "slow", FL_ROLE_ANONYMOUS, false, FL_ACCESS_READ,
+      FL_RATE_NONE, NULL, s_defer_work, s_resume_work },
 };
 
 static const char *const s_types[] = { "write", "read" };
@@ -61,8 +100,9 @@ s_start(s_fixture_t *f)
     FL_CHECK_INT(fl_store_dbi(f->node.store, "kv", &s_kv), ==, 0);
     f->node.metrics = fl_metrics_new(s_types, 2, fl_actor_names(), FL_ACTOR_COUNT);
     f->node.ring = fl_ring_new_single("ntest", 16, 1);
+    f->node.workers = fl_workers_new(1, 64);
     f->args = (fl_actor_args_t) { FLOW__ACTOR__ACTOR_USER, "inproc://test.actor", &f->node,
-                                  64, s_table, 2 };
+                                  64, s_table, 3 };
     f->actor = fl_actor_new(&f->args);
     FL_CHECK(f->actor != NULL);
     f->dealer = zsock_new_dealer(">inproc://test.actor");
@@ -75,6 +115,7 @@ s_send(s_fixture_t *f, uint64_t seq, Flow__Request__BodyCase body, const char *k
 {
     Flow__PingRequest ping = FLOW__PING_REQUEST__INIT;
     Flow__InfoRequest info = FLOW__INFO_REQUEST__INIT;
+    Flow__SignUpRequest slow = FLOW__SIGN_UP_REQUEST__INIT;
     Flow__Request req = FLOW__REQUEST__INIT;
     req.version = 1;
     req.id = seq;
@@ -88,6 +129,12 @@ s_send(s_fixture_t *f, uint64_t seq, Flow__Request__BodyCase body, const char *k
     if (body == FLOW__REQUEST__BODY_INFO) {
         req.token = (char *) key;
         req.info = &info;
+    }
+    else
+    if (body == FLOW__REQUEST__BODY_SIGN_UP) {
+        slow.email = (char *) key;
+        slow.display_name = "twelve chars";
+        req.sign_up = &slow;
     }
     Flow__Cluster__ActorRequest out = FLOW__CLUSTER__ACTOR_REQUEST__INIT;
     out.seq = seq;
@@ -129,6 +176,7 @@ s_stop(s_fixture_t *f)
 {
     zsock_destroy(&f->dealer);
     zactor_destroy(&f->actor);
+    fl_workers_destroy(&f->node.workers);
     fl_ring_destroy((fl_ring_t **) &f->node.ring);
     fl_metrics_destroy(&f->node.metrics);
     fl_store_destroy(&f->node.store);
@@ -236,5 +284,44 @@ FL_TEST(undecodable_message_is_answered_and_actor_keeps_serving)
     s_send(&f, 2, FLOW__REQUEST__BODY_PING, "after", 0);
     FL_CHECK_INT(s_recv(&f, &seq), ==, FLOW__STATUS__OK);
     FL_CHECK(s_stored(&f, "after"));
+    s_stop(&f);
+}
+
+FL_TEST(deferred_work_is_answered_by_resume_after_commit)
+{
+    s_fixture_t f;
+    s_start(&f);
+    for (uint64_t i = 1; i <= 20; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "slow%d", (int) i);
+        s_send(&f, i, FLOW__REQUEST__BODY_SIGN_UP, key, 0);
+    }
+    for (int i = 0; i < 20; i++) {
+        uint64_t seq;
+        FL_CHECK_INT(s_recv(&f, &seq), ==, FLOW__STATUS__OK);
+        char key[16];
+        snprintf(key, sizeof key, "slow%d", (int) seq);
+        FL_CHECK(s_stored(&f, key));
+    }
+    fl_metrics_actor_t m;
+    fl_metrics_read_actor(f.node.metrics, FLOW__ACTOR__ACTOR_USER - 1, &m);
+    FL_CHECK_INT(m.handled, ==, 20);
+    s_stop(&f);
+}
+
+FL_TEST(stopping_actor_finishes_deferred_work_first)
+{
+    s_fixture_t f;
+    s_start(&f);
+    s_send(&f, 1, FLOW__REQUEST__BODY_SIGN_UP, "pending", 0);
+    /*  The ping behind it proves the actor took the slow request.  */
+    s_send(&f, 2, FLOW__REQUEST__BODY_PING, "marker", 0);
+    uint64_t seq = 0;
+    while (seq != 2) {
+        Flow__Status st = s_recv(&f, &seq);
+        FL_CHECK_INT(st, ==, FLOW__STATUS__OK);
+    }
+    zactor_destroy(&f.actor);
+    FL_CHECK(s_stored(&f, "pending"));
     s_stop(&f);
 }

@@ -225,7 +225,7 @@ FL_TEST(pbjson_writes_an_unknown_enum_value_as_its_number)
     Flow__Reply reply = FLOW__REPLY__INIT;
     reply.id = 3;
     reply.status = (Flow__Status) 42;
-    s_check_json(&reply.base, "{\"id\":3,\"status\":42,\"message\":\"\"}");
+    s_check_json(&reply.base, "{\"id\":3,\"status\":42,\"message\":\"\",\"retry_after_ms\":0}");
 }
 
 FL_TEST(pbjson_writes_only_the_set_oneof_member)
@@ -239,7 +239,7 @@ FL_TEST(pbjson_writes_only_the_set_oneof_member)
     reply.body_case = FLOW__REPLY__BODY_PING;
     reply.ping = &pong;
     s_check_json(&reply.base,
-        "{\"id\":9,\"status\":\"NOT_FOUND\",\"message\":\"no such event\","
+        "{\"id\":9,\"status\":\"NOT_FOUND\",\"message\":\"no such event\",\"retry_after_ms\":0,"
         "\"ping\":{\"node_id\":\"n1\",\"actor\":\"ACTOR_UNSPECIFIED\",\"partition\":0,"
         "\"ring_epoch\":0}}");
 }
