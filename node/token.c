@@ -10,6 +10,7 @@
 #include "node/error.h"
 
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define PREFIX "v1."
@@ -183,4 +184,81 @@ fl_token_random_id(char *out, size_t bytes)
         bytes = sizeof raw;
     randombytes_buf(raw, bytes);
     sodium_bin2hex(out, bytes * 2 + 1, raw, bytes);
+}
+
+/*  ------------------------------------------------------------------
+ *  Verified-token cache  */
+
+typedef struct {
+    size_t len;                 /* 0: empty */
+    char token[FL_TOKEN_MAX];
+    fl_claims_t claims;
+} s_slot_t;
+
+struct fl_token_cache_t {
+    size_t mask;
+    s_slot_t *slots;
+};
+
+fl_token_cache_t *
+fl_token_cache_new(size_t slots)
+{
+    size_t n = 1;
+    while (n < slots)
+        n <<= 1;
+    fl_token_cache_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->mask = n - 1;
+    self->slots = calloc(n, sizeof *self->slots);
+    if (!self->slots) {
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+fl_token_cache_destroy(fl_token_cache_t **self_p)
+{
+    if (!*self_p)
+        return;
+    sodium_memzero((*self_p)->slots, ((*self_p)->mask + 1) * sizeof *(*self_p)->slots);
+    free((*self_p)->slots);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+/*  The slot of a token: from the last characters, which encode its MAC. */
+static size_t
+s_slot(const fl_token_cache_t *self, const char *token, size_t len)
+{
+    uint64_t h = 0;
+    size_t take = len < 8 ? len : 8;
+    memcpy(&h, token + len - take, take);
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 32;
+    return (size_t) h & self->mask;
+}
+
+int
+fl_token_cache_verify(fl_token_cache_t *self, const uint8_t key[FL_TOKEN_KEY_BYTES],
+                      const char *token, uint64_t now_s, fl_claims_t *claims)
+{
+    size_t len = strnlen(token, FL_TOKEN_MAX);
+    if (len == FL_TOKEN_MAX || len == 0)
+        return FL_E_DENIED;
+    s_slot_t *slot = &self->slots[s_slot(self, token, len)];
+    if (slot->len == len && memcmp(slot->token, token, len) == 0) {
+        *claims = slot->claims;
+        return now_s >= claims->expires_s ? FL_E_EXPIRED : 0;
+    }
+    int rc = fl_token_verify(key, token, now_s, claims);
+    if (rc == 0 || rc == FL_E_EXPIRED) {
+        slot->len = len;
+        memcpy(slot->token, token, len);
+        slot->claims = *claims;
+    }
+    return rc;
 }

@@ -49,6 +49,23 @@ int fl_token_sign(const uint8_t key[FL_TOKEN_KEY_BYTES], const fl_claims_t *clai
 int fl_token_verify(const uint8_t key[FL_TOKEN_KEY_BYTES], const char *token, uint64_t now_s,
                     fl_claims_t *claims);
 
+/*  A cache of verified access tokens, for the thread that verifies them
+ *  (the session actor).  A client sends the same token with every request
+ *  for its whole life, so after the first verification the cache answers
+ *  with one hash probe and one comparison of the token text.  Only
+ *  authentic tokens are cached; the expiry is checked on every hit.
+ *  Entries are keyed by the token's full text, so a hit can only be the
+ *  same token: a colliding slot is a miss, never a wrong answer.  */
+typedef struct fl_token_cache_t fl_token_cache_t;
+
+/*  A cache of SLOTS entries (rounded up to a power of two).  */
+fl_token_cache_t *fl_token_cache_new(size_t slots);
+void fl_token_cache_destroy(fl_token_cache_t **self_p);
+
+/*  As fl_token_verify, answered from the cache when it can.  */
+int fl_token_cache_verify(fl_token_cache_t *self, const uint8_t key[FL_TOKEN_KEY_BYTES],
+                          const char *token, uint64_t now_s, fl_claims_t *claims);
+
 /*  A new refresh token for USER_ID and SESSION_ID into OUT (FL_TOKEN_MAX
  *  bytes), and BLAKE2b-256 of its secret into HASH.  Errors: FL_E_INVAL.  */
 int fl_token_refresh_new(const char *user_id, const char *session_id, char out[FL_TOKEN_MAX],

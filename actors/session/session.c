@@ -34,6 +34,7 @@
 #define KEEPALIVE_IDLE_US (60 * 1000000LL)
 #define SEND_HWM 10000
 #define REFUSAL_LOGS_PER_S 20
+#define TOKEN_CACHE_SLOTS 4096
 #define DRAIN_MAX 256
 #define PRUNE_EVERY_SWEEPS 200          /* 10 s */
 #define RATE_KEYS_MAX 1000000
@@ -68,6 +69,7 @@ typedef struct {
     bool drained_sent;
     fl_envelope_limits_t limits;
     fl_revoked_t *revoked;
+    fl_token_cache_t *tokens;
     fl_ratelimit_t *auth_by_addr, *auth_by_key, *req_by_addr, *req_by_user;
     fl_ratelimit_t *refusal_logs;     /* refusals are logged at a bounded rate */
     uint64_t refusals_unlogged;
@@ -507,7 +509,8 @@ s_authenticate(self_t *self, s_request_t *r, char *text, size_t len)
     if (r->req->token[0] == '\0')
         return FLOW__STATUS__OK;
     uint64_t now_s = (uint64_t) zclock_time() / 1000;
-    int rc = fl_token_verify(self->node->cluster_key, r->req->token, now_s, &r->claims);
+    int rc = fl_token_cache_verify(self->tokens, self->node->cluster_key, r->req->token, now_s,
+                                   &r->claims);
     if (rc == FL_E_EXPIRED)
         snprintf(text, len, "token: expired");
     else
@@ -830,9 +833,10 @@ s_open(self_t *self)
     self->req_by_addr = fl_ratelimit_new(req_per_s, req_per_s, RATE_KEYS_MAX);
     self->req_by_user = fl_ratelimit_new(req_per_s, req_per_s, RATE_KEYS_MAX);
     self->revoked = fl_revoked_new();
+    self->tokens = fl_token_cache_new(TOKEN_CACHE_SLOTS);
     self->refusal_logs = fl_ratelimit_new(REFUSAL_LOGS_PER_S, REFUSAL_LOGS_PER_S, 1);
     if (!self->auth_by_addr || !self->auth_by_key || !self->req_by_addr || !self->req_by_user
-        || !self->revoked || !self->refusal_logs)
+        || !self->revoked || !self->refusal_logs || !self->tokens)
         return FL_E_NOMEM;
     int rc = fl_revoked_load(self->revoked, self->node->store, (uint64_t) zclock_time() / 1000);
     if (rc)
@@ -882,6 +886,7 @@ s_close(self_t *self)
     zhashx_destroy(&self->pending);
     zhashx_destroy(&self->conns);
     fl_revoked_destroy(&self->revoked);
+    fl_token_cache_destroy(&self->tokens);
     fl_ratelimit_destroy(&self->auth_by_addr);
     fl_ratelimit_destroy(&self->auth_by_key);
     fl_ratelimit_destroy(&self->req_by_addr);

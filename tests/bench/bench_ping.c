@@ -4,8 +4,10 @@
  *  process, the floor any request to flowd stands on.  Then, against a
  *  flowd started here on kernel-chosen ports: pings answered by the
  *  session, pings routed through a data actor, and both kinds with 64
- *  requests in flight.  Each figure is reported with p50/p99 and as a
- *  ratio of the baseline measured in the same run.
+ *  requests in flight, and signed-in pings carrying an access token (the
+ *  token is verified on every one).  Each figure is reported with p50/p99
+ *  and as a ratio of the baseline measured in the same run; signed-in
+ *  pings also as a ratio of anonymous ones.
  *
  *      bench_ping [--flowd PATH] [--requests N]
  */
@@ -85,7 +87,9 @@ s_node_start(const char *flowd, s_node_t *node)
         int null = open("/dev/null", O_WRONLY);
         dup2(null, STDERR_FILENO);
         execl(flowd, flowd, "--data", node->dir, "--client", "tcp://127.0.0.1:*",
-              "--control", "tcp://127.0.0.1:*", "--log-level", "warn", (char *) NULL);
+              "--control", "tcp://127.0.0.1:*", "--log-level", "warn",
+              "--pwhash-ops", "1", "--pwhash-mem-kb", "8",
+              "--rate-requests-per-s", "10000000", (char *) NULL);
         _exit(127);
     }
     char path[300];
@@ -124,7 +128,8 @@ s_node_stop(s_node_t *node)
 /*  Pings with WINDOW in flight over one connection, as raw frames so the
  *  client library's one-call-at-a-time API does not hide the pipeline. */
 static int
-s_measure_flowd(const char *endpoint, Flow__Actor actor, int window, fl_bench_t *bench)
+s_measure_flowd(const char *endpoint, Flow__Actor actor, const char *token, int window,
+                fl_bench_t *bench)
 {
     flow_t *flow = flow_new(endpoint);
     Flow__PingRequest ping = FLOW__PING_REQUEST__INIT;
@@ -133,6 +138,7 @@ s_measure_flowd(const char *endpoint, Flow__Actor actor, int window, fl_bench_t 
     req.version = FLOW_PROTOCOL_VERSION;
     req.body_case = FLOW__REQUEST__BODY_PING;
     req.ping = &ping;
+    req.token = (char *) token;
     uint64_t sent_at[WINDOW];
     uint8_t buf[256];
     int sent = 0, got = 0, rc = 0;
@@ -164,6 +170,32 @@ s_measure_flowd(const char *endpoint, Flow__Actor actor, int window, fl_bench_t 
         got++;
     }
     fl_bench_stop(bench);
+    flow_destroy(&flow);
+    return rc;
+}
+
+/*  Signs a bench user up and copies its access token into TOKEN.  */
+static int
+s_sign_up(const char *endpoint, char *token, size_t cap)
+{
+    flow_t *flow = flow_new(endpoint);
+    Flow__SignUpRequest su = FLOW__SIGN_UP_REQUEST__INIT;
+    su.email = "bench@example.com";
+    su.password = "bench password 1";
+    su.display_name = "Bench";
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_SIGN_UP;
+    req.sign_up = &su;
+    Flow__Reply *reply = NULL;
+    int rc = -1;
+    if (flow_call(flow, &req, &reply, 20000) == FLOW_OK && reply->body_case == FLOW__REPLY__BODY_SESSION) {
+        snprintf(token, cap, "%s", reply->session->access_token);
+        rc = 0;
+    }
+    else
+        fprintf(stderr, "bench_ping: sign-up failed: %s\n", flow_error(flow));
+    if (reply)
+        flow__reply__free_unpacked(reply, NULL);
     flow_destroy(&flow);
     return rc;
 }
@@ -208,20 +240,29 @@ main(int argc, char **argv)
         return 1;
     }
 
+    char token[600];
+    if (s_sign_up(node.client, token, sizeof token) != 0) {
+        s_node_stop(&node);
+        return 1;
+    }
     const struct {
         const char *name;
         int window;
         Flow__Actor actor;    /* UNSPECIFIED for the echo baseline */
         bool baseline;
+        bool signed_in;
     } runs[] = {
-        { "echo (bare zmq), 1 in flight", 1, 0, true },
-        { "ping session, 1 in flight", 1, FLOW__ACTOR__ACTOR_UNSPECIFIED, false },
-        { "ping via user actor, 1 in flight", 1, FLOW__ACTOR__ACTOR_USER, false },
-        { "echo (bare zmq), 64 in flight", WINDOW, 0, true },
-        { "ping session, 64 in flight", WINDOW, FLOW__ACTOR__ACTOR_UNSPECIFIED, false },
-        { "ping via user actor, 64 in flight", WINDOW, FLOW__ACTOR__ACTOR_USER, false },
+        { "echo (bare zmq), 1 in flight", 1, 0, true, false },
+        { "ping session, 1 in flight", 1, FLOW__ACTOR__ACTOR_UNSPECIFIED, false, false },
+        { "ping session signed in, 1 in flight", 1, FLOW__ACTOR__ACTOR_UNSPECIFIED, false, true },
+        { "ping via user actor, 1 in flight", 1, FLOW__ACTOR__ACTOR_USER, false, false },
+        { "echo (bare zmq), 64 in flight", WINDOW, 0, true, false },
+        { "ping session, 64 in flight", WINDOW, FLOW__ACTOR__ACTOR_UNSPECIFIED, false, false },
+        { "ping session signed in, 64 in flight", WINDOW, FLOW__ACTOR__ACTOR_UNSPECIFIED, false,
+          true },
+        { "ping via user actor, 64 in flight", WINDOW, FLOW__ACTOR__ACTOR_USER, false, false },
     };
-    fl_bench_t *base = NULL;
+    fl_bench_t *base = NULL, *anonymous = NULL;
     int rc = 0;
     for (size_t r = 0; r < sizeof runs / sizeof runs[0] && rc == 0; r++) {
         fl_bench_t *bench = NULL;
@@ -233,10 +274,20 @@ main(int argc, char **argv)
             base = bench;
             continue;
         }
-        rc = s_measure_flowd(node.client, runs[r].actor, runs[r].window, bench);
+        rc = s_measure_flowd(node.client, runs[r].actor, runs[r].signed_in ? token : "",
+                             runs[r].window, bench);
         s_report_ratio(bench, base);
-        fl_bench_destroy(&bench);
+        if (runs[r].signed_in && anonymous)
+            printf("  ratio signed-in/anonymous throughput: %.2f\n",
+                   fl_bench_ops_per_s(bench) / fl_bench_ops_per_s(anonymous));
+        if (!runs[r].signed_in && runs[r].actor == FLOW__ACTOR__ACTOR_UNSPECIFIED) {
+            fl_bench_destroy(&anonymous);
+            anonymous = bench;
+        }
+        else
+            fl_bench_destroy(&bench);
     }
+    fl_bench_destroy(&anonymous);
     fl_bench_destroy(&base);
     s_node_stop(&node);
     zactor_destroy(&echo);
