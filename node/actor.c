@@ -309,15 +309,17 @@ s_defer(self_t *self, s_item_t *item)
 {
     s_job_t *job = malloc(sizeof *job);
     assert(job);
-    job->job = ++self->next_job;
+    uint64_t id = ++self->next_job;
+    job->job = id;
     job->endpoint = self->jobs_endpoint;
     job->work = item->call.work;
     job->arg = item->call.work_arg;
+    /*  From here the job belongs to the worker, which frees it.  */
     if (fl_workers_submit(self->args->node->workers, s_job_run, job) != 0) {
         free(job);
         return false;
     }
-    item->job = job->job;
+    item->job = id;
     zhashx_insert(self->deferred, (void *) (uintptr_t) item->job, item);
     return true;
 }

@@ -72,6 +72,8 @@ fl_privacy_view(const Flow__Storage__UserRecord *rec, fl_viewer_t viewer, Flow__
     out->user_id = rec->user_id;
     out->role = rec->role;
     out->created_s = rec->created_s;
+    if (viewer == FL_VIEWER_SELF || viewer == FL_VIEWER_ADMIN)
+        out->email = rec->email;
     if (!p)
         return;
     out->display_name = p->display_name;
@@ -90,7 +92,6 @@ fl_privacy_view(const Flow__Storage__UserRecord *rec, fl_viewer_t viewer, Flow__
         out->traits = p->traits;
     }
     if (viewer == FL_VIEWER_SELF || viewer == FL_VIEWER_ADMIN) {
-        out->email = rec->email;
         out->preferences = p->preferences;
         out->privacy = p->privacy;
     }
