@@ -18,8 +18,12 @@
 #include "node/call.h"
 
 /*  Roles in rising order of power; the values are flow.Role's, and
- *  ANONYMOUS (no token) is below them all.  */
+ *  ANONYMOUS (no token) is below them all.  NONE marks the requests that
+ *  establish credentials (sign-up, login, refresh): they ignore any token
+ *  they carry, so a stale one cannot stand in the way of getting a new
+ *  one.  Every other request that carries a token must carry a valid one. */
 typedef enum {
+    FL_ROLE_NONE = -1,
     FL_ROLE_ANONYMOUS = 0,
     FL_ROLE_USER = FLOW__ROLE__ROLE_USER,
     FL_ROLE_ORGANIZER = FLOW__ROLE__ROLE_ORGANIZER,

@@ -506,7 +506,7 @@ s_forward(self_t *self, zframe_t *identity, Flow__Request *req, const fl_request
 static Flow__Status
 s_authenticate(self_t *self, s_request_t *r, char *text, size_t len)
 {
-    if (r->req->token[0] == '\0')
+    if (r->req->token[0] == '\0' || r->def->role == FL_ROLE_NONE)
         return FLOW__STATUS__OK;
     uint64_t now_s = (uint64_t) zclock_time() / 1000;
     int rc = fl_token_cache_verify(self->tokens, self->node->cluster_key, r->req->token, now_s,
@@ -530,7 +530,7 @@ static Flow__Status
 s_authorize(const s_request_t *r, char *text, size_t len)
 {
     fl_role_t role = r->signed_in ? (fl_role_t) r->claims.role : FL_ROLE_ANONYMOUS;
-    if (r->def->role == FL_ROLE_ANONYMOUS || role >= r->def->role)
+    if (r->def->role <= FL_ROLE_ANONYMOUS || role >= r->def->role)
         return FLOW__STATUS__OK;
     if (!r->signed_in) {
         snprintf(text, len, "%s needs a signed-in user", r->def->name);

@@ -32,6 +32,7 @@
 #define PASSWORD_MAX_BYTES 1024
 #define NAME_MAX_CHARS 64
 #define BACKOFF_MAX_S 900
+#define PREVIOUS_SECRETS_MAX 16
 
 fl_user_dbs_t fl_user_dbs;
 
@@ -695,9 +696,9 @@ s_hash_is(const ProtobufCBinaryData *stored, const uint8_t hash[32])
     return stored->len == 32 && sodium_memcmp(stored->data, hash, 32) == 0;
 }
 
-/*  Rotates the session's refresh secret.  Presenting the secret it
- *  replaced means two parties hold the token (one of them a thief): the
- *  session is ended for both.  */
+/*  Rotates the session's refresh secret.  Presenting a secret it replaced
+ *  (one of the last PREVIOUS_SECRETS_MAX) means two parties hold the
+ *  token, one of them a thief: the session is ended for both.  */
 int
 fl_user_refresh(fl_call_t *call)
 {
@@ -716,7 +717,10 @@ fl_user_refresh(fl_call_t *call)
     }
     if (rc)
         return s_storage_error(call, rc);
-    if (s_hash_is(&srec->previous_hash, hash)) {
+    bool reused = false;
+    for (size_t i = 0; i < srec->n_previous_hashes; i++)
+        reused |= s_hash_is(&srec->previous_hashes[i], hash);
+    if (reused) {
         fl_warn("user", "refresh token reused; session ended", "user=%s session=%s", uid, sid);
         if ((rc = s_delete_session(call, uid, sid)))
             return s_storage_error(call, rc);
@@ -735,7 +739,14 @@ fl_user_refresh(fl_call_t *call)
     uint8_t next[32];
     out->refresh_token = fl_call_alloc(call, FL_TOKEN_MAX);
     fl_token_refresh_new(uid, sid, out->refresh_token, next);
-    srec->previous_hash = srec->refresh_hash;
+    size_t kept = srec->n_previous_hashes < PREVIOUS_SECRETS_MAX ? srec->n_previous_hashes
+                                                                 : PREVIOUS_SECRETS_MAX - 1;
+    ProtobufCBinaryData *previous = fl_call_alloc(call, (kept + 1) * sizeof *previous);
+    previous[0] = srec->refresh_hash;
+    for (size_t i = 0; i < kept; i++)
+        previous[i + 1] = srec->previous_hashes[i];
+    srec->previous_hashes = previous;
+    srec->n_previous_hashes = kept + 1;
     srec->refresh_hash = (ProtobufCBinaryData) { sizeof next, next };
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
     MDB_val key = s_session_key(buf, call, uid, sid);
