@@ -574,6 +574,51 @@ FL_TEST(refresh_rotates_and_a_reused_token_ends_the_session)
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
 
+/*  A thief may hold a refresh token several rotations old: presenting it
+ *  ends the session as surely as presenting the last one replaced.  */
+FL_TEST(refresh_token_several_rotations_old_ends_the_session)
+{
+    fl_proc_t node;
+    s_start(&node, NULL, NULL);
+    flow_t *flow = flow_new(node.client);
+    s_session_t s1, s2, s3, s4;
+    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s1), FLOW_OK, "");
+    S_EXPECT(s_refresh(flow, s1.refresh, &s2), FLOW_OK, "");
+    S_EXPECT(s_refresh(flow, s2.refresh, &s3), FLOW_OK, "");
+    S_EXPECT(s_refresh(flow, s3.refresh, &s4), FLOW_OK, "");
+    S_EXPECT(s_refresh(flow, s1.refresh, NULL), FLOW_UNAUTHENTICATED,
+             "refresh_token: already used");
+    S_EXPECT(s_refresh(flow, s4.refresh, NULL), FLOW_UNAUTHENTICATED,
+             "refresh_token: the session has ended");
+    S_EXPECT(s_get_profile(flow, s4.access, "", NULL), FLOW_UNAUTHENTICATED, "token: revoked");
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
+}
+
+/*  Sign-in requests establish credentials: a revoked token attached to
+ *  them is ignored, not held against them.  */
+FL_TEST(login_with_a_revoked_token_attached_still_signs_in)
+{
+    fl_proc_t node;
+    s_start(&node, NULL, NULL);
+    flow_t *flow = flow_new(node.client);
+    s_session_t s1, s2;
+    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s1), FLOW_OK, "");
+    S_EXPECT(s_refresh(flow, s1.refresh, &s2), FLOW_OK, "");
+    S_EXPECT(s_refresh(flow, s1.refresh, NULL), FLOW_UNAUTHENTICATED,
+             "refresh_token: already used");
+    S_EXPECT(s_get_profile(flow, s1.access, "", NULL), FLOW_UNAUTHENTICATED, "token: revoked");
+    Flow__LoginRequest body = FLOW__LOGIN_REQUEST__INIT;
+    body.email = "ann@example.com";
+    body.password = PASSWORD;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_LOGIN;
+    req.login = &body;
+    S_EXPECT(s_call(flow, s1.access, &req, NULL), FLOW_OK, "");
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
+}
+
 FL_TEST(logout_revokes_the_access_token_also_after_restart)
 {
     fl_proc_t node;
