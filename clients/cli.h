@@ -14,6 +14,7 @@
 #ifndef FL_CLI_H
 #define FL_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,9 +45,27 @@ int fl_cli_bad_option(int argc, char **argv);
  *  cannot be rendered (out of memory, a string that is not UTF-8).  */
 int fl_cli_print_json(const ProtobufCMessage *message);
 
+/*  The lower-case name of enum VALUE without PREFIX: "organizer" for
+ *  FLOW__ROLE__ROLE_ORGANIZER with prefix "ROLE_"; the number when
+ *  DESCRIPTOR does not know VALUE.  Written into BUF (CAP bytes, cut to
+ *  fit) and returned.  */
+const char *fl_cli_enum_name(const ProtobufCEnumDescriptor *descriptor, const char *prefix,
+                             int value, char *buf, size_t cap);
+
+/*  The value of the enum member TEXT names, with or without PREFIX, in
+ *  any case ("organizer", "ROLE_ORGANIZER").  Returns false for a name
+ *  DESCRIPTOR does not have and for its 0 member ("unspecified"), which
+ *  is never a choice.  */
+bool fl_cli_enum_parse(const ProtobufCEnumDescriptor *descriptor, const char *prefix,
+                       const char *text, int *value_p);
+
 /*  "session" for FLOW__ACTOR__ACTOR_SESSION, the number when the actor is
  *  unknown; written into BUF (CAP bytes, cut to fit) and returned.  */
 const char *fl_cli_actor_name(Flow__Actor actor, char *buf, size_t cap);
+
+/*  SECONDS since the epoch as "2024-05-01 12:00:00 UTC", written into
+ *  BUF (CAP bytes, cut to fit; 32 always fit) and returned.  */
+const char *fl_cli_time(uint64_t seconds, char *buf, size_t cap);
 
 /*  UPTIME_MS as "1d 02h 03m 04s", written into BUF (CAP bytes, cut to
  *  fit; 32 always fit) and returned.  */
@@ -55,5 +74,22 @@ const char *fl_cli_uptime(uint64_t uptime_ms, char *buf, size_t cap);
 /*  The int TEXT spells in decimal when it is 1 to INT_MAX and nothing
  *  else; otherwise -1.  */
 int fl_cli_parse_positive(const char *text);
+
+/*  Passwords never longer than this (bytes, without the newline).  */
+#define FL_CLI_PASSWORD_MAX 1024
+
+/*  Reads a password into BUF (at least FL_CLI_PASSWORD_MAX + 1 bytes).
+ *  With FROM_STDIN: the next line of stdin, without its line end.  Else
+ *  from the terminal (/dev/tty, so stdin and stdout stay free for data):
+ *  PROMPT is written there and the line is read with echo off.  The
+ *  terminal's settings come back on every path; SIGINT, SIGTERM, SIGHUP
+ *  and SIGQUIT while reading restore them and then take their usual
+ *  course.  Returns 0, or an exit code after a report: no terminal, end
+ *  of input, an empty password or one longer than FL_CLI_PASSWORD_MAX.
+ *  The caller wipes BUF with fl_cli_wipe() when done.  */
+int fl_cli_read_password(const char *prompt, bool from_stdin, char *buf);
+
+/*  Overwrites LEN bytes at BUF with zeros in a way the compiler keeps.  */
+void fl_cli_wipe(void *buf, size_t len);
 
 #endif

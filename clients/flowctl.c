@@ -1,7 +1,11 @@
 /*  clients/flowctl.c — `flowctl`, the admin command line of a Flow node.
  *
  *      flowctl [--control EP] [--key FILE] [--server-key FILE] [--json]
- *              [--timeout MS] status|metrics|stop
+ *              [--timeout MS] COMMAND [ARGS]
+ *
+ *  Commands: status, metrics, stop, user role EMAIL ROLE, user show EMAIL.
+ *  Each is a row of s_commands: its words, its arguments, the request
+ *  body it sends and the reply body it expects, and how to print that.
  *
  *  Talks to the node's control socket (proto/control.proto): a DEALER
  *  with the admin's CURVE keypair, sending one ControlRequest per frame
@@ -23,6 +27,7 @@
 #include "clients/libflow.h"
 #include "control.pb-c.h"
 
+#include <assert.h>
 #include <czmq.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -44,10 +49,12 @@ typedef struct {
 
 typedef int (s_command_fn)(const s_options_t *options, Flow__Control__ControlReply *reply);
 
-/*  A command: its request body, the reply body it expects and how to
- *  print that reply.  */
+/*  A command: its name (one word, or "noun verb"), its arguments, its
+ *  request body, the reply body it expects and how to print that reply.  */
 typedef struct {
     const char *name;
+    const char *args;           /*  usage of the arguments, "" for none  */
+    int n_args;
     Flow__Control__ControlRequest__BodyCase body;
     Flow__Control__ControlReply__BodyCase reply_body;
     s_command_fn *print;
@@ -114,31 +121,87 @@ s_cmd_stop(const s_options_t *options, Flow__Control__ControlReply *reply)
     return 0;
 }
 
+static int
+s_cmd_account(const s_options_t *options, Flow__Control__ControlReply *reply)
+{
+    const Flow__AccountReply *account = reply->account;
+    if (options->json)
+        return fl_cli_print_json(&account->base);
+    char role[32], created[32];
+    printf("%-12s %s\n", "user id", account->user_id);
+    printf("%-12s %s\n", "email", account->email);
+    printf("%-12s %s\n", "name", account->display_name);
+    printf("%-12s %s\n", "role",
+           fl_cli_enum_name(&flow__role__descriptor, "ROLE_", (int) account->role, role,
+                            sizeof role));
+    printf("%-12s %s\n", "created", fl_cli_time(account->created_s, created, sizeof created));
+    printf("%-12s %" PRIu32 "\n", "sessions", account->sessions);
+    return 0;
+}
+
 static const s_command_t s_commands[] = {
-    { "status", FLOW__CONTROL__CONTROL_REQUEST__BODY_STATUS,
+    { "status", "", 0, FLOW__CONTROL__CONTROL_REQUEST__BODY_STATUS,
       FLOW__CONTROL__CONTROL_REPLY__BODY_NODE_STATUS, s_cmd_status,
       "Shows the node's state and what it has handled.\n"
       "Node id, version, uptime, state, partitions owned, ring epoch and\n"
       "endpoints; per actor its queue depth, requests handled and commits;\n"
       "per request type its count and errors.\n" },
-    { "metrics", FLOW__CONTROL__CONTROL_REQUEST__BODY_METRICS,
+    { "metrics", "", 0, FLOW__CONTROL__CONTROL_REQUEST__BODY_METRICS,
       FLOW__CONTROL__CONTROL_REPLY__BODY_METRICS, s_cmd_metrics,
       "Prints the node's metrics in the Prometheus text format, verbatim.\n" },
-    { "stop", FLOW__CONTROL__CONTROL_REQUEST__BODY_STOP,
+    { "stop", "", 0, FLOW__CONTROL__CONTROL_REQUEST__BODY_STOP,
       FLOW__CONTROL__CONTROL_REPLY__BODY_STOP, s_cmd_stop,
       "Asks the node to stop; it drains its connections and exits.\n" },
+    { "user role", "EMAIL ROLE", 2, FLOW__CONTROL__CONTROL_REQUEST__BODY_SET_ROLE,
+      FLOW__CONTROL__CONTROL_REPLY__BODY_ACCOUNT, s_cmd_account,
+      "Sets the role of the account of EMAIL.\n"
+      "ROLE is user, organizer, moderator or admin.  Shows the account as it\n"
+      "is now.\n" },
+    { "user show", "EMAIL", 1, FLOW__CONTROL__CONTROL_REQUEST__BODY_GET_ACCOUNT,
+      FLOW__CONTROL__CONTROL_REPLY__BODY_ACCOUNT, s_cmd_account,
+      "Shows the account of EMAIL.\n"
+      "User id, email, name, role, when it was created and how many live\n"
+      "sessions it has.\n" },
 };
 
 #define S_N_COMMANDS (sizeof s_commands / sizeof s_commands[0])
 
+/*  Whether command NAME begins with the word NOUN.  */
+static bool
+s_has_noun(const char *name, const char *noun)
+{
+    size_t len = strlen(noun);
+    return strncmp(name, noun, len) == 0 && name[len] == ' ';
+}
+
+/*  The command named by the words at ARGV (one word, or "noun verb");
+ *  *WORDS_P is how many words the name took.  */
 static const s_command_t *
-s_find_command(const char *name)
+s_find_command(int argc, char **argv, int *words_p)
 {
     for (size_t i = 0; i < S_N_COMMANDS; i++) {
-        if (strcmp(s_commands[i].name, name) == 0)
+        const char *name = s_commands[i].name;
+        const char *space = strchr(name, ' ');
+        if (!space && strcmp(name, argv[0]) == 0) {
+            *words_p = 1;
             return &s_commands[i];
+        }
+        if (space && argc > 1 && s_has_noun(name, argv[0]) && strcmp(space + 1, argv[1]) == 0) {
+            *words_p = 2;
+            return &s_commands[i];
+        }
     }
     return NULL;
+}
+
+static bool
+s_is_noun(const char *word)
+{
+    for (size_t i = 0; i < S_N_COMMANDS; i++) {
+        if (s_has_noun(s_commands[i].name, word))
+            return true;
+    }
+    return false;
 }
 
 /*  ---------------------------------------------------------------------
@@ -276,26 +339,70 @@ s_check_reply(const s_command_t *command, const Flow__Control__ControlReply *rep
     return 0;
 }
 
-/*  Builds the command's request with an empty body message of its kind.  */
+/*  Every body a request may carry; the command's one is linked in.  */
+typedef struct {
+    Flow__Control__StatusRequest status;
+    Flow__Control__MetricsRequest metrics;
+    Flow__Control__StopRequest stop;
+    Flow__SetRoleRequest set_role;
+    Flow__GetAccountRequest get_account;
+} s_bodies_t;
+
+/*  Builds REQ for COMMAND with its arguments ARGS; a bad argument is a
+ *  usage error, reported before anything is sent.  */
 static int
-s_call(const s_options_t *options, const s_command_t *command,
+s_build(const s_command_t *command, char **args, s_bodies_t *b,
+        Flow__Control__ControlRequest *req)
+{
+    flow__control__status_request__init(&b->status);
+    flow__control__metrics_request__init(&b->metrics);
+    flow__control__stop_request__init(&b->stop);
+    flow__set_role_request__init(&b->set_role);
+    flow__get_account_request__init(&b->get_account);
+    req->body_case = command->body;
+    switch (command->body) {
+    case FLOW__CONTROL__CONTROL_REQUEST__BODY_STATUS:
+        req->status = &b->status;
+        return 0;
+    case FLOW__CONTROL__CONTROL_REQUEST__BODY_METRICS:
+        req->metrics = &b->metrics;
+        return 0;
+    case FLOW__CONTROL__CONTROL_REQUEST__BODY_STOP:
+        req->stop = &b->stop;
+        return 0;
+    case FLOW__CONTROL__CONTROL_REQUEST__BODY_SET_ROLE: {
+        int role;
+        if (!fl_cli_enum_parse(&flow__role__descriptor, "ROLE_", args[1], &role))
+            return fl_cli_usage_error("ROLE is user, organizer, moderator or admin, not '%s'",
+                                      args[1]);
+        b->set_role.email = args[0];
+        b->set_role.role = (Flow__Role) role;
+        req->set_role = &b->set_role;
+        return 0;
+    }
+    case FLOW__CONTROL__CONTROL_REQUEST__BODY_GET_ACCOUNT:
+        b->get_account.email = args[0];
+        req->get_account = &b->get_account;
+        return 0;
+    default:
+        assert(!"a command without a request body");
+        return FL_CLI_EXIT_FAIL;
+    }
+}
+
+static int
+s_call(const s_options_t *options, const s_command_t *command, char **args,
        Flow__Control__ControlReply **reply_p)
 {
-    Flow__Control__StatusRequest status = FLOW__CONTROL__STATUS_REQUEST__INIT;
-    Flow__Control__MetricsRequest metrics = FLOW__CONTROL__METRICS_REQUEST__INIT;
-    Flow__Control__StopRequest stop = FLOW__CONTROL__STOP_REQUEST__INIT;
+    s_bodies_t bodies;
     Flow__Control__ControlRequest req = FLOW__CONTROL__CONTROL_REQUEST__INIT;
     req.version = FLOW_PROTOCOL_VERSION;
     req.id = (uint64_t) zclock_time();
-    req.body_case = command->body;
-    if (command->body == FLOW__CONTROL__CONTROL_REQUEST__BODY_STATUS)
-        req.status = &status;
-    else if (command->body == FLOW__CONTROL__CONTROL_REQUEST__BODY_METRICS)
-        req.metrics = &metrics;
-    else
-        req.stop = &stop;
+    int rc = s_build(command, args, &bodies, &req);
+    if (rc != 0)
+        return rc;
     zsock_t *dealer = NULL;
-    int rc = s_connect(options, &dealer);
+    rc = s_connect(options, &dealer);
     if (rc == 0)
         rc = s_send(dealer, &req);
     if (rc == 0)
@@ -322,14 +429,33 @@ static void
 s_print_help(const s_command_t *command)
 {
     if (command) {
-        printf("usage: flowctl [OPTIONS] %s\n\n%s\noptions:\n%s",
-               command->name, command->help, s_options_help);
+        printf("usage: flowctl [OPTIONS] %s%s%s\n\n%s\noptions:\n%s", command->name,
+               command->args[0] ? " " : "", command->args, command->help, s_options_help);
         return;
     }
-    printf("usage: flowctl [OPTIONS] COMMAND\n\ncommands:\n");
-    for (size_t i = 0; i < S_N_COMMANDS; i++)
-        printf("  %-10s%.*s\n", s_commands[i].name,
-               (int) strcspn(s_commands[i].help, "\n"), s_commands[i].help);
+    printf("usage: flowctl [OPTIONS] COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < S_N_COMMANDS; i++) {
+        char usage[64];
+        snprintf(usage, sizeof usage, "%s %s", s_commands[i].name, s_commands[i].args);
+        printf("  %-26s%.*s\n", usage, (int) strcspn(s_commands[i].help, "\n"),
+               s_commands[i].help);
+    }
+    printf("\noptions:\n%s", s_options_help);
+}
+
+/*  The commands of NOUN ("user").  */
+static void
+s_print_noun_help(const char *noun)
+{
+    printf("usage: flowctl [OPTIONS] %s COMMAND [ARGS]\n\ncommands:\n", noun);
+    for (size_t i = 0; i < S_N_COMMANDS; i++) {
+        if (!s_has_noun(s_commands[i].name, noun))
+            continue;
+        char usage[64];
+        snprintf(usage, sizeof usage, "%s %s", s_commands[i].name, s_commands[i].args);
+        printf("  %-26s%.*s\n", usage, (int) strcspn(s_commands[i].help, "\n"),
+               s_commands[i].help);
+    }
     printf("\noptions:\n%s", s_options_help);
 }
 
@@ -380,7 +506,7 @@ s_default_server_key(const char *key_file)
 }
 
 static int
-s_run(s_options_t *options, const s_command_t *command)
+s_run(s_options_t *options, const s_command_t *command, char **args)
 {
     char *server_key = NULL;
     if (!options->server_key_file) {
@@ -390,7 +516,7 @@ s_run(s_options_t *options, const s_command_t *command)
         options->server_key_file = server_key;
     }
     Flow__Control__ControlReply *reply = NULL;
-    int rc = s_call(options, command, &reply);
+    int rc = s_call(options, command, args, &reply);
     if (rc == 0)
         rc = s_check_reply(command, reply);
     if (rc == 0)
@@ -399,6 +525,22 @@ s_run(s_options_t *options, const s_command_t *command)
         flow__control__control_reply__free_unpacked(reply, NULL);
     free(server_key);
     return rc;
+}
+
+/*  No command matched ARGV: a noun alone (help lists its commands) or
+ *  with a verb it lacks, or nothing known.  */
+static int
+s_no_command(int argc, char **argv, bool help)
+{
+    if (!s_is_noun(argv[0]))
+        return fl_cli_usage_error("unknown command '%s'", argv[0]);
+    if (help) {
+        s_print_noun_help(argv[0]);
+        return 0;
+    }
+    if (argc < 2)
+        return fl_cli_usage_error("%s wants a command", argv[0]);
+    return fl_cli_usage_error("unknown command '%s %s'", argv[0], argv[1]);
 }
 
 int
@@ -418,14 +560,18 @@ main(int argc, char **argv)
     }
     if (optind >= argc)
         return fl_cli_usage_error("no command given");
-    const s_command_t *command = s_find_command(argv[optind]);
+    int words = 0;
+    const s_command_t *command = s_find_command(argc - optind, argv + optind, &words);
     if (!command)
-        return fl_cli_usage_error("unknown command '%s'", argv[optind]);
-    if (optind + 1 < argc)
-        return fl_cli_usage_error("%s takes no argument", argv[optind]);
+        return s_no_command(argc - optind, argv + optind, options.help);
     if (options.help) {
         s_print_help(command);
         return 0;
     }
-    return s_run(&options, command);
+    int n_args = argc - optind - words;
+    if (n_args != command->n_args && command->n_args == 0)
+        return fl_cli_usage_error("%s takes no argument", command->name);
+    if (n_args != command->n_args)
+        return fl_cli_usage_error("%s wants %s", command->name, command->args);
+    return s_run(&options, command, argv + optind + words);
 }

@@ -7,8 +7,9 @@
  *    increase per client and are never reused, so a late reply to a call
  *    that gave up can never be taken for the answer to a newer one.
  *  - Pushes are never lost by a call: whatever the socket delivers while
- *    a call waits is either its reply, a stale reply (dropped) or a push
- *    (queued, bounded).
+ *    a call waits is either its reply, a stale reply (dropped), a
+ *    keepalive (dropped: the node's liveness probe, nobody's data) or a
+ *    push (queued, bounded).
  *  - The link state comes from the socket monitor, not from guesses: a
  *    failed connect, a failed handshake or a disconnect marks the link
  *    lost, and a wait that sees it fails at once with UNAVAILABLE instead
@@ -20,12 +21,20 @@
  *    caller was told had failed is not delivered later by surprise.
  *  - The node keeps subscriptions per connection; every replacement or
  *    reconnect of a subscribed connection schedules a resubscription.
+ *  - A request is sent again after a refresh only when it was refused
+ *    with "token: expired" and carried the session's own token: the node
+ *    checks the token before it runs anything, so the request never ran.
+ *    A request with a token of the caller's is never refreshed for, and
+ *    sign_up, login and refresh never carry the session's token, so a
+ *    refresh cannot recurse.
  */
 #include "clients/libflow.h"
 
 #include <assert.h>
 #include <czmq.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
@@ -51,7 +60,11 @@ struct _flow_t {
     uint64_t last_id;
     int timeout_ms;
     int retries;
-    char *token;
+    char *token;                /*  access token, or flow_set_token()'s  */
+    char *refresh_token;
+    flow_session_fn *on_session;
+    void *on_session_arg;
+    int retry_after_ms;         /*  of the last failure  */
     zlist_t *pushes;            /*  Flow__Push *, oldest first  */
     char **topics;
     size_t n_topics;
@@ -59,22 +72,44 @@ struct _flow_t {
     char error[256];
 };
 
-/*  The requests that may be sent again, by body case.  A request whose
- *  body is not here is sent once.  */
+/*  What libflow knows of each request, by body case: its name in
+ *  messages, whether it may be sent again, and whether it goes without
+ *  the session's token (it starts a session).  A request whose body is
+ *  not here is sent once, with the token.  */
 typedef struct {
     Flow__Request__BodyCase body;
     const char *name;
     bool idempotent;
+    bool anonymous;
 } s_request_kind_t;
 
 static const s_request_kind_t s_request_kinds[] = {
-    { FLOW__REQUEST__BODY_PING, "ping", true },
-    { FLOW__REQUEST__BODY_INFO, "info", true },
-    { FLOW__REQUEST__BODY_SUBSCRIBE, "subscribe", true },
-    { FLOW__REQUEST__BODY_UNSUBSCRIBE, "unsubscribe", true },
+    { FLOW__REQUEST__BODY_PING, "ping", true, false },
+    { FLOW__REQUEST__BODY_INFO, "info", true, false },
+    { FLOW__REQUEST__BODY_SUBSCRIBE, "subscribe", true, false },
+    { FLOW__REQUEST__BODY_UNSUBSCRIBE, "unsubscribe", true, false },
+    { FLOW__REQUEST__BODY_SIGN_UP, "sign_up", false, true },
+    { FLOW__REQUEST__BODY_LOGIN, "login", false, true },
+    { FLOW__REQUEST__BODY_REFRESH, "refresh", false, true },
+    { FLOW__REQUEST__BODY_LOGOUT, "logout", false, false },
+    { FLOW__REQUEST__BODY_CHANGE_PASSWORD, "change_password", false, false },
+    { FLOW__REQUEST__BODY_DELETE_ACCOUNT, "delete_account", false, false },
+    { FLOW__REQUEST__BODY_GET_PROFILE, "get_profile", true, false },
+    { FLOW__REQUEST__BODY_UPDATE_PROFILE, "update_profile", false, false },
+    { FLOW__REQUEST__BODY_SET_ROLE, "set_role", false, false },
+    { FLOW__REQUEST__BODY_GET_ACCOUNT, "get_account", true, false },
 };
 
-static const s_request_kind_t s_request_other = { FLOW__REQUEST__BODY__NOT_SET, "request", false };
+static const s_request_kind_t s_request_other =
+    { FLOW__REQUEST__BODY__NOT_SET, "request", false, false };
+
+/*  The node's message for a session token past its lifetime; the only
+ *  refusal libflow answers with a refresh.  */
+#define S_TOKEN_EXPIRED "token: expired"
+
+/*  How a message gives Reply.retry_after_ms; added unless the node's
+ *  message already says it.  */
+#define S_RETRY_AFTER "retry after"
 
 static const s_request_kind_t *
 s_request_kind(Flow__Request__BodyCase body)
@@ -97,6 +132,7 @@ s_fail(flow_t *self, flow_status_t status, const char *format, ...)
     va_start(args, format);
     vsnprintf(self->error, sizeof self->error, format, args);
     va_end(args);
+    self->retry_after_ms = 0;
     return status;
 }
 
@@ -116,6 +152,13 @@ flow_error(flow_t *self)
 {
     assert(self);
     return self->error;
+}
+
+int
+flow_retry_after_ms(flow_t *self)
+{
+    assert(self);
+    return self->retry_after_ms;
 }
 
 /*  ---------------------------------------------------------------------
@@ -343,6 +386,15 @@ s_take_reply(Flow__ServerMessage **msg_p)
     return reply;
 }
 
+/*  A keepalive only tells the node the connection still reads; it is
+ *  never the caller's.  */
+static bool
+s_is_keepalive(const Flow__ServerMessage *msg)
+{
+    return msg->kind_case == FLOW__SERVER_MESSAGE__KIND_PUSH
+        && msg->push->body_case == FLOW__PUSH__BODY_KEEPALIVE;
+}
+
 static void
 s_queue_push(flow_t *self, Flow__Push *push)
 {
@@ -367,7 +419,7 @@ s_await_reply(flow_t *self, uint64_t id, int64_t deadline, Flow__Reply **reply_p
         flow_status_t status = s_wait(self, deadline, &msg);
         if (status != FLOW_OK)
             return status;
-        if (msg->kind_case == FLOW__SERVER_MESSAGE__KIND_PUSH) {
+        if (msg->kind_case == FLOW__SERVER_MESSAGE__KIND_PUSH && !s_is_keepalive(msg)) {
             s_queue_push(self, s_take_push(&msg));
             continue;
         }
@@ -388,9 +440,19 @@ s_reply_status(flow_t *self, const Flow__Reply *reply)
     if (status < FLOW_OK || status > FLOW_INTERNAL)
         return s_fail(self, FLOW_INTERNAL, "the node replied with unknown status %d: %s",
                       status, reply->message);
-    if (status != FLOW_OK)
-        s_fail(self, (flow_status_t) status, "%s",
-               reply->message[0] ? reply->message : flow_status_name((flow_status_t) status));
+    if (status == FLOW_OK)
+        return FLOW_OK;
+    const char *message = reply->message[0] ? reply->message
+                                            : flow_status_name((flow_status_t) status);
+    bool advice = status == FLOW_RESOURCE_EXHAUSTED && reply->retry_after_ms > 0;
+    if (!advice)
+        return s_fail(self, (flow_status_t) status, "%s", message);
+    if (strstr(message, S_RETRY_AFTER))
+        s_fail(self, (flow_status_t) status, "%s", message);
+    else
+        s_fail(self, (flow_status_t) status, "%s (" S_RETRY_AFTER " %" PRIu32 " ms)", message,
+               reply->retry_after_ms);
+    self->retry_after_ms = reply->retry_after_ms > INT_MAX ? INT_MAX : (int) reply->retry_after_ms;
     return (flow_status_t) status;
 }
 
@@ -461,22 +523,16 @@ s_explain_timeout(flow_t *self, const s_request_kind_t *kind, int budget_ms, int
                kind->name, self->endpoint, budget_ms);
 }
 
-flow_status_t
-flow_call(flow_t *self, Flow__Request *req, Flow__Reply **reply_p, int timeout_ms)
+/*  Sends REQ, whose token is chosen, until it is answered, retrying an
+ *  idempotent request, all within BUDGET_MS from now.  */
+static flow_status_t
+s_exchange(flow_t *self, Flow__Request *req, int budget_ms, Flow__Reply **reply_p)
 {
-    assert(self);
-    assert(req);
-    if (reply_p)
-        *reply_p = NULL;
-    if (self->token && (!req->token || !req->token[0]))
-        req->token = self->token;
     const s_request_kind_t *kind = s_request_kind(req->body_case);
-    int budget_ms = timeout_ms > 0 ? timeout_ms : self->timeout_ms;
     int64_t deadline = zclock_mono() + budget_ms;
     int attempts = 1 + (kind->idempotent ? self->retries : 0);
     int backoff_ms = S_BACKOFF_FIRST_MS;
-    int attempt = 1;
-    for (;; attempt++) {
+    for (int attempt = 1;; attempt++) {
         Flow__Reply *reply = NULL;
         int64_t now = zclock_mono();
         int64_t attempt_deadline = now + (deadline - now) / (attempts - attempt + 1);
@@ -485,15 +541,140 @@ flow_call(flow_t *self, Flow__Request *req, Flow__Reply **reply_p, int timeout_m
         if (!again) {
             if (status == FLOW_DEADLINE_EXCEEDED && !reply)
                 s_explain_timeout(self, kind, budget_ms, attempt);
-            if (reply_p)
-                *reply_p = reply;
-            else if (reply)
-                flow__reply__free_unpacked(reply, NULL);
+            *reply_p = reply;
             return status;
         }
         if (reply)
             flow__reply__free_unpacked(reply, NULL);
     }
+}
+
+static void
+s_free_reply(Flow__Reply **reply_p)
+{
+    if (*reply_p)
+        flow__reply__free_unpacked(*reply_p, NULL);
+    *reply_p = NULL;
+}
+
+static void
+s_forget_session(flow_t *self)
+{
+    free(self->token);
+    free(self->refresh_token);
+    self->token = NULL;
+    self->refresh_token = NULL;
+}
+
+/*  Keeps SESSION's tokens and tells the application.  */
+static flow_status_t
+s_take_session(flow_t *self, const Flow__SessionReply *session)
+{
+    if (flow_set_session(self, session->access_token, session->refresh_token) != FLOW_OK)
+        return FLOW_INTERNAL;
+    if (self->on_session)
+        self->on_session(self, session, self->on_session_arg);
+    return FLOW_OK;
+}
+
+/*  Runs REQ, a sign_up, login or refresh, and keeps the session of an OK
+ *  reply, which must have one.  */
+static flow_status_t
+s_session_exchange(flow_t *self, Flow__Request *req, int budget_ms, Flow__Reply **reply_p)
+{
+    flow_status_t status = s_exchange(self, req, budget_ms, reply_p);
+    if (status != FLOW_OK)
+        return status;
+    if ((*reply_p)->body_case != FLOW__REPLY__BODY_SESSION) {
+        s_free_reply(reply_p);
+        return s_fail(self, FLOW_INTERNAL, "the node answered %s without its reply body",
+                      s_request_kind(req->body_case)->name);
+    }
+    status = s_take_session(self, (*reply_p)->session);
+    if (status != FLOW_OK)
+        s_free_reply(reply_p);
+    return status;
+}
+
+static flow_status_t
+s_refresh(flow_t *self, const char *refresh_token, int budget_ms, Flow__Reply **reply_p)
+{
+    Flow__RefreshRequest refresh = FLOW__REFRESH_REQUEST__INIT;
+    refresh.refresh_token = (char *) refresh_token;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_REFRESH;
+    req.refresh = &refresh;
+    return s_session_exchange(self, &req, budget_ms, reply_p);
+}
+
+static bool
+s_token_expired(const flow_t *self, flow_status_t status, const Flow__Reply *reply)
+{
+    return status == FLOW_UNAUTHENTICATED && reply && self->refresh_token
+        && strcmp(reply->message, S_TOKEN_EXPIRED) == 0;
+}
+
+static int
+s_time_left(flow_t *self, int64_t deadline, const char *what)
+{
+    int64_t left = deadline - zclock_mono();
+    if (left >= 1)
+        return (int) left;
+    s_fail(self, FLOW_DEADLINE_EXCEEDED, "no time left to %s", what);
+    return 0;
+}
+
+/*  The refresh and the second sending share what is left until
+ *  DEADLINE; neither is sent without time for an answer.  The refresh is
+ *  made from a copy: taking the new session frees the token the refresh
+ *  request would point at.  */
+static flow_status_t
+s_refresh_and_resend(flow_t *self, Flow__Request *req, int64_t deadline, Flow__Reply **reply_p)
+{
+    int left_ms = s_time_left(self, deadline, "refresh the expired session");
+    if (!left_ms)
+        return FLOW_DEADLINE_EXCEEDED;
+    char *refresh_token = strdup(self->refresh_token);
+    if (!refresh_token)
+        return s_fail(self, FLOW_INTERNAL, "out of memory refreshing the session");
+    flow_status_t status = s_refresh(self, refresh_token, left_ms, reply_p);
+    free(refresh_token);
+    if (status != FLOW_OK)
+        return status;
+    s_free_reply(reply_p);
+    left_ms = s_time_left(self, deadline, "send the request again after the refresh");
+    if (!left_ms)
+        return FLOW_DEADLINE_EXCEEDED;
+    req->token = self->token;
+    return s_exchange(self, req, left_ms, reply_p);
+}
+
+flow_status_t
+flow_call(flow_t *self, Flow__Request *req, Flow__Reply **reply_p, int timeout_ms)
+{
+    assert(self);
+    assert(req);
+    if (reply_p)
+        *reply_p = NULL;
+    int budget_ms = timeout_ms > 0 ? timeout_ms : self->timeout_ms;
+    int64_t deadline = zclock_mono() + budget_ms;
+    char *own_token = req->token;
+    bool with_session = !s_request_kind(req->body_case)->anonymous
+                     && (!own_token || !own_token[0]) && self->token;
+    if (with_session)
+        req->token = self->token;
+    Flow__Reply *reply = NULL;
+    flow_status_t status = s_exchange(self, req, budget_ms, &reply);
+    if (with_session && s_token_expired(self, status, reply)) {
+        s_free_reply(&reply);
+        status = s_refresh_and_resend(self, req, deadline, &reply);
+    }
+    req->token = own_token;
+    if (reply_p)
+        *reply_p = reply;
+    else
+        s_free_reply(&reply);
+    return status;
 }
 
 /*  ---------------------------------------------------------------------
@@ -567,6 +748,169 @@ flow_info(flow_t *self, Flow__InfoReply **info_p)
     reply->info = NULL;
     flow__reply__free_unpacked(reply, NULL);
     return FLOW_OK;
+}
+
+/*  ---------------------------------------------------------------------
+ *  Accounts
+ */
+
+/*  Runs REQ, which starts a session, and hands its SessionReply out.  */
+static flow_status_t
+s_session_call(flow_t *self, Flow__Request *req, Flow__SessionReply **out)
+{
+    *out = NULL;
+    Flow__Reply *reply = NULL;
+    flow_status_t status = s_session_exchange(self, req, self->timeout_ms, &reply);
+    if (status == FLOW_OK) {
+        *out = reply->session;
+        reply->body_case = FLOW__REPLY__BODY__NOT_SET;
+        reply->session = NULL;
+    }
+    s_free_reply(&reply);
+    return status;
+}
+
+/*  Runs REQ and hands out the Profile of its reply.  */
+static flow_status_t
+s_profile_call(flow_t *self, Flow__Request *req, Flow__Profile **out)
+{
+    *out = NULL;
+    Flow__Reply *reply = NULL;
+    flow_status_t status = s_typed_call(self, req, FLOW__REPLY__BODY_PROFILE, &reply);
+    if (status == FLOW_OK) {
+        *out = reply->profile;
+        reply->body_case = FLOW__REPLY__BODY__NOT_SET;
+        reply->profile = NULL;
+    }
+    s_free_reply(&reply);
+    return status;
+}
+
+flow_status_t
+flow_sign_up(flow_t *self, const char *email, const char *password,
+             const char *display_name, Flow__SessionReply **out)
+{
+    assert(self);
+    assert(email && password && display_name);
+    assert(out);
+    Flow__SignUpRequest sign_up = FLOW__SIGN_UP_REQUEST__INIT;
+    sign_up.email = (char *) email;
+    sign_up.password = (char *) password;
+    sign_up.display_name = (char *) display_name;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_SIGN_UP;
+    req.sign_up = &sign_up;
+    return s_session_call(self, &req, out);
+}
+
+flow_status_t
+flow_login(flow_t *self, const char *email, const char *password, Flow__SessionReply **out)
+{
+    assert(self);
+    assert(email && password);
+    assert(out);
+    Flow__LoginRequest login = FLOW__LOGIN_REQUEST__INIT;
+    login.email = (char *) email;
+    login.password = (char *) password;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_LOGIN;
+    req.login = &login;
+    return s_session_call(self, &req, out);
+}
+
+/*  A copy of the token is sent: taking the new session frees the one
+ *  libflow holds.  */
+flow_status_t
+flow_refresh(flow_t *self, const char *refresh_token, Flow__SessionReply **out)
+{
+    assert(self);
+    assert(out);
+    *out = NULL;
+    const char *token = refresh_token ? refresh_token : self->refresh_token;
+    if (!token || !token[0])
+        return s_fail(self, FLOW_INVALID_ARGUMENT, "no refresh token to trade for a session");
+    char *copy = strdup(token);
+    if (!copy)
+        return s_fail(self, FLOW_INTERNAL, "out of memory refreshing the session");
+    Flow__RefreshRequest refresh = FLOW__REFRESH_REQUEST__INIT;
+    refresh.refresh_token = copy;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_REFRESH;
+    req.refresh = &refresh;
+    flow_status_t status = s_session_call(self, &req, out);
+    free(copy);
+    return status;
+}
+
+flow_status_t
+flow_logout(flow_t *self)
+{
+    assert(self);
+    Flow__LogoutRequest logout = FLOW__LOGOUT_REQUEST__INIT;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_LOGOUT;
+    req.logout = &logout;
+    flow_status_t status = flow_call(self, &req, NULL, 0);
+    if (status == FLOW_OK)
+        s_forget_session(self);
+    return status;
+}
+
+flow_status_t
+flow_change_password(flow_t *self, const char *old_password, const char *new_password)
+{
+    assert(self);
+    assert(old_password && new_password);
+    Flow__ChangePasswordRequest change = FLOW__CHANGE_PASSWORD_REQUEST__INIT;
+    change.old_password = (char *) old_password;
+    change.new_password = (char *) new_password;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_CHANGE_PASSWORD;
+    req.change_password = &change;
+    return flow_call(self, &req, NULL, 0);
+}
+
+flow_status_t
+flow_delete_account(flow_t *self, const char *password)
+{
+    assert(self);
+    assert(password);
+    Flow__DeleteAccountRequest deletion = FLOW__DELETE_ACCOUNT_REQUEST__INIT;
+    deletion.password = (char *) password;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_DELETE_ACCOUNT;
+    req.delete_account = &deletion;
+    flow_status_t status = flow_call(self, &req, NULL, 0);
+    if (status == FLOW_OK)
+        s_forget_session(self);
+    return status;
+}
+
+flow_status_t
+flow_get_profile(flow_t *self, const char *user, Flow__Profile **out)
+{
+    assert(self);
+    assert(out);
+    Flow__GetProfileRequest get = FLOW__GET_PROFILE_REQUEST__INIT;
+    if (user)
+        get.user = (char *) user;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_GET_PROFILE;
+    req.get_profile = &get;
+    return s_profile_call(self, &req, out);
+}
+
+flow_status_t
+flow_update_profile(flow_t *self, const Flow__UpdateProfileRequest *changes,
+                    Flow__Profile **out)
+{
+    assert(self);
+    assert(changes);
+    assert(out);
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_UPDATE_PROFILE;
+    req.update_profile = (Flow__UpdateProfileRequest *) changes;
+    return s_profile_call(self, &req, out);
 }
 
 static void
@@ -723,7 +1067,7 @@ flow_next_push(flow_t *self, Flow__Push **push_p, int timeout_ms)
             return s_fail(self, status, "no push from %s within %d ms", self->endpoint, timeout_ms);
         if (status != FLOW_OK)
             return status;
-        if (msg->kind_case == FLOW__SERVER_MESSAGE__KIND_PUSH) {
+        if (msg->kind_case == FLOW__SERVER_MESSAGE__KIND_PUSH && !s_is_keepalive(msg)) {
             *push_p = s_take_push(&msg);
             return FLOW_OK;
         }
@@ -790,7 +1134,7 @@ flow_destroy(flow_t **self_p)
         s_free_push(&push);
     zlist_destroy(&self->pushes);
     s_clear_topics(self);
-    free(self->token);
+    s_forget_session(self);
     free(self->endpoint);
     free(self);
     *self_p = NULL;
@@ -823,4 +1167,30 @@ flow_endpoint(flow_t *self)
 {
     assert(self);
     return self->endpoint;
+}
+
+/*  Copies first, so either argument may be a token libflow holds.  */
+flow_status_t
+flow_set_session(flow_t *self, const char *access_token, const char *refresh_token)
+{
+    assert(self);
+    char *access = access_token ? strdup(access_token) : NULL;
+    char *refresh = refresh_token ? strdup(refresh_token) : NULL;
+    s_forget_session(self);
+    if ((access_token && !access) || (refresh_token && !refresh)) {
+        free(access);
+        free(refresh);
+        return s_fail(self, FLOW_INTERNAL, "out of memory keeping the session");
+    }
+    self->token = access;
+    self->refresh_token = refresh;
+    return FLOW_OK;
+}
+
+void
+flow_on_session(flow_t *self, flow_session_fn *fn, void *arg)
+{
+    assert(self);
+    self->on_session = fn;
+    self->on_session_arg = arg;
 }

@@ -18,17 +18,34 @@
  *  Calls.  flow_call() sends one request and waits for the reply with the
  *  same id.  Replies to earlier calls that timed out are dropped; pushes
  *  that arrive meanwhile are queued for flow_next_push().  Idempotent
- *  requests (ping, info, subscribe, unsubscribe) are retried on
- *  UNAVAILABLE and DEADLINE_EXCEEDED, with a doubling backoff, all within
- *  the caller's one total timeout: each attempt gets an equal share of
- *  what is left.  Other requests are sent once.  When a call times out or
- *  the connection drops, the socket is closed and a new one made, so a
+ *  requests (ping, info, subscribe, unsubscribe, get_profile) are retried
+ *  on UNAVAILABLE and DEADLINE_EXCEEDED, with a doubling backoff, all
+ *  within the caller's one total timeout: each attempt gets an equal share
+ *  of what is left.  Other requests are sent once.  When a call times out
+ *  or the connection drops, the socket is closed and a new one made, so a
  *  frame queued for a dead node is never delivered late.  A request that
  *  is not idempotent and failed with UNAVAILABLE after the connection was
- *  up may or may not have been carried out.
+ *  up may or may not have been carried out.  RESOURCE_EXHAUSTED is never
+ *  retried here: flow_retry_after_ms() tells the caller when to try again.
+ *
+ *  Sessions.  flow_sign_up() and flow_login() keep the session they get:
+ *  its access token goes with every request that carries no token of its
+ *  own, its refresh token stays with libflow.  sign_up, login and refresh
+ *  themselves are always sent without the session's token.  When a
+ *  request that carried the session's token is refused with
+ *  UNAUTHENTICATED "token: expired", libflow trades the refresh token for
+ *  a new session once and sends the request again with the new access
+ *  token.  That is safe for any request, because the node refuses an
+ *  expired token before it runs anything; the refresh and the second
+ *  sending share what is left of the call's timeout.  Every new session
+ *  (sign-up, login, refresh, by the caller or by libflow) is handed to the
+ *  flow_on_session() callback, so an application can store it.
+ *  flow_logout() and flow_delete_account() drop the session when they
+ *  succeed.
  *
  *  Subscriptions.  flow_subscribe() adds topics to this connection;
- *  flow_next_push() returns the deliveries in order.  At most
+ *  flow_next_push() returns the deliveries in order (the keepalives the
+ *  node sends a quiet connection are dropped, never returned).  At most
  *  FLOW_PUSH_QUEUE_MAX pushes wait in the queue; beyond that the oldest
  *  is dropped, seen by the reader as a gap in `seq`.  The node keeps
  *  subscriptions per connection, so when the connection is lost
@@ -116,6 +133,24 @@ void flow_set_token(flow_t *self, const char *token);
 
 const char *flow_endpoint(flow_t *self);
 
+/*  Uses the session ACCESS_TOKEN / REFRESH_TOKEN (copied; either may be
+ *  NULL) from now on: the access token replaces the token of
+ *  flow_set_token(), the refresh token is what libflow trades for a new
+ *  session when the access token has expired.  NULL, NULL forgets the
+ *  session.  Errors: FLOW_INTERNAL when memory runs out (the session is
+ *  then forgotten).  */
+flow_status_t flow_set_session(flow_t *self, const char *access_token,
+                               const char *refresh_token);
+
+/*  Called with every session libflow takes: after flow_sign_up(),
+ *  flow_login(), flow_refresh(), and after the refresh libflow makes on its
+ *  own when an access token has expired, before the call that got it
+ *  returns.  SESSION is libflow's and valid only during the callback; copy
+ *  what you keep.  FN must not call libflow on SELF.  FN NULL: no
+ *  callback.  */
+typedef void (flow_session_fn)(flow_t *self, const Flow__SessionReply *session, void *arg);
+void flow_on_session(flow_t *self, flow_session_fn *fn, void *arg);
+
 /*  "OK", "INVALID_ARGUMENT", ... "INTERNAL"; "UNKNOWN" for other values.  */
 const char *flow_status_name(flow_status_t status);
 
@@ -124,10 +159,21 @@ const char *flow_status_name(flow_status_t status);
  *  NULL; "" before any failure.  */
 const char *flow_error(flow_t *self);
 
+/*  When the last call that did not return FLOW_OK failed with
+ *  FLOW_RESOURCE_EXHAUSTED: the node's advice in milliseconds on when a
+ *  new attempt may succeed (also in flow_error(): libflow adds
+ *  "(retry after N ms)" unless the node's message says so already).  0
+ *  when the node gave none or the last failure was another one.  */
+int flow_retry_after_ms(flow_t *self);
+
 /*  Sends REQ, whose body the caller has set, and waits for its reply.
- *  Fills REQ's version, id, timeout_ms (the time left for the attempt)
- *  and, when REQ has none, the token.  TIMEOUT_MS is the total budget
- *  including retries; 0 or less takes the client's default.
+ *  Fills REQ's version, id and timeout_ms (the time left for the
+ *  attempt).  A REQ without a token is sent with the session's (or
+ *  flow_set_token()'s) token, except sign_up, login and refresh; REQ's
+ *  token field is left as the caller set it.  An expired session token is
+ *  refreshed as described above; a refresh that fails ends the call with
+ *  the refresh's status and reply.  TIMEOUT_MS is the total budget
+ *  including retries and a refresh; 0 or less takes the client's default.
  *
  *  *REPLY_P (when REPLY_P is not NULL) is set to the reply whenever one
  *  arrived, also for a status other than OK, else to NULL.  A reply with
@@ -179,6 +225,51 @@ const char *const *flow_topics(flow_t *self, size_t *n_p);
  *                            flow.ServerMessage;
  *    the errors of flow_subscribe() when it subscribes a new connection.  */
 flow_status_t flow_next_push(flow_t *self, Flow__Push **push_p, int timeout_ms);
+
+/*  ---------------------------------------------------------------------
+ *  Accounts.  Each call returns the reply's status, or one of those of
+ *  flow_call(), or FLOW_INTERNAL when an OK reply lacks its body.  Of
+ *  the node's statuses the usual ones are: INVALID_ARGUMENT (a malformed
+ *  email, a password under 10 characters, a field out of range),
+ *  UNAUTHENTICATED (wrong email or password, no or a revoked session),
+ *  ALREADY_EXISTS (sign-up with an email in use), NOT_FOUND (no such
+ *  user), RESOURCE_EXHAUSTED (too many attempts; see
+ *  flow_retry_after_ms()).  None of them but flow_get_profile() is ever
+ *  sent twice.  Replies go to *OUT only on FLOW_OK (else *OUT is NULL);
+ *  the caller frees them with flow__session_reply__free_unpacked(out,
+ *  NULL) or flow__profile__free_unpacked(out, NULL).  */
+
+/*  Creates an account and signs in: the session is kept (see Sessions).  */
+flow_status_t flow_sign_up(flow_t *self, const char *email, const char *password,
+                           const char *display_name, Flow__SessionReply **out);
+
+/*  Signs in; the session is kept.  */
+flow_status_t flow_login(flow_t *self, const char *email, const char *password,
+                         Flow__SessionReply **out);
+
+/*  Trades REFRESH_TOKEN (NULL: the one libflow holds) for a new session,
+ *  which is kept.  Errors also: FLOW_INVALID_ARGUMENT when there is no
+ *  refresh token to trade.  */
+flow_status_t flow_refresh(flow_t *self, const char *refresh_token, Flow__SessionReply **out);
+
+/*  Ends the session on the node; on FLOW_OK libflow forgets it.  */
+flow_status_t flow_logout(flow_t *self);
+
+flow_status_t flow_change_password(flow_t *self, const char *old_password,
+                                   const char *new_password);
+
+/*  Deletes the signed-in account, PASSWORD confirming it; on FLOW_OK
+ *  libflow forgets the session.  */
+flow_status_t flow_delete_account(flow_t *self, const char *password);
+
+/*  The profile of USER (a user id or an email; NULL or "": the signed-in
+ *  user) as the signed-in user may see it.  */
+flow_status_t flow_get_profile(flow_t *self, const char *user, Flow__Profile **out);
+
+/*  Applies CHANGES (only its present fields; see UpdateProfileRequest in
+ *  flow.proto) to the signed-in user's profile; *OUT is the result.  */
+flow_status_t flow_update_profile(flow_t *self, const Flow__UpdateProfileRequest *changes,
+                                  Flow__Profile **out);
 
 /*  For tests of the node's input checks: sends LEN bytes as one frame,
  *  as they are.  Errors: FLOW_UNAVAILABLE when the frame cannot be

@@ -35,6 +35,7 @@
 #define SEND_HWM 10000
 #define REFUSAL_LOGS_PER_S 20
 #define TOKEN_CACHE_SLOTS 4096
+#define CLOSE_LINGER_MS 2000
 #define DRAIN_MAX 256
 #define PRUNE_EVERY_SWEEPS 200          /* 10 s */
 #define RATE_KEYS_MAX 1000000
@@ -882,6 +883,10 @@ s_close(self_t *self)
     }
     for (size_t a = 0; a < FL_ACTOR_COUNT; a++)
         zsock_destroy(&self->actors[a]);
+    /*  Replies already handed to ZeroMQ must still reach their clients:
+     *  give them a bounded time to leave before the socket goes.  */
+    if (self->client)
+        zsock_set_linger(self->client, CLOSE_LINGER_MS);
     zsock_destroy(&self->client);
     zhashx_destroy(&self->pending);
     zhashx_destroy(&self->conns);
