@@ -211,13 +211,21 @@ s_forward(s_ctx_t *ctx, Flow__Request *req)
     flow__cluster__actor_reply__free_unpacked(in, NULL);
 }
 
-static void
-s_handle_set_role(s_ctx_t *ctx)
+/*  A flow.Request around a body of the control request.  */
+static Flow__Request
+s_client_request(s_ctx_t *ctx, Flow__Request__BodyCase body)
 {
     Flow__Request req = FLOW__REQUEST__INIT;
     req.version = FL_PROTOCOL_VERSION;
     req.id = ctx->req->id ? ctx->req->id : 1;
-    req.body_case = FLOW__REQUEST__BODY_SET_ROLE;
+    req.body_case = body;
+    return req;
+}
+
+static void
+s_handle_set_role(s_ctx_t *ctx)
+{
+    Flow__Request req = s_client_request(ctx, FLOW__REQUEST__BODY_SET_ROLE);
     req.set_role = ctx->req->set_role;
     s_forward(ctx, &req);
 }
@@ -225,10 +233,7 @@ s_handle_set_role(s_ctx_t *ctx)
 static void
 s_handle_get_account(s_ctx_t *ctx)
 {
-    Flow__Request req = FLOW__REQUEST__INIT;
-    req.version = FL_PROTOCOL_VERSION;
-    req.id = ctx->req->id ? ctx->req->id : 1;
-    req.body_case = FLOW__REQUEST__BODY_GET_ACCOUNT;
+    Flow__Request req = s_client_request(ctx, FLOW__REQUEST__BODY_GET_ACCOUNT);
     req.get_account = ctx->req->get_account;
     s_forward(ctx, &req);
 }

@@ -426,27 +426,36 @@ s_deferred_destroy(void **item)
 }
 
 static size_t
-s_job_hash(const void *key)
+s_seq_hash(const void *key)
 {
     return (size_t) (uintptr_t) key;
 }
 
 static int
-s_job_compare(const void *a, const void *b)
+s_seq_compare(const void *a, const void *b)
 {
     uintptr_t x = (uintptr_t) a, y = (uintptr_t) b;
     return x < y ? -1 : x > y;
+}
+
+zhashx_t *
+fl_actor_seq_table(zhashx_destructor_fn *values)
+{
+    zhashx_t *table = zhashx_new();
+    zhashx_set_key_hasher(table, s_seq_hash);
+    zhashx_set_key_comparator(table, s_seq_compare);
+    zhashx_set_key_duplicator(table, NULL);
+    zhashx_set_key_destructor(table, NULL);
+    if (values)
+        zhashx_set_destructor(table, values);
+    return table;
 }
 
 static int
 s_open(self_t *self)
 {
     self->batch = calloc(self->args->batch_max, sizeof *self->batch);
-    self->deferred = zhashx_new();
-    zhashx_set_key_hasher(self->deferred, s_job_hash);
-    zhashx_set_key_comparator(self->deferred, s_job_compare);
-    zhashx_set_key_duplicator(self->deferred, NULL);
-    zhashx_set_key_destructor(self->deferred, NULL);
+    self->deferred = fl_actor_seq_table(NULL);
     snprintf(self->jobs_endpoint, sizeof self->jobs_endpoint, "%s.jobs", self->args->endpoint);
     self->inbox = zsock_new(ZMQ_ROUTER);
     self->jobs = zsock_new(ZMQ_PULL);

@@ -50,6 +50,11 @@ zactor_t *fl_actor_new(const fl_actor_args_t *args);
  *  start, not a silent dead thread.  */
 zactor_t *fl_actor_start(zactor_fn *task, void *arg);
 
+/*  A hash table keyed by non-zero 64-bit numbers (request seqs, job ids)
+ *  stored in the key pointer itself: no key is allocated or copied.
+ *  VALUES frees a value (may be NULL).  */
+zhashx_t *fl_actor_seq_table(zhashx_destructor_fn *values);
+
 /*  The inproc endpoint of actor TYPE of this process.  */
 const char *fl_actor_endpoint(Flow__Actor type);
 

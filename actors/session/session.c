@@ -800,31 +800,13 @@ s_on_pipe(zloop_t *loop, zsock_t *pipe, void *arg)
 /*  ------------------------------------------------------------------
  *  Life cycle  */
 
-static size_t
-s_seq_hash(const void *key)
-{
-    return (size_t) (uintptr_t) key;
-}
-
-static int
-s_seq_compare(const void *a, const void *b)
-{
-    uintptr_t x = (uintptr_t) a, y = (uintptr_t) b;
-    return x < y ? -1 : x > y;
-}
-
 static int
 s_open(self_t *self)
 {
     const fl_config_t *cfg = self->node->config;
     self->limits.max_bytes = cfg->request_max_bytes;
     self->limits.max_timeout_ms = cfg->max_timeout_ms;
-    self->pending = zhashx_new();
-    zhashx_set_key_hasher(self->pending, s_seq_hash);
-    zhashx_set_key_comparator(self->pending, s_seq_compare);
-    zhashx_set_key_duplicator(self->pending, NULL);
-    zhashx_set_key_destructor(self->pending, NULL);
-    zhashx_set_destructor(self->pending, s_pending_destroy);
+    self->pending = fl_actor_seq_table(s_pending_destroy);
     self->conns = zhashx_new();
     zhashx_set_destructor(self->conns, s_conn_destroy);
     double auth_per_s = (double) cfg->rate_auth_per_min / 60.0;
