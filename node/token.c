@@ -158,7 +158,8 @@ fl_token_verify(const uint8_t key[FL_TOKEN_KEY_BYTES], const char *token, uint64
     if (s_b64_decode(token + PREFIX_LEN, signed_len - PREFIX_LEN, packed, sizeof packed,
                      &packed_len) != 0)
         return FL_E_DENIED;
-    s_arena_t arena = { .used = 0 };
+    s_arena_t arena;
+    arena.used = 0;
     ProtobufCAllocator allocator = { s_arena_alloc, s_arena_free, &arena };
     Flow__Cluster__AccessClaims *msg =
         flow__cluster__access_claims__unpack(&allocator, packed_len, packed);
