@@ -177,6 +177,7 @@ s_forward(s_ctx_t *ctx, Flow__Request *req)
     out.deadline_us = zclock_usecs() + FORWARD_TIMEOUT_MS * 1000;
     out.request = req;
     out.principal = &operator_;
+    out.route_key = (ProtobufCBinaryData) { route.key_len, (uint8_t *) route.key };
     zframe_t *frame = fl_envelope_pack(&out.base);
     zframe_send(&frame, self->actors[a], 0);
 

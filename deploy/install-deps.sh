@@ -18,6 +18,8 @@ lmdb-utils
 libsodium-dev
 libjansson-dev
 libunistring-dev
+libical-dev
+tzdata
 libuv1-dev
 libraft-dev
 clang

@@ -29,10 +29,14 @@ typedef struct {
     fl_call_t call;
 } s_item_t;
 
+#define PEERS_MAX 8
+
 typedef struct {
     const fl_actor_args_t *args;
     const char *name;
     zsock_t *pipe;
+    const char *peer_endpoint[PEERS_MAX];   /* PUSH sockets for after-commit messages */
+    zsock_t *peer[PEERS_MAX];
     zsock_t *inbox;
     zsock_t *jobs;                     /* PULL: completions from workers */
     char jobs_endpoint[128];
@@ -127,6 +131,11 @@ s_receive(self_t *self)
     }
     item->seq = item->in->seq;
     item->call.principal = item->in->principal;
+    size_t klen = item->in->route_key.len < sizeof item->call.route_key
+                ? item->in->route_key.len : sizeof item->call.route_key - 1;
+    if (klen)
+        memcpy(item->call.route_key, item->in->route_key.data, klen);
+    item->call.route_key[klen] = '\0';
     item->def = s_find(self, req->body_case);
     if (!item->def) {
         fl_call_fail(&item->call, FLOW__STATUS__INVALID_ARGUMENT,
@@ -196,6 +205,9 @@ s_run_nested(s_item_t *item, MDB_txn *parent)
     bool keep = item->call.reply.status == FLOW__STATUS__OK || item->call.commit_on_error;
     if (rc || !keep || item->call.work) {
         mdb_txn_abort(child);
+        for (size_t i = 0; i < item->call.nafter; i++)
+            zframe_destroy((zframe_t **) &item->call.after_frame[i]);
+        item->call.nafter = 0;
         return rc;
     }
     return mdb_txn_commit(child);
@@ -324,6 +336,38 @@ s_defer(self_t *self, s_item_t *item)
     return true;
 }
 
+static zsock_t *
+s_peer(self_t *self, const char *endpoint)
+{
+    size_t i = 0;
+    while (i < PEERS_MAX && self->peer[i] && strcmp(self->peer_endpoint[i], endpoint) != 0)
+        i++;
+    if (i == PEERS_MAX)
+        return NULL;
+    if (!self->peer[i]) {
+        self->peer[i] = zsock_new_push(endpoint);
+        self->peer_endpoint[i] = endpoint;
+    }
+    return self->peer[i];
+}
+
+/*  Sends what committed calls told other actors, before any reply: a
+ *  client that got OK and then asks another actor finds it told.  */
+static void
+s_send_after_commit(self_t *self, s_item_t *item)
+{
+    for (size_t i = 0; i < item->call.nafter; i++) {
+        zsock_t *peer = s_peer(self, item->call.after_endpoint[i]);
+        zframe_t **frame = (zframe_t **) &item->call.after_frame[i];
+        if (!peer || zframe_send(frame, peer, 0) != 0) {
+            fl_error(self->name, "cannot tell another actor of a change",
+                     "endpoint=%s", item->call.after_endpoint[i]);
+            zframe_destroy(frame);
+        }
+    }
+    item->call.nafter = 0;
+}
+
 /*  Counts the batch before replying, so a client that holds a reply also
  *  sees it counted; defers the work handlers asked for.  */
 static void
@@ -344,6 +388,8 @@ s_finish_batch(self_t *self)
         answered++;
     }
     fl_metrics_actor_handled(self->args->node->metrics, self->args->type - 1, answered);
+    for (size_t i = 0; i < self->nbatch; i++)
+        s_send_after_commit(self, self->batch[i]);
     for (size_t i = 0; i < self->nbatch; i++) {
         s_item_t *item = self->batch[i];
         if (item->job)
@@ -474,6 +520,8 @@ s_close(self_t *self)
     if (self->deferred)
         zhashx_set_destructor(self->deferred, s_deferred_destroy);
     zhashx_destroy(&self->deferred);
+    for (size_t i = 0; i < PEERS_MAX; i++)
+        zsock_destroy(&self->peer[i]);
     zsock_destroy(&self->inbox);
     zsock_destroy(&self->jobs);
     free(self->batch);

@@ -2,6 +2,8 @@
 #include "node/call.h"
 #include "cluster.pb-c.h"
 
+#include <czmq.h>
+
 #include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -90,6 +92,28 @@ fl_call_revoke(fl_call_t *call, const char *session_id, uint64_t until_s)
 }
 
 void
+fl_call_after_commit(fl_call_t *call, const char *endpoint, const ProtobufCMessage *msg)
+{
+    assert(call->nafter < FL_CALL_AFTER_MAX);
+    if (call->nafter == FL_CALL_AFTER_MAX)
+        return;
+    size_t size = protobuf_c_message_get_packed_size(msg);
+    zframe_t *frame = zframe_new(NULL, size);
+    protobuf_c_message_pack(msg, zframe_data(frame));
+    call->after_endpoint[call->nafter] = endpoint;
+    call->after_frame[call->nafter] = frame;
+    call->nafter++;
+}
+
+static void
+s_drop_after(fl_call_t *call)
+{
+    for (size_t i = 0; i < call->nafter; i++)
+        zframe_destroy((zframe_t **) &call->after_frame[i]);
+    call->nafter = 0;
+}
+
+void
 fl_call_fail(fl_call_t *call, Flow__Status status, const char *fmt, ...)
 {
     va_list args;
@@ -110,6 +134,7 @@ fl_call_reset(fl_call_t *call)
     call->message[0] = '\0';
     call->nrevoked = 0;
     call->commit_on_error = false;
+    s_drop_after(call);
     if (!call->resumed) {
         free(call->work_arg);
         call->work_arg = NULL;
@@ -121,6 +146,7 @@ void
 fl_call_release(fl_call_t *call)
 {
     call->nrevoked = 0;
+    s_drop_after(call);
     while (call->blocks) {
         fl_call_block_t *next = call->blocks->next;
         free(call->blocks);

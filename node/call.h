@@ -26,6 +26,7 @@ typedef struct fl_call_block_t fl_call_block_t;
 typedef void (fl_work_fn)(void *arg);
 
 #define FL_CALL_REVOKED_MAX 64
+#define FL_CALL_AFTER_MAX 8
 
 typedef struct fl_call_t {
     const void *node;               /* const fl_node_t * */
@@ -34,6 +35,7 @@ typedef struct fl_call_t {
     Flow__Reply reply;
     Flow__Actor actor;              /* the actor running the handler */
     uint32_t partition;
+    char route_key[256];            /* the key the request was routed by, as text */
     MDB_txn *txn;                   /* write handlers: the call's transaction */
     void *state;                    /* the actor's own state, if it shares it */
     fl_work_fn *work;               /* set by fl_call_defer */
@@ -42,6 +44,9 @@ typedef struct fl_call_t {
     bool commit_on_error;           /* keep this call's writes although it fails */
     size_t nrevoked;
     Flow__Cluster__Revocation *revoked[FL_CALL_REVOKED_MAX];
+    size_t nafter;
+    const char *after_endpoint[FL_CALL_AFTER_MAX];
+    void *after_frame[FL_CALL_AFTER_MAX];   /* zframe_t *, sent after the commit */
     char message[512];
     fl_call_block_t *blocks;
     ProtobufCAllocator allocator;
@@ -78,6 +83,12 @@ ProtobufCAllocator *fl_call_allocator(fl_call_t *call);
 
 /*  A copy of S in the call's memory.  */
 char *fl_call_strdup(fl_call_t *call, const char *s);
+
+/*  Sends MSG to the actor at ENDPOINT (a PULL socket) once this call's
+ *  writes are committed, and not at all when they are not: how an actor
+ *  tells another of a change it made (an event's entry in the geo index).
+ *  At most FL_CALL_AFTER_MAX per call.  */
+void fl_call_after_commit(fl_call_t *call, const char *endpoint, const ProtobufCMessage *msg);
 
 /*  Sets a non-OK status and its message.  */
 void fl_call_fail(fl_call_t *call, Flow__Status status, const char *fmt, ...)

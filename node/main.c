@@ -13,6 +13,8 @@
  *  read here through a signalfd, so no handler ever runs inside an actor.
  */
 #include "actors/session/session.h"
+#include "actors/event/event.h"
+#include "actors/geo/geo.h"
 #include "actors/user/user.h"
 #include "cluster/control.h"
 #include "cluster/keys.h"
@@ -174,7 +176,8 @@ s_start_actors(s_flowd_t *f)
         args->endpoint = fl_actor_endpoint(args->type);
         args->node = &f->node;
         args->batch_max = f->config.batch_max;
-        f->actors[a - 1] = fl_actor_new(args);
+        /*  The geo actor keeps its index in memory and runs its own loop. */
+        f->actors[a - 1] = a == FLOW__ACTOR__ACTOR_GEO ? fl_geo_new(&f->node) : fl_actor_new(args);
         if (!f->actors[a - 1])
             return FL_E_IO;
     }
@@ -212,7 +215,8 @@ s_start(s_flowd_t *f)
         return rc;
     if ((rc = s_identity(f)))
         return rc;
-    if ((rc = fl_user_init(f->node.store, f->config.pwhash_ops, f->config.pwhash_mem_kb)))
+    if ((rc = fl_user_init(f->node.store, f->config.pwhash_ops, f->config.pwhash_mem_kb))
+        || (rc = fl_event_init(f->node.store)))
         return rc;
     f->ring = fl_ring_new_single(f->node.node_id, (uint32_t) f->config.partitions, 1);
     f->node.ring = f->ring;

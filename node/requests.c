@@ -2,6 +2,8 @@
  *  that belong to no one actor: ping and info, which describe the node.
  */
 #include "node/requests.h"
+#include "actors/event/event.h"
+#include "actors/geo/geo.h"
 #include "actors/session/session.h"
 #include "actors/user/user.h"
 #include "node/node.h"
@@ -133,6 +135,22 @@ static const fl_request_def_t s_requests[] = {
       FL_RATE_REQUEST, fl_user_check_set_role, fl_user_set_role, NULL },
     { FLOW__REQUEST__BODY_GET_ACCOUNT, "get_account", FL_ROLE_ADMIN, true, FL_ACCESS_READ,
       FL_RATE_REQUEST, fl_user_check_get_account, fl_user_get_account, NULL },
+    { FLOW__REQUEST__BODY_CREATE_EVENT, "create_event", FL_ROLE_USER, false, FL_ACCESS_WRITE,
+      FL_RATE_REQUEST, fl_event_check_create, fl_event_create, NULL },
+    { FLOW__REQUEST__BODY_UPDATE_EVENT, "update_event", FL_ROLE_USER, false, FL_ACCESS_WRITE,
+      FL_RATE_REQUEST, fl_event_check_update, fl_event_update, NULL },
+    { FLOW__REQUEST__BODY_CANCEL_EVENT, "cancel_event", FL_ROLE_USER, true, FL_ACCESS_WRITE,
+      FL_RATE_REQUEST, fl_event_check_id, fl_event_cancel, NULL },
+    { FLOW__REQUEST__BODY_GET_EVENT, "get_event", FL_ROLE_USER, true, FL_ACCESS_READ,
+      FL_RATE_REQUEST, fl_event_check_id, fl_event_get, NULL },
+    { FLOW__REQUEST__BODY_NEARBY, "nearby", FL_ROLE_USER, true, FL_ACCESS_NONE,
+      FL_RATE_REQUEST, fl_geo_check_nearby, fl_geo_nearby, NULL },
+    { FLOW__REQUEST__BODY_RSVP, "rsvp", FL_ROLE_USER, true, FL_ACCESS_WRITE,
+      FL_RATE_REQUEST, fl_event_check_rsvp, fl_event_rsvp, NULL },
+    { FLOW__REQUEST__BODY_INVITE, "invite", FL_ROLE_USER, true, FL_ACCESS_WRITE,
+      FL_RATE_REQUEST, fl_event_check_invite, fl_event_invite, NULL },
+    { FLOW__REQUEST__BODY_ATTENDEES, "attendees", FL_ROLE_USER, true, FL_ACCESS_READ,
+      FL_RATE_REQUEST, fl_event_check_attendees, fl_event_attendees, NULL },
 };
 
 #define REQUESTS (sizeof s_requests / sizeof s_requests[0])

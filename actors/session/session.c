@@ -483,6 +483,7 @@ s_forward(self_t *self, zframe_t *identity, Flow__Request *req, const fl_request
     out.deadline_us = deadline_us;
     out.request = req;
     out.principal = (Flow__Cluster__Principal *) principal;
+    out.route_key = (ProtobufCBinaryData) { route->key_len, (uint8_t *) route->key };
     zframe_t *frame = fl_envelope_pack(&out.base);
     if (!frame || zframe_send(&frame, self->actors[route->actor - 1], ZFRAME_DONTWAIT) != 0) {
         zframe_destroy(&frame);

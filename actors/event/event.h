@@ -1,0 +1,69 @@
+/*  actors/event/event.h — events, RSVPs, capacity and waitlists.
+ *
+ *  The event actor is the single writer of each of its events: every
+ *  change to an event, its RSVPs and its waitlist happens in that actor's
+ *  group commit, one request after the other, so capacity is never
+ *  exceeded however many clients race for the last seat.
+ *
+ *  Records, each keyed by the event's partition:
+ *      events    P | event id                  EventRecord
+ *      rsvps     P | event id "/" user id      RsvpRecord
+ *      waitlist  P | event id "/" u64 seq (BE) WaitlistRecord (FIFO)
+ *  After each committed change the actor tells the geo actor
+ *  (GeoUpdate), which keeps public upcoming events searchable.
+ */
+#ifndef FL_EVENT_H
+#define FL_EVENT_H
+
+#include "cluster.pb-c.h"
+#include "node/call.h"
+#include "node/requests.h"
+#include "storage.pb-c.h"
+#include "storage/store.h"
+
+#define FL_EVENT_ID_BYTES 8              /* 16 hex characters */
+
+/*  Opens the event actor's databases; once, before the actors start.  */
+int fl_event_init(fl_store_t *store);
+
+/*  The databases, for the geo actor's rebuild at start.  */
+MDB_dbi fl_event_db(void);
+
+/*  Who may see an event at all: a public one, anyone signed in; a
+ *  private one, its organizer, invited users, moderators and admins (and
+ *  the operator, VIEWER NULL).  Everything that reveals an event —
+ *  get-by-id, search, attendee lists, counts — asks this one function.  */
+bool fl_event_visible(const Flow__Storage__EventRecord *rec,
+                      const Flow__Cluster__Principal *viewer);
+
+/*  The points and attendee rating of a user, as RSVP requirements see
+ *  them: zero and unrated until gamification and attendee ratings exist;
+ *  callers do not change when they do.  */
+uint32_t fl_event_user_points(const char *user_id);
+double fl_event_user_rating(const char *user_id);
+
+fl_check_fn fl_event_check_create;
+fl_check_fn fl_event_check_update;
+fl_check_fn fl_event_check_id;
+fl_check_fn fl_event_check_rsvp;
+fl_check_fn fl_event_check_invite;
+fl_check_fn fl_event_check_attendees;
+
+fl_handler_fn fl_event_create;
+fl_handler_fn fl_event_update;
+fl_handler_fn fl_event_cancel;
+fl_handler_fn fl_event_get;
+fl_handler_fn fl_event_rsvp;
+fl_handler_fn fl_event_invite;
+fl_handler_fn fl_event_attendees;
+
+/*  Checks the fields of DRAFT that FIELDS names (all when N == 0), as for
+ *  create (CREATE true: required fields must be present).  Returns OK or
+ *  INVALID_ARGUMENT with a message naming the field.  */
+Flow__Status fl_event_check_draft(const Flow__EventDraft *draft, char *const *fields, size_t n,
+                                  bool create, char *msg, size_t msglen);
+
+/*  True when CODE is an ISO 4217 currency code this node knows.  */
+bool fl_event_currency_known(const char *code);
+
+#endif

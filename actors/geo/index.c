@@ -1,0 +1,1482 @@
+/*  actors/geo/index.c — the geo shard index; see index.h.
+ *
+ *  Layout.  Entries live in one array of fixed-size slots; a removed slot
+ *  goes on a free list (threaded through cell_pos, its id emptied), so a
+ *  slot number stays valid for the entry's life.  An open-addressing table
+ *  maps ids to slots.  The grid is a second table from (row, col) to a
+ *  dense array of occupied cells; each cell holds its points (position and
+ *  slot) in one array, so a query reads positions cell by cell without
+ *  touching the entries of points outside the circle.  An entry knows its
+ *  cell and its place in it, so removal is a swap with the cell's last
+ *  point; a cell that empties is swapped out of the dense array the same
+ *  way.  Time zones are interned (an entry keeps a 16-bit index); tags and
+ *  the folded text's tokens share one allocation per entry ("words"): the
+ *  tags in input order, then the distinct tokens sorted bytewise, each
+ *  NUL-terminated.
+ *
+ *  Invariants:
+ *  - every live slot is in the id table once and in exactly one cell,
+ *    cells[k].pts[e.cell_pos].slot == slot, and that cell is the one its
+ *    position falls in;
+ *  - no cell is empty, and the cell table maps each cell's (row, col) to
+ *    its index in the dense array;
+ *  - a put either completes or leaves the index as it was: everything that
+ *    can fail (folding, growing arrays and tables, creating the target
+ *    cell) happens before the first change.
+ *
+ *  Queries.  The cover of a circle is a band of rows [lat - d, lat + d]
+ *  (d the radius as an angle) and, unless the circle may hold a pole, the
+ *  columns within asin(sin(d) / cos(lat)) of the centre, split in two where
+ *  they cross the antimeridian; both are widened by S_MARGIN_DEG, far more
+ *  than rounding in the distance could move a point across the radius.
+ *  The cover only chooses candidates: each is decided by
+ *  fl_geo_distance_m <= radius, then the filters, then the cursor.  The
+ *  survivors go through a bounded max-heap of limit + 1 (the worst kept at
+ *  the root), so a page costs O(candidates log limit) and the extra one
+ *  tells whether another page follows.  When the cover names more cells
+ *  than are occupied (huge radii, small cells, circles over a pole) the
+ *  occupied cells are scanned instead of looked up.
+ */
+#include "actors/geo/index.h"
+#include "node/error.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unicase.h>
+#include <unictype.h>
+#include <uninorm.h>
+#include <unistr.h>
+
+#define S_RAD_PER_DEG (3.14159265358979323846 / 180.0)
+#define S_MARGIN_DEG 1e-5
+#define S_CELL_DEG_MIN 0.001
+#define S_CELL_DEG_MAX 90.0
+#define S_WORDS_MAX UINT16_MAX
+#define S_ZONES_MAX UINT16_MAX
+#define S_NONE UINT32_MAX
+#define S_SLOTS_MAX (UINT32_MAX - 1)
+#define S_DAY_S 86400.0
+#define S_POPULAR 1000.0
+
+/*  One bucket of an open-addressing table (linear probing, deletion by
+ *  backward shift).  The full hash is kept so that growing and shifting
+ *  never recompute it, and most mismatches are rejected without looking
+ *  at the key.  */
+typedef struct {
+    uint32_t hash;
+    uint32_t ref;                   /* value + 1; 0 = empty */
+} s_bucket_t;
+
+typedef struct {
+    s_bucket_t *buckets;
+    size_t cap;                     /* a power of two, or 0 */
+    size_t n;
+} s_table_t;
+
+typedef struct {
+    char id[FL_GEO_ID_MAX];         /* "" while the slot is free */
+    int64_t start_s, end_s;
+    uint64_t price_minor;
+    char *words;                    /* tags, then sorted distinct tokens */
+    uint32_t row, col;              /* the cell */
+    uint32_t cell_pos;              /* in the cell; next free slot while free */
+    int32_t category;
+    int32_t free_spots;
+    uint32_t popularity;
+    uint16_t tz;
+    uint16_t n_tags;
+    uint16_t n_tokens;
+    uint8_t price_type;
+} s_entry_t;
+
+typedef struct {
+    double lat, lon;
+    uint32_t slot;
+} s_point_t;
+
+typedef struct {
+    uint32_t row, col;
+    uint32_t n, cap;
+    s_point_t *pts;
+} s_cell_t;
+
+struct fl_geo_index_t {
+    double cell_deg;
+    uint32_t rows, cols;
+    s_entry_t *entries;
+    size_t n_slots;                 /* slots ever used: live or free */
+    size_t cap_slots;
+    uint32_t free_slot;             /* head of the free list, or S_NONE */
+    size_t n_entries;
+    s_table_t ids;                  /* id -> slot */
+    s_cell_t *cells;
+    size_t n_cells, cap_cells;
+    s_table_t cell_table;           /* (row, col) -> index in cells */
+    char (*zones)[FL_GEO_TZ_MAX];
+    size_t n_zones, cap_zones;
+    size_t words_bytes;             /* all entries' words */
+    size_t points_cap;              /* all cells' point capacity */
+};
+
+typedef bool (s_match_fn)(const fl_geo_index_t *self, uint32_t value, const void *key);
+
+/*  ---------------------------------------------------------------------
+ *  Distance and grid
+ */
+
+/*  Kept out of line so that the index and every caller run the very same
+ *  instructions: the boundary is exact only if the same arithmetic decides
+ *  it everywhere.  */
+__attribute__((noinline)) double
+fl_geo_distance_m(double lat1, double lon1, double lat2, double lon2)
+{
+    double dlat = (lat2 - lat1) * S_RAD_PER_DEG;
+    double dlon = (lon2 - lon1) * S_RAD_PER_DEG;
+    double s_lat = sin(dlat / 2), s_lon = sin(dlon / 2);
+    double a = s_lat * s_lat
+               + cos(lat1 * S_RAD_PER_DEG) * cos(lat2 * S_RAD_PER_DEG) * s_lon * s_lon;
+    double c = sqrt(a);
+    if (c > 1)
+        c = 1;
+    return 2 * FL_GEO_EARTH_RADIUS_M * asin(c);
+}
+
+/*  The grid index of X in [0, N): floor(X / CELL_DEG), clamped, so the
+ *  last row and column also hold lat 90 and lon 180.  Monotonic in X,
+ *  which is what makes a range of coordinates a range of cells.  */
+static uint32_t
+s_grid(double x, double cell_deg, uint32_t n)
+{
+    double k = floor(x / cell_deg);
+    if (k < 0)
+        return 0;
+    if (k >= n)
+        return n - 1;
+    return (uint32_t) k;
+}
+
+static uint32_t
+s_row(const fl_geo_index_t *self, double lat)
+{
+    return s_grid(lat + 90.0, self->cell_deg, self->rows);
+}
+
+static uint32_t
+s_col(const fl_geo_index_t *self, double lon)
+{
+    return s_grid(lon + 180.0, self->cell_deg, self->cols);
+}
+
+/*  ---------------------------------------------------------------------
+ *  Hashing and the open-addressing table
+ */
+
+static uint32_t
+s_hash_id(const char *id)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (const unsigned char *p = (const unsigned char *) id; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return (uint32_t) (h ^ (h >> 32));
+}
+
+static uint32_t
+s_hash_cell(uint32_t row, uint32_t col)
+{
+    uint64_t h = ((uint64_t) row << 32 | col) * 0x9E3779B97F4A7C15ULL;
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ULL;
+    return (uint32_t) (h ^ (h >> 29));
+}
+
+/*  The bucket that holds the value matching KEY, or SIZE_MAX.  */
+static size_t
+s_table_find(const s_table_t *t, uint32_t hash, s_match_fn *match, const fl_geo_index_t *self,
+             const void *key)
+{
+    if (t->cap == 0)
+        return SIZE_MAX;
+    size_t mask = t->cap - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        const s_bucket_t *b = &t->buckets[i];
+        if (b->ref == 0)
+            return SIZE_MAX;
+        if (b->hash == hash && match(self, b->ref - 1, key))
+            return i;
+    }
+}
+
+/*  Puts a bucket known to be absent; the table has room.  */
+static void
+s_table_place(s_table_t *t, s_bucket_t bucket)
+{
+    size_t mask = t->cap - 1;
+    size_t i = bucket.hash & mask;
+    while (t->buckets[i].ref)
+        i = (i + 1) & mask;
+    t->buckets[i] = bucket;
+}
+
+/*  Makes room for N values at a load of at most 0.7.  */
+static int
+s_table_reserve(s_table_t *t, size_t n)
+{
+    if (n * 10 <= t->cap * 7)
+        return 0;
+    size_t cap = t->cap ? t->cap : 16;
+    while (n * 10 > cap * 7)
+        cap *= 2;
+    s_bucket_t *buckets = calloc(cap, sizeof *buckets);
+    if (!buckets)
+        return FL_E_NOMEM;
+    s_table_t grown = { buckets, cap, t->n };
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->buckets[i].ref)
+            s_table_place(&grown, t->buckets[i]);
+    free(t->buckets);
+    *t = grown;
+    return 0;
+}
+
+static void
+s_table_insert(s_table_t *t, uint32_t hash, uint32_t value)
+{
+    s_table_place(t, (s_bucket_t) { hash, value + 1 });
+    t->n++;
+}
+
+/*  True when the home bucket HOME lies cyclically in (HOLE, AT]: the
+ *  bucket at AT must then stay put when HOLE is emptied.  */
+static bool
+s_stays(size_t home, size_t hole, size_t at)
+{
+    return hole <= at ? home > hole && home <= at : home > hole || home <= at;
+}
+
+static void
+s_table_delete(s_table_t *t, size_t hole)
+{
+    size_t mask = t->cap - 1;
+    for (size_t at = (hole + 1) & mask; t->buckets[at].ref; at = (at + 1) & mask) {
+        if (s_stays(t->buckets[at].hash & mask, hole, at))
+            continue;
+        t->buckets[hole] = t->buckets[at];
+        hole = at;
+    }
+    t->buckets[hole].ref = 0;
+    t->n--;
+}
+
+static bool
+s_id_matches(const fl_geo_index_t *self, uint32_t slot, const void *key)
+{
+    return strcmp(self->entries[slot].id, key) == 0;
+}
+
+static bool
+s_cell_matches(const fl_geo_index_t *self, uint32_t cell, const void *key)
+{
+    const uint32_t *rc = key;
+    return self->cells[cell].row == rc[0] && self->cells[cell].col == rc[1];
+}
+
+static uint32_t
+s_slot_of(const fl_geo_index_t *self, const char *id)
+{
+    size_t at = s_table_find(&self->ids, s_hash_id(id), s_id_matches, self, id);
+    return at == SIZE_MAX ? S_NONE : self->ids.buckets[at].ref - 1;
+}
+
+static size_t
+s_cell_bucket(const fl_geo_index_t *self, uint32_t row, uint32_t col)
+{
+    uint32_t key[2] = { row, col };
+    return s_table_find(&self->cell_table, s_hash_cell(row, col), s_cell_matches, self, key);
+}
+
+static uint32_t
+s_cell_of(const fl_geo_index_t *self, uint32_t row, uint32_t col)
+{
+    size_t at = s_cell_bucket(self, row, col);
+    return at == SIZE_MAX ? S_NONE : self->cell_table.buckets[at].ref - 1;
+}
+
+/*  ---------------------------------------------------------------------
+ *  Folding text into tokens
+ */
+
+static bool
+s_is_mark(ucs4_t uc)
+{
+    return uc_is_general_category(uc, UC_CATEGORY_M) || uc_is_property_diacritic(uc);
+}
+
+/*  Keeps the letters and digits of the folded text F (LEN bytes, room for
+ *  LEN + 1) in place, marks dropped, each run of anything else turned into
+ *  one NUL that ends a token.  Returns the bytes kept, every token
+ *  NUL-terminated.  Writing never overtakes reading: a kept code point is
+ *  copied as it was read, a separator of at least one byte becomes one.  */
+static size_t
+s_split(uint8_t *f, size_t len)
+{
+    size_t w = 0;
+    for (size_t r = 0; r < len;) {
+        ucs4_t uc;
+        int k = u8_mbtouc(&uc, f + r, len - r);
+        if (s_is_mark(uc)) {
+            r += (size_t) k;
+            continue;
+        }
+        if (uc_is_alnum(uc)) {
+            memmove(f + w, f + r, (size_t) k);
+            w += (size_t) k;
+        } else if (w > 0 && f[w - 1] != '\0') {
+            f[w++] = '\0';
+        }
+        r += (size_t) k;
+    }
+    if (w > 0 && f[w - 1] != '\0')
+        f[w++] = '\0';
+    return w;
+}
+
+/*  Folds TEXT into *OUT: its tokens in text order, duplicates kept, each
+ *  NUL-terminated, *LEN bytes in all (0 and NULL for none).  Errors:
+ *  FL_E_INVAL (not valid UTF-8), FL_E_NOMEM.  */
+static int
+s_fold(const char *text, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    size_t n = text ? strlen(text) : 0;
+    if (n == 0)
+        return 0;
+    if (u8_check((const uint8_t *) text, n))
+        return FL_E_INVAL;
+    size_t flen = 0;
+    uint8_t *f = u8_casefold((const uint8_t *) text, n, NULL, UNINORM_NFKD, NULL, &flen);
+    if (!f)
+        return FL_E_NOMEM;
+    uint8_t *room = realloc(f, flen + 1);
+    if (!room) {
+        free(f);
+        return FL_E_NOMEM;
+    }
+    *len = s_split(room, flen);
+    if (*len == 0) {
+        free(room);
+        return 0;
+    }
+    *out = (char *) room;
+    return 0;
+}
+
+static int
+s_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/*  Points LIST (room for one per token) at the tokens of FOLDED (LEN
+ *  bytes), sorts them and drops repeats; returns how many remain.  */
+static size_t
+s_distinct(char *folded, size_t len, char **list)
+{
+    size_t n = 0;
+    for (size_t at = 0; at < len; at += strlen(folded + at) + 1)
+        list[n++] = folded + at;
+    qsort(list, n, sizeof *list, s_cmp_str);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (kept == 0 || strcmp(list[kept - 1], list[i]) != 0)
+            list[kept++] = list[i];
+    return kept;
+}
+
+static size_t
+s_count_tokens(const char *folded, size_t len)
+{
+    size_t n = 0;
+    for (size_t at = 0; at < len; at += strlen(folded + at) + 1)
+        n++;
+    return n;
+}
+
+/*  Writes the N strings of LIST back to back, each NUL-terminated, at
+ *  OUT; returns the end.  */
+static char *
+s_put_strings(char *out, char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(list[i]) + 1;
+        memcpy(out, list[i], k);
+        out += k;
+    }
+    return out;
+}
+
+static size_t
+s_strings_bytes(char *const *list, size_t n)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += strlen(list[i]) + 1;
+    return bytes;
+}
+
+/*  Packs the tags of ENTRY and the N sorted distinct tokens of LIST into
+ *  one allocation *WORDS (NULL when there are none) of *BYTES.  Errors:
+ *  FL_E_INVAL (too many tokens), FL_E_NOMEM.  */
+static int
+s_pack(const fl_geo_entry_t *entry, char *const *list, size_t n, char **words, size_t *bytes)
+{
+    if (n > S_WORDS_MAX)
+        return FL_E_INVAL;
+    size_t total = s_strings_bytes(entry->tags, entry->n_tags) + s_strings_bytes(list, n);
+    if (total == 0)
+        return 0;
+    *words = malloc(total);
+    if (!*words)
+        return FL_E_NOMEM;
+    s_put_strings(s_put_strings(*words, entry->tags, entry->n_tags), list, n);
+    *bytes = total;
+    return 0;
+}
+
+/*  The words of ENTRY into *WORDS (NULL when it has none), their size in
+ *  *BYTES and the number of distinct tokens in *N_TOKENS.  Errors:
+ *  FL_E_INVAL (text not valid UTF-8, too many tokens), FL_E_NOMEM.  */
+static int
+s_words(const fl_geo_entry_t *entry, char **words, size_t *bytes, uint16_t *n_tokens)
+{
+    *words = NULL;
+    *bytes = 0;
+    *n_tokens = 0;
+    char *folded = NULL;
+    size_t len = 0;
+    int rc = s_fold(entry->text, &folded, &len);
+    if (rc)
+        return rc;
+    size_t n = s_count_tokens(folded, len);
+    char **list = n ? malloc(n * sizeof *list) : NULL;
+    if (n && !list)
+        rc = FL_E_NOMEM;
+    if (rc == 0 && n)
+        n = s_distinct(folded, len, list);
+    if (rc == 0)
+        rc = s_pack(entry, list, n, words, bytes);
+    if (rc == 0)
+        *n_tokens = (uint16_t) n;
+    free(list);
+    free(folded);
+    return rc;
+}
+
+/*  The first of the entry's tokens (after its tags).  */
+static const char *
+s_tokens(const s_entry_t *e)
+{
+    const char *p = e->words;
+    for (uint16_t i = 0; i < e->n_tags; i++)
+        p += strlen(p) + 1;
+    return p;
+}
+
+static size_t
+s_words_bytes(const s_entry_t *e)
+{
+    const char *p = e->words;
+    for (uint32_t i = 0; i < (uint32_t) e->n_tags + e->n_tokens; i++)
+        p += strlen(p) + 1;
+    return (size_t) (p - e->words);
+}
+
+/*  ---------------------------------------------------------------------
+ *  Life cycle
+ */
+
+fl_geo_index_t *
+fl_geo_index_new(double cell_deg)
+{
+    if (!(cell_deg >= S_CELL_DEG_MIN && cell_deg <= S_CELL_DEG_MAX))
+        return NULL;
+    fl_geo_index_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cell_deg = cell_deg;
+    self->rows = (uint32_t) ceil(180.0 / cell_deg);
+    self->cols = (uint32_t) ceil(360.0 / cell_deg);
+    self->free_slot = S_NONE;
+    return self;
+}
+
+void
+fl_geo_index_destroy(fl_geo_index_t **self_p)
+{
+    fl_geo_index_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->n_slots; i++)
+        free(self->entries[i].words);
+    for (size_t i = 0; i < self->n_cells; i++)
+        free(self->cells[i].pts);
+    free(self->entries);
+    free(self->cells);
+    free(self->ids.buckets);
+    free(self->cell_table.buckets);
+    free(self->zones);
+    free(self);
+    *self_p = NULL;
+}
+
+size_t
+fl_geo_index_size(const fl_geo_index_t *self)
+{
+    return self->n_entries;
+}
+
+size_t
+fl_geo_index_memory(const fl_geo_index_t *self)
+{
+    return sizeof *self + self->cap_slots * sizeof(s_entry_t)
+           + (self->ids.cap + self->cell_table.cap) * sizeof(s_bucket_t)
+           + self->cap_cells * sizeof(s_cell_t) + self->points_cap * sizeof(s_point_t)
+           + self->cap_zones * FL_GEO_TZ_MAX + self->words_bytes;
+}
+
+/*  ---------------------------------------------------------------------
+ *  Putting and removing
+ */
+
+static bool
+s_terminated(const char *s, size_t size)
+{
+    return s[0] != '\0' && memchr(s, '\0', size) != NULL;
+}
+
+static bool
+s_tags_valid(char *const *tags, size_t n)
+{
+    if (n > S_WORDS_MAX || (n && !tags))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!tags[i])
+            return false;
+    return true;
+}
+
+static bool
+s_entry_valid(const fl_geo_entry_t *e)
+{
+    return s_terminated(e->id, sizeof e->id) && s_terminated(e->tz, sizeof e->tz)
+           && e->lat >= -90 && e->lat <= 90 && e->lon >= -180 && e->lon <= 180
+           && e->end_s >= e->start_s && e->category > 0 && e->price_type >= 1
+           && e->price_type <= 3 && e->free_spots >= -1 && s_tags_valid(e->tags, e->n_tags);
+}
+
+/*  The interned index of zone TZ into *AT, added when new.  Errors:
+ *  FL_E_INVAL (no room for another zone), FL_E_NOMEM.  */
+static int
+s_zone(fl_geo_index_t *self, const char *tz, uint16_t *at)
+{
+    for (size_t i = 0; i < self->n_zones; i++)
+        if (strcmp(self->zones[i], tz) == 0) {
+            *at = (uint16_t) i;
+            return 0;
+        }
+    if (self->n_zones == S_ZONES_MAX)
+        return FL_E_INVAL;
+    if (self->n_zones == self->cap_zones) {
+        size_t cap = self->cap_zones ? self->cap_zones * 2 : 8;
+        void *zones = realloc(self->zones, cap * sizeof *self->zones);
+        if (!zones)
+            return FL_E_NOMEM;
+        self->zones = zones;
+        self->cap_zones = cap;
+    }
+    snprintf(self->zones[self->n_zones], FL_GEO_TZ_MAX, "%s", tz);
+    *at = (uint16_t) self->n_zones++;
+    return 0;
+}
+
+/*  Room for one more slot.  Errors: FL_E_NOMEM.  */
+static int
+s_reserve_slot(fl_geo_index_t *self)
+{
+    if (self->free_slot != S_NONE || self->n_slots < self->cap_slots)
+        return 0;
+    if (self->cap_slots == S_SLOTS_MAX)
+        return FL_E_NOMEM;
+    size_t cap = self->cap_slots ? self->cap_slots * 2 : 64;
+    if (cap > S_SLOTS_MAX)
+        cap = S_SLOTS_MAX;
+    s_entry_t *entries = realloc(self->entries, cap * sizeof *entries);
+    if (!entries)
+        return FL_E_NOMEM;
+    self->entries = entries;
+    self->cap_slots = cap;
+    return 0;
+}
+
+static int
+s_reserve_points(fl_geo_index_t *self, s_cell_t *cell)
+{
+    if (cell->n < cell->cap)
+        return 0;
+    uint32_t cap = cell->cap ? cell->cap * 2 : 4;
+    s_point_t *pts = realloc(cell->pts, cap * sizeof *pts);
+    if (!pts)
+        return FL_E_NOMEM;
+    self->points_cap += cap - cell->cap;
+    cell->pts = pts;
+    cell->cap = cap;
+    return 0;
+}
+
+/*  Makes sure cell (ROW, COL) exists with room for one more point,
+ *  creating it (empty) when needed: the last step of a put that can fail.
+ *  Errors: FL_E_NOMEM.  */
+static int
+s_reserve_cell(fl_geo_index_t *self, uint32_t row, uint32_t col)
+{
+    uint32_t at = s_cell_of(self, row, col);
+    if (at != S_NONE)
+        return s_reserve_points(self, &self->cells[at]);
+    int rc = s_table_reserve(&self->cell_table, self->n_cells + 1);
+    if (rc)
+        return rc;
+    if (self->n_cells == self->cap_cells) {
+        size_t cap = self->cap_cells ? self->cap_cells * 2 : 16;
+        s_cell_t *cells = realloc(self->cells, cap * sizeof *cells);
+        if (!cells)
+            return FL_E_NOMEM;
+        self->cells = cells;
+        self->cap_cells = cap;
+    }
+    s_cell_t fresh = { row, col, 0, 0, NULL };
+    rc = s_reserve_points(self, &fresh);
+    if (rc)
+        return rc;
+    self->cells[self->n_cells] = fresh;
+    s_table_insert(&self->cell_table, s_hash_cell(row, col), (uint32_t) self->n_cells);
+    self->n_cells++;
+    return 0;
+}
+
+/*  Removes the empty cell AT, moving the last cell into its place.  */
+static void
+s_drop_cell(fl_geo_index_t *self, uint32_t at)
+{
+    s_cell_t *cell = &self->cells[at];
+    self->points_cap -= cell->cap;
+    free(cell->pts);
+    s_table_delete(&self->cell_table, s_cell_bucket(self, cell->row, cell->col));
+    uint32_t last = (uint32_t) --self->n_cells;
+    if (at == last)
+        return;
+    self->cells[at] = self->cells[last];
+    size_t bucket = s_cell_bucket(self, self->cells[at].row, self->cells[at].col);
+    self->cell_table.buckets[bucket].ref = at + 1;
+}
+
+/*  Takes SLOT's point out of its cell.  */
+static void
+s_unplace(fl_geo_index_t *self, uint32_t slot)
+{
+    s_entry_t *e = &self->entries[slot];
+    uint32_t at = s_cell_of(self, e->row, e->col);
+    s_cell_t *cell = &self->cells[at];
+    s_point_t last = cell->pts[--cell->n];
+    if (e->cell_pos != cell->n) {
+        cell->pts[e->cell_pos] = last;
+        self->entries[last.slot].cell_pos = e->cell_pos;
+    }
+    if (cell->n == 0)
+        s_drop_cell(self, at);
+}
+
+/*  Adds SLOT's point to its cell, which has room (s_reserve_cell).  */
+static void
+s_place(fl_geo_index_t *self, uint32_t slot, double lat, double lon)
+{
+    s_entry_t *e = &self->entries[slot];
+    s_cell_t *cell = &self->cells[s_cell_of(self, e->row, e->col)];
+    e->cell_pos = cell->n;
+    cell->pts[cell->n++] = (s_point_t) { lat, lon, slot };
+}
+
+/*  A slot for the new entry ID, entered in the id table; both have room.  */
+static uint32_t
+s_take_slot(fl_geo_index_t *self, const char *id)
+{
+    uint32_t slot = self->free_slot;
+    if (slot != S_NONE)
+        self->free_slot = self->entries[slot].cell_pos;
+    else
+        slot = (uint32_t) self->n_slots++;
+    snprintf(self->entries[slot].id, FL_GEO_ID_MAX, "%s", id);
+    s_table_insert(&self->ids, s_hash_id(id), slot);
+    self->n_entries++;
+    return slot;
+}
+
+static void
+s_release_words(fl_geo_index_t *self, s_entry_t *e)
+{
+    if (e->words)
+        self->words_bytes -= s_words_bytes(e);
+    free(e->words);
+    e->words = NULL;
+}
+
+static void
+s_fill(s_entry_t *e, const fl_geo_entry_t *in, uint32_t row, uint32_t col)
+{
+    e->start_s = in->start_s;
+    e->end_s = in->end_s;
+    e->price_minor = in->price_minor;
+    e->row = row;
+    e->col = col;
+    e->category = in->category;
+    e->free_spots = in->free_spots;
+    e->popularity = in->popularity;
+    e->n_tags = (uint16_t) in->n_tags;
+    e->price_type = (uint8_t) in->price_type;
+}
+
+/*  Everything a put can fail on, done before it changes anything.  */
+static int
+s_prepare_put(fl_geo_index_t *self, uint32_t row, uint32_t col)
+{
+    int rc = s_reserve_slot(self);
+    if (rc == 0)
+        rc = s_table_reserve(&self->ids, self->n_entries + 1);
+    if (rc == 0)
+        rc = s_reserve_cell(self, row, col);
+    return rc;
+}
+
+/*  Moves the existing SLOT to cell (ROW, COL) at LAT, LON.  */
+static void
+s_move(fl_geo_index_t *self, uint32_t slot, uint32_t row, uint32_t col, double lat, double lon)
+{
+    s_entry_t *e = &self->entries[slot];
+    if (e->row == row && e->col == col) {
+        s_cell_t *cell = &self->cells[s_cell_of(self, row, col)];
+        cell->pts[e->cell_pos].lat = lat;
+        cell->pts[e->cell_pos].lon = lon;
+        return;
+    }
+    s_unplace(self, slot);
+    e->row = row;
+    e->col = col;
+    s_place(self, slot, lat, lon);
+}
+
+int
+fl_geo_index_put(fl_geo_index_t *self, const fl_geo_entry_t *entry)
+{
+    if (!s_entry_valid(entry))
+        return FL_E_INVAL;
+    uint32_t row = s_row(self, entry->lat), col = s_col(self, entry->lon);
+    char *words = NULL;
+    size_t bytes = 0;
+    uint16_t n_tokens = 0, tz = 0;
+    int rc = s_words(entry, &words, &bytes, &n_tokens);
+    if (rc == 0)
+        rc = s_zone(self, entry->tz, &tz);
+    if (rc == 0)
+        rc = s_prepare_put(self, row, col);
+    if (rc) {
+        free(words);
+        return rc;
+    }
+    uint32_t slot = s_slot_of(self, entry->id);
+    bool fresh = slot == S_NONE;
+    if (fresh)
+        slot = s_take_slot(self, entry->id);
+    else
+        s_release_words(self, &self->entries[slot]);
+    s_entry_t *e = &self->entries[slot];
+    if (fresh) {
+        s_fill(e, entry, row, col);
+        s_place(self, slot, entry->lat, entry->lon);
+    } else {
+        s_move(self, slot, row, col, entry->lat, entry->lon);
+        s_fill(e, entry, row, col);
+    }
+    e->words = words;
+    e->n_tokens = n_tokens;
+    e->tz = tz;
+    self->words_bytes += bytes;
+    return 0;
+}
+
+static void
+s_remove_slot(fl_geo_index_t *self, uint32_t slot)
+{
+    s_entry_t *e = &self->entries[slot];
+    s_unplace(self, slot);
+    s_release_words(self, e);
+    s_table_delete(&self->ids, s_table_find(&self->ids, s_hash_id(e->id), s_id_matches, self,
+                                            e->id));
+    e->id[0] = '\0';
+    e->cell_pos = self->free_slot;
+    self->free_slot = slot;
+    self->n_entries--;
+}
+
+bool
+fl_geo_index_remove(fl_geo_index_t *self, const char *id)
+{
+    uint32_t slot = s_slot_of(self, id);
+    if (slot == S_NONE)
+        return false;
+    s_remove_slot(self, slot);
+    return true;
+}
+
+size_t
+fl_geo_index_remove_ended(fl_geo_index_t *self, int64_t now_s)
+{
+    size_t removed = 0;
+    for (size_t slot = 0; slot < self->n_slots; slot++) {
+        const s_entry_t *e = &self->entries[slot];
+        if (e->id[0] != '\0' && e->end_s <= now_s) {
+            s_remove_slot(self, (uint32_t) slot);
+            removed++;
+        }
+    }
+    return removed;
+}
+
+/*  ---------------------------------------------------------------------
+ *  Queries: checking, cursors, candidates, filters, order
+ */
+
+/*  A match on its way into a page.  */
+typedef struct {
+    double distance_m;
+    double score;                   /* relevance order only; else 0 */
+    double text;                    /* the text part of the score */
+    int64_t start_s;
+    const char *id;
+    uint32_t slot;
+} s_cand_t;
+
+/*  The window of one zone, asked of the query's callback once.  */
+typedef struct {
+    enum { S_ZONE_UNASKED, S_ZONE_KNOWN, S_ZONE_UNKNOWN } state;
+    int64_t from_s, to_s;
+} s_zone_window_t;
+
+typedef struct {
+    const fl_geo_index_t *self;
+    const fl_geo_query_t *q;
+    int64_t now_s;                  /* the query's, or a relevance cursor's */
+    char *folded;                   /* the query text's terms */
+    const char *terms[FL_GEO_QUERY_TERMS_MAX];
+    size_t n_terms;
+    s_zone_window_t *zones;         /* per interned zone; NULL without a callback */
+    bool after;                     /* a cursor was given */
+    s_cand_t cursor;
+    char cursor_id[FL_GEO_ID_MAX];
+    s_cand_t heap[FL_GEO_LIMIT_MAX + 1];
+    size_t n_heap, k;
+} s_plan_t;
+
+/*  The columns and rows that can hold points of the circle.  */
+typedef struct {
+    double lat_lo, lat_hi;
+    uint32_t row_lo, row_hi;
+    uint32_t col_lo[2], col_hi[2];
+    int n_ranges;
+} s_cover_t;
+
+__attribute__((format(printf, 3, 4))) static int
+s_invalid(char *why, size_t whylen, const char *fmt, ...)
+{
+    if (why && whylen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, whylen, fmt, ap);
+        va_end(ap);
+    }
+    return FL_E_INVAL;
+}
+
+static int
+s_check_place(const fl_geo_query_t *q, char *why, size_t whylen)
+{
+    if (!(q->lat >= -90 && q->lat <= 90))
+        return s_invalid(why, whylen, "lat: must be -90 to 90");
+    if (!(q->lon >= -180 && q->lon <= 180))
+        return s_invalid(why, whylen, "lon: must be -180 to 180");
+    if (!(q->radius_m >= FL_GEO_RADIUS_MIN_M && q->radius_m <= FL_GEO_RADIUS_MAX_M))
+        return s_invalid(why, whylen, "radius_m: must be %.0f to %.0f", FL_GEO_RADIUS_MIN_M,
+                         FL_GEO_RADIUS_MAX_M);
+    return 0;
+}
+
+static int
+s_check_filters(const fl_geo_query_t *q, char *why, size_t whylen)
+{
+    if (q->n_categories > FL_GEO_QUERY_CATEGORIES_MAX)
+        return s_invalid(why, whylen, "categories: more than %d", FL_GEO_QUERY_CATEGORIES_MAX);
+    if (q->n_categories && !q->categories)
+        return s_invalid(why, whylen, "categories: missing");
+    if (q->n_tags > FL_GEO_QUERY_TAGS_MAX)
+        return s_invalid(why, whylen, "tags: more than %d", FL_GEO_QUERY_TAGS_MAX);
+    if (!s_tags_valid(q->tags, q->n_tags))
+        return s_invalid(why, whylen, "tags: missing");
+    if (q->from_s && q->to_s && q->to_s <= q->from_s)
+        return s_invalid(why, whylen, "to_s: must be after from_s");
+    if (q->price_type < 0 || q->price_type > 3)
+        return s_invalid(why, whylen, "price_type: must be 0 to 3");
+    if (q->max_price_minor < -1)
+        return s_invalid(why, whylen, "max_price_minor: must be -1 or more");
+    return 0;
+}
+
+static int
+s_check_query(const fl_geo_query_t *q, char *why, size_t whylen)
+{
+    int rc = s_check_place(q, why, whylen);
+    if (rc == 0)
+        rc = s_check_filters(q, why, whylen);
+    if (rc)
+        return rc;
+    if (q->sort != FL_GEO_SORT_DISTANCE && q->sort != FL_GEO_SORT_START
+        && q->sort != FL_GEO_SORT_RELEVANCE)
+        return s_invalid(why, whylen, "sort: unknown order");
+    if (q->limit < 1 || q->limit > FL_GEO_LIMIT_MAX)
+        return s_invalid(why, whylen, "limit: must be 1 to %d", FL_GEO_LIMIT_MAX);
+    return 0;
+}
+
+/*  Cursor text: "<order>.<16 hex>.<16 hex>.<hex id>", the order 'd', 's'
+ *  or 'r' and the two numbers its sort key: distance bits and 0; start
+ *  and distance bits; score bits and the first page's now_s.  */
+
+static const char s_order_letter[] = { 'd', 's', 'r' };
+
+static uint64_t
+s_bits(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static double
+s_double(uint64_t u)
+{
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+static void
+s_cursor_write(const s_plan_t *plan, const s_cand_t *last, char *out)
+{
+    uint64_t a = 0, b = 0;
+    switch (plan->q->sort) {
+    case FL_GEO_SORT_DISTANCE:
+        a = s_bits(last->distance_m);
+        break;
+    case FL_GEO_SORT_START:
+        a = (uint64_t) last->start_s;
+        b = s_bits(last->distance_m);
+        break;
+    case FL_GEO_SORT_RELEVANCE:
+        a = s_bits(last->score);
+        b = (uint64_t) plan->now_s;
+        break;
+    }
+    int k = snprintf(out, FL_GEO_CURSOR_MAX, "%c.%016" PRIx64 ".%016" PRIx64 ".",
+                     s_order_letter[plan->q->sort], a, b);
+    for (const unsigned char *p = (const unsigned char *) last->id; *p; p++)
+        k += snprintf(out + k, FL_GEO_CURSOR_MAX - (size_t) k, "%02x", *p);
+}
+
+static int
+s_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/*  Reads N lowercase hex digits at S into *OUT; false on anything else.  */
+static bool
+s_hex(const char *s, size_t n, uint64_t *out)
+{
+    *out = 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = s_hex_digit(s[i]);
+        if (d < 0)
+            return false;
+        *out = *out << 4 | (uint64_t) d;
+    }
+    return true;
+}
+
+/*  Decodes the hex id HEX into ID; false unless it is 1 to 31 non-NUL
+ *  bytes.  */
+static bool
+s_hex_id(const char *hex, char *id)
+{
+    size_t n = strlen(hex);
+    if (n == 0 || n % 2 || n / 2 >= FL_GEO_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n / 2; i++) {
+        uint64_t byte;
+        if (!s_hex(hex + 2 * i, 2, &byte) || byte == 0)
+            return false;
+        id[i] = (char) byte;
+    }
+    id[n / 2] = '\0';
+    return true;
+}
+
+/*  Fills the plan's cursor key from the numbers A and B of an order-SORT
+ *  cursor; false when they cannot be one.  */
+static bool
+s_cursor_key(s_plan_t *plan, fl_geo_sort_t sort, uint64_t a, uint64_t b)
+{
+    s_cand_t *c = &plan->cursor;
+    switch (sort) {
+    case FL_GEO_SORT_DISTANCE:
+        c->distance_m = s_double(a);
+        return b == 0 && c->distance_m >= 0 && isfinite(c->distance_m);
+    case FL_GEO_SORT_START:
+        c->start_s = (int64_t) a;
+        c->distance_m = s_double(b);
+        return c->distance_m >= 0 && isfinite(c->distance_m);
+    case FL_GEO_SORT_RELEVANCE:
+        c->score = s_double(a);
+        plan->now_s = (int64_t) b;
+        return isfinite(c->score);
+    }
+    return false;
+}
+
+static int
+s_cursor_read(s_plan_t *plan, const char *text, char *why, size_t whylen)
+{
+    uint64_t a, b;
+    const char *letter = memchr(s_order_letter, text[0], sizeof s_order_letter);
+    if (!letter || strlen(text) < 38 || text[1] != '.' || text[18] != '.'
+        || text[35] != '.' || !s_hex(text + 2, 16, &a) || !s_hex(text + 19, 16, &b)
+        || !s_hex_id(text + 36, plan->cursor_id))
+        return s_invalid(why, whylen, "cursor: malformed");
+    fl_geo_sort_t sort = (fl_geo_sort_t) (letter - s_order_letter);
+    if (sort != plan->q->sort)
+        return s_invalid(why, whylen, "cursor: made for another sort order");
+    if (!s_cursor_key(plan, sort, a, b))
+        return s_invalid(why, whylen, "cursor: malformed");
+    plan->cursor.id = plan->cursor_id;
+    plan->after = true;
+    return 0;
+}
+
+static int
+s_plan_text(s_plan_t *plan, char *why, size_t whylen)
+{
+    size_t len = 0;
+    int rc = s_fold(plan->q->text, &plan->folded, &len);
+    if (rc == FL_E_INVAL)
+        return s_invalid(why, whylen, "text: not valid UTF-8");
+    for (size_t at = 0; rc == 0 && at < len; at += strlen(plan->folded + at) + 1) {
+        if (plan->n_terms == FL_GEO_QUERY_TERMS_MAX)
+            return s_invalid(why, whylen, "text: more than %d terms", FL_GEO_QUERY_TERMS_MAX);
+        plan->terms[plan->n_terms++] = plan->folded + at;
+    }
+    return rc;
+}
+
+static int
+s_plan(s_plan_t *plan, const fl_geo_index_t *self, const fl_geo_query_t *q, char *why,
+       size_t whylen)
+{
+    plan->self = self;
+    plan->q = q;
+    plan->now_s = q->now_s;
+    plan->k = q->limit + 1;
+    int rc = s_check_query(q, why, whylen);
+    if (rc == 0 && q->cursor)
+        rc = s_cursor_read(plan, q->cursor, why, whylen);
+    if (rc == 0)
+        rc = s_plan_text(plan, why, whylen);
+    if (rc == 0 && q->window && self->n_zones) {
+        plan->zones = calloc(self->n_zones, sizeof *plan->zones);
+        if (!plan->zones)
+            rc = FL_E_NOMEM;
+    }
+    return rc;
+}
+
+static int
+s_cmp_cand(fl_geo_sort_t sort, const s_cand_t *a, const s_cand_t *b)
+{
+    switch (sort) {
+    case FL_GEO_SORT_START:
+        if (a->start_s != b->start_s)
+            return a->start_s < b->start_s ? -1 : 1;
+        /* fall through */
+    case FL_GEO_SORT_DISTANCE:
+        if (a->distance_m != b->distance_m)
+            return a->distance_m < b->distance_m ? -1 : 1;
+        break;
+    case FL_GEO_SORT_RELEVANCE:
+        if (a->score != b->score)
+            return a->score > b->score ? -1 : 1;
+        break;
+    }
+    return strcmp(a->id, b->id);
+}
+
+static double
+s_score(const s_plan_t *plan, const s_cand_t *c, uint32_t popularity)
+{
+    double wait_s = c->start_s > plan->now_s ? (double) c->start_s - (double) plan->now_s : 0;
+    double time = 1.0 / (1.0 + wait_s / S_DAY_S);
+    double popular = fmin(1.0, log1p((double) popularity) / log1p(S_POPULAR));
+    return 0.4 * c->text + 0.3 * exp(-c->distance_m / plan->q->radius_m) + 0.2 * time
+           + 0.1 * popular;
+}
+
+/*  1 when TERM is one of the sorted TOKENS, 0.5 when it is only a prefix
+ *  of one and PREFIX allows that, else 0.  */
+static double
+s_term_match(const char *tokens, uint16_t n, const char *term, bool prefix)
+{
+    size_t len = strlen(term);
+    for (uint16_t i = 0; i < n; i++, tokens += strlen(tokens) + 1) {
+        int c = strcmp(tokens, term);
+        if (c == 0)
+            return 1;
+        if (c > 0)
+            return prefix && strncmp(tokens, term, len) == 0 ? 0.5 : 0;
+    }
+    return 0;
+}
+
+/*  The text part of the score, or -1 when the entry does not match.  */
+static double
+s_text_score(const s_plan_t *plan, const s_entry_t *e)
+{
+    if (plan->n_terms == 0)
+        return 1;
+    const char *tokens = s_tokens(e);
+    double sum = 0;
+    for (size_t i = 0; i < plan->n_terms; i++) {
+        double m = s_term_match(tokens, e->n_tokens, plan->terms[i], i + 1 == plan->n_terms);
+        if (m == 0)
+            return -1;
+        sum += m;
+    }
+    return sum / (double) plan->n_terms;
+}
+
+static bool
+s_has_tags(const s_entry_t *e, char *const *tags, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *tag = e->words;
+        uint16_t k = 0;
+        while (k < e->n_tags && strcmp(tag, tags[i]) != 0) {
+            tag += strlen(tag) + 1;
+            k++;
+        }
+        if (k == e->n_tags)
+            return false;
+    }
+    return true;
+}
+
+static bool
+s_in_category(const s_entry_t *e, const int *categories, size_t n)
+{
+    if (n == 0)
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (categories[i] == e->category)
+            return true;
+    return false;
+}
+
+static bool
+s_overlaps(const s_entry_t *e, int64_t from_s, int64_t to_s)
+{
+    return (from_s == 0 || e->end_s > from_s) && (to_s == 0 || e->start_s < to_s);
+}
+
+static bool
+s_in_zone_window(s_plan_t *plan, const s_entry_t *e)
+{
+    s_zone_window_t *z = &plan->zones[e->tz];
+    if (z->state == S_ZONE_UNASKED) {
+        z->from_s = z->to_s = 0;
+        bool known = plan->q->window(plan->q->window_arg, plan->self->zones[e->tz], &z->from_s,
+                                     &z->to_s);
+        z->state = known ? S_ZONE_KNOWN : S_ZONE_UNKNOWN;
+    }
+    return z->state == S_ZONE_KNOWN && s_overlaps(e, z->from_s, z->to_s);
+}
+
+static bool
+s_price_ok(const fl_geo_query_t *q, const s_entry_t *e)
+{
+    if (q->price_type && e->price_type != q->price_type)
+        return false;
+    return q->max_price_minor < 0 || e->price_type == 1
+           || e->price_minor <= (uint64_t) q->max_price_minor;
+}
+
+/*  The filters other than text, cheapest first.  */
+static bool
+s_passes(s_plan_t *plan, const s_entry_t *e)
+{
+    const fl_geo_query_t *q = plan->q;
+    return s_in_category(e, q->categories, q->n_categories) && s_price_ok(q, e)
+           && (!q->free_spots_only || e->free_spots != 0) && s_overlaps(e, q->from_s, q->to_s)
+           && s_has_tags(e, q->tags, q->n_tags) && (!plan->zones || s_in_zone_window(plan, e));
+}
+
+static void
+s_swap(s_cand_t *a, s_cand_t *b)
+{
+    s_cand_t t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/*  Restores the max-heap below AT among the first N.  */
+static void
+s_sift_down(s_cand_t *heap, size_t n, size_t at, fl_geo_sort_t sort)
+{
+    for (;;) {
+        size_t top = at, l = 2 * at + 1, r = l + 1;
+        if (l < n && s_cmp_cand(sort, &heap[l], &heap[top]) > 0)
+            top = l;
+        if (r < n && s_cmp_cand(sort, &heap[r], &heap[top]) > 0)
+            top = r;
+        if (top == at)
+            return;
+        s_swap(&heap[at], &heap[top]);
+        at = top;
+    }
+}
+
+static void
+s_sift_up(s_cand_t *heap, size_t at, fl_geo_sort_t sort)
+{
+    while (at > 0) {
+        size_t up = (at - 1) / 2;
+        if (s_cmp_cand(sort, &heap[at], &heap[up]) <= 0)
+            return;
+        s_swap(&heap[at], &heap[up]);
+        at = up;
+    }
+}
+
+/*  Keeps C if it is among the first k after the cursor.  */
+static void
+s_offer(s_plan_t *plan, const s_cand_t *c)
+{
+    fl_geo_sort_t sort = plan->q->sort;
+    if (plan->after && s_cmp_cand(sort, c, &plan->cursor) <= 0)
+        return;
+    if (plan->n_heap < plan->k) {
+        plan->heap[plan->n_heap] = *c;
+        s_sift_up(plan->heap, plan->n_heap++, sort);
+    } else if (s_cmp_cand(sort, c, &plan->heap[0]) < 0) {
+        plan->heap[0] = *c;
+        s_sift_down(plan->heap, plan->n_heap, 0, sort);
+    }
+}
+
+/*  Decides the point P at distance D: filters, then the page.  */
+static void
+s_consider(s_plan_t *plan, const s_point_t *p, double d)
+{
+    const s_entry_t *e = &plan->self->entries[p->slot];
+    if (!s_passes(plan, e))
+        return;
+    double text = s_text_score(plan, e);
+    if (text < 0)
+        return;
+    s_cand_t c = { d, 0, text, e->start_s, e->id, p->slot };
+    if (plan->q->sort == FL_GEO_SORT_RELEVANCE)
+        c.score = s_score(plan, &c, e->popularity);
+    s_offer(plan, &c);
+}
+
+static void
+s_scan_cell(s_plan_t *plan, const s_cover_t *cover, const s_cell_t *cell)
+{
+    const fl_geo_query_t *q = plan->q;
+    for (uint32_t i = 0; i < cell->n; i++) {
+        const s_point_t *p = &cell->pts[i];
+        if (p->lat < cover->lat_lo || p->lat > cover->lat_hi)
+            continue;
+        double d = fl_geo_distance_m(q->lat, q->lon, p->lat, p->lon);
+        if (d <= q->radius_m)
+            s_consider(plan, p, d);
+    }
+}
+
+/*  Half the width in longitude, in degrees, of a circle of angle ANG
+ *  radians (D_DEG degrees with the margin) around latitude LAT; 180 when
+ *  it may reach a pole and so every longitude.  */
+static double
+s_half_width_deg(double lat, double ang, double d_deg)
+{
+    if (fabs(lat) + d_deg >= 90)
+        return 180;
+    double s = sin(ang) / cos(lat * S_RAD_PER_DEG);
+    if (s >= 1)
+        return 180;
+    return asin(s) / S_RAD_PER_DEG + S_MARGIN_DEG;
+}
+
+/*  Sets the column ranges for longitudes [WEST, EAST] (WEST > -540,
+ *  EAST < 540), split at the antimeridian and merged when the two parts
+ *  meet.  */
+static void
+s_cover_cols(const fl_geo_index_t *self, double west, double east, s_cover_t *c)
+{
+    c->n_ranges = 1;
+    if (west >= -180 && east <= 180) {
+        c->col_lo[0] = s_col(self, west);
+        c->col_hi[0] = s_col(self, east);
+        return;
+    }
+    double wrap_east = west < -180 ? east : east - 360;
+    double wrap_west = west < -180 ? west + 360 : west;
+    c->col_lo[0] = 0;
+    c->col_hi[0] = s_col(self, wrap_east);
+    c->col_lo[1] = s_col(self, wrap_west);
+    c->col_hi[1] = self->cols - 1;
+    if (c->col_lo[1] <= c->col_hi[0] + 1)
+        c->col_hi[0] = self->cols - 1;
+    else
+        c->n_ranges = 2;
+}
+
+static void
+s_cover(const fl_geo_index_t *self, const fl_geo_query_t *q, s_cover_t *c)
+{
+    double ang = q->radius_m / FL_GEO_EARTH_RADIUS_M;
+    double d_deg = ang / S_RAD_PER_DEG + S_MARGIN_DEG;
+    c->lat_lo = fmax(-90, q->lat - d_deg);
+    c->lat_hi = fmin(90, q->lat + d_deg);
+    c->row_lo = s_row(self, c->lat_lo);
+    c->row_hi = s_row(self, c->lat_hi);
+    double w = s_half_width_deg(q->lat, ang, d_deg);
+    if (w >= 180) {
+        c->n_ranges = 1;
+        c->col_lo[0] = 0;
+        c->col_hi[0] = self->cols - 1;
+        return;
+    }
+    s_cover_cols(self, q->lon - w, q->lon + w, c);
+}
+
+static bool
+s_covers(const s_cover_t *c, uint32_t row, uint32_t col)
+{
+    if (row < c->row_lo || row > c->row_hi)
+        return false;
+    for (int i = 0; i < c->n_ranges; i++)
+        if (col >= c->col_lo[i] && col <= c->col_hi[i])
+            return true;
+    return false;
+}
+
+static uint64_t
+s_cover_cells(const s_cover_t *c)
+{
+    uint64_t cols = 0;
+    for (int i = 0; i < c->n_ranges; i++)
+        cols += (uint64_t) c->col_hi[i] - c->col_lo[i] + 1;
+    return ((uint64_t) c->row_hi - c->row_lo + 1) * cols;
+}
+
+static void
+s_scan(s_plan_t *plan, const s_cover_t *c)
+{
+    const fl_geo_index_t *self = plan->self;
+    if (s_cover_cells(c) > self->n_cells) {
+        for (size_t i = 0; i < self->n_cells; i++)
+            if (s_covers(c, self->cells[i].row, self->cells[i].col))
+                s_scan_cell(plan, c, &self->cells[i]);
+        return;
+    }
+    for (uint32_t row = c->row_lo; row <= c->row_hi; row++)
+        for (int i = 0; i < c->n_ranges; i++)
+            for (uint32_t col = c->col_lo[i]; col <= c->col_hi[i]; col++) {
+                uint32_t at = s_cell_of(self, row, col);
+                if (at != S_NONE)
+                    s_scan_cell(plan, c, &self->cells[at]);
+            }
+}
+
+/*  Sorts the heap into page order and writes the page and its cursor.  */
+static void
+s_finish(s_plan_t *plan, fl_geo_hit_t *hits, size_t *n_hits, char *next_cursor)
+{
+    fl_geo_sort_t sort = plan->q->sort;
+    for (size_t end = plan->n_heap; end > 1; end--) {
+        s_swap(&plan->heap[0], &plan->heap[end - 1]);
+        s_sift_down(plan->heap, end - 1, 0, sort);
+    }
+    size_t n = plan->n_heap < plan->q->limit ? plan->n_heap : plan->q->limit;
+    for (size_t i = 0; i < n; i++) {
+        const s_cand_t *c = &plan->heap[i];
+        fl_geo_hit_t *h = &hits[i];
+        snprintf(h->id, sizeof h->id, "%s", c->id);
+        h->distance_m = c->distance_m;
+        h->start_s = c->start_s;
+        h->score = sort == FL_GEO_SORT_RELEVANCE
+                       ? c->score
+                       : s_score(plan, c, plan->self->entries[c->slot].popularity);
+    }
+    *n_hits = n;
+    if (plan->n_heap > plan->q->limit)
+        s_cursor_write(plan, &plan->heap[n - 1], next_cursor);
+}
+
+int
+fl_geo_index_query(const fl_geo_index_t *self, const fl_geo_query_t *query,
+                   fl_geo_hit_t *hits, size_t *n_hits, char *next_cursor, char *why,
+                   size_t whylen)
+{
+    assert(self && query && hits && n_hits && next_cursor);
+    *n_hits = 0;
+    next_cursor[0] = '\0';
+    if (why && whylen)
+        why[0] = '\0';
+    s_plan_t *plan = calloc(1, sizeof *plan);
+    if (!plan)
+        return FL_E_NOMEM;
+    int rc = s_plan(plan, self, query, why, whylen);
+    if (rc == 0) {
+        s_cover_t cover;
+        s_cover(self, query, &cover);
+        s_scan(plan, &cover);
+        s_finish(plan, hits, n_hits, next_cursor);
+    }
+    free(plan->zones);
+    free(plan->folded);
+    free(plan);
+    return rc;
+}
