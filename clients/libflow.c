@@ -98,6 +98,17 @@ static const s_request_kind_t s_request_kinds[] = {
     { FLOW__REQUEST__BODY_UPDATE_PROFILE, "update_profile", false, false },
     { FLOW__REQUEST__BODY_SET_ROLE, "set_role", false, false },
     { FLOW__REQUEST__BODY_GET_ACCOUNT, "get_account", true, false },
+    /*  A second create would make a second event, a second update could
+     *  undo a change made in between; the others land in the same state
+     *  however often they run (an RSVP names the state, not a step).  */
+    { FLOW__REQUEST__BODY_CREATE_EVENT, "create_event", false, false },
+    { FLOW__REQUEST__BODY_UPDATE_EVENT, "update_event", false, false },
+    { FLOW__REQUEST__BODY_CANCEL_EVENT, "cancel_event", true, false },
+    { FLOW__REQUEST__BODY_GET_EVENT, "get_event", true, false },
+    { FLOW__REQUEST__BODY_NEARBY, "nearby", true, false },
+    { FLOW__REQUEST__BODY_RSVP, "rsvp", true, false },
+    { FLOW__REQUEST__BODY_INVITE, "invite", true, false },
+    { FLOW__REQUEST__BODY_ATTENDEES, "attendees", true, false },
 };
 
 static const s_request_kind_t s_request_other =
@@ -911,6 +922,173 @@ flow_update_profile(flow_t *self, const Flow__UpdateProfileRequest *changes,
     req.body_case = FLOW__REQUEST__BODY_UPDATE_PROFILE;
     req.update_profile = (Flow__UpdateProfileRequest *) changes;
     return s_profile_call(self, &req, out);
+}
+
+/*  ---------------------------------------------------------------------
+ *  Events
+ */
+
+/*  Runs REQ and hands out the body of its reply, which must be BODY (one
+ *  of the event replies), as *OUT; NULL unless FLOW_OK.  */
+static flow_status_t
+s_event_call(flow_t *self, Flow__Request *req, Flow__Reply__BodyCase body,
+             ProtobufCMessage **out)
+{
+    *out = NULL;
+    Flow__Reply *reply = NULL;
+    flow_status_t status = s_typed_call(self, req, body, &reply);
+    if (status == FLOW_OK) {
+        switch (body) {
+        case FLOW__REPLY__BODY_EVENT:
+            *out = &reply->event->base;
+            reply->event = NULL;
+            break;
+        case FLOW__REPLY__BODY_NEARBY:
+            *out = &reply->nearby->base;
+            reply->nearby = NULL;
+            break;
+        case FLOW__REPLY__BODY_RSVP:
+            *out = &reply->rsvp->base;
+            reply->rsvp = NULL;
+            break;
+        case FLOW__REPLY__BODY_ATTENDEES:
+            *out = &reply->attendees->base;
+            reply->attendees = NULL;
+            break;
+        default:
+            assert(!"not an event reply");
+        }
+        reply->body_case = FLOW__REPLY__BODY__NOT_SET;
+    }
+    s_free_reply(&reply);
+    return status;
+}
+
+flow_status_t
+flow_event_create(flow_t *self, const Flow__EventDraft *draft, Flow__Event **out)
+{
+    assert(self);
+    assert(draft);
+    assert(out);
+    Flow__CreateEventRequest create = FLOW__CREATE_EVENT_REQUEST__INIT;
+    create.event = (Flow__EventDraft *) draft;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_CREATE_EVENT;
+    req.create_event = &create;
+    return s_event_call(self, &req, FLOW__REPLY__BODY_EVENT, (ProtobufCMessage **) out);
+}
+
+flow_status_t
+flow_event_update(flow_t *self, const char *id, const Flow__EventDraft *changes,
+                  const char *const *fields, size_t n_fields, uint64_t if_version,
+                  Flow__Event **out)
+{
+    assert(self);
+    assert(id && changes);
+    assert(fields || n_fields == 0);
+    assert(out);
+    Flow__UpdateEventRequest update = FLOW__UPDATE_EVENT_REQUEST__INIT;
+    update.id = (char *) id;
+    update.event = (Flow__EventDraft *) changes;
+    update.fields = (char **) fields;
+    update.n_fields = n_fields;
+    update.if_version = if_version;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_UPDATE_EVENT;
+    req.update_event = &update;
+    return s_event_call(self, &req, FLOW__REPLY__BODY_EVENT, (ProtobufCMessage **) out);
+}
+
+flow_status_t
+flow_event_cancel(flow_t *self, const char *id, Flow__Event **out)
+{
+    assert(self);
+    assert(id);
+    assert(out);
+    Flow__CancelEventRequest cancel = FLOW__CANCEL_EVENT_REQUEST__INIT;
+    cancel.id = (char *) id;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_CANCEL_EVENT;
+    req.cancel_event = &cancel;
+    return s_event_call(self, &req, FLOW__REPLY__BODY_EVENT, (ProtobufCMessage **) out);
+}
+
+flow_status_t
+flow_event_get(flow_t *self, const char *id, Flow__Event **out)
+{
+    assert(self);
+    assert(id);
+    assert(out);
+    Flow__GetEventRequest get = FLOW__GET_EVENT_REQUEST__INIT;
+    get.id = (char *) id;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_GET_EVENT;
+    req.get_event = &get;
+    return s_event_call(self, &req, FLOW__REPLY__BODY_EVENT, (ProtobufCMessage **) out);
+}
+
+flow_status_t
+flow_nearby(flow_t *self, const Flow__NearbyRequest *query, Flow__NearbyReply **out)
+{
+    assert(self);
+    assert(query);
+    assert(out);
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_NEARBY;
+    req.nearby = (Flow__NearbyRequest *) query;
+    return s_event_call(self, &req, FLOW__REPLY__BODY_NEARBY, (ProtobufCMessage **) out);
+}
+
+flow_status_t
+flow_rsvp(flow_t *self, const char *event_id, Flow__RsvpState state, Flow__RsvpReply **out)
+{
+    assert(self);
+    assert(event_id);
+    assert(out);
+    Flow__RsvpRequest rsvp = FLOW__RSVP_REQUEST__INIT;
+    rsvp.event_id = (char *) event_id;
+    rsvp.state = state;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_RSVP;
+    req.rsvp = &rsvp;
+    return s_event_call(self, &req, FLOW__REPLY__BODY_RSVP, (ProtobufCMessage **) out);
+}
+
+flow_status_t
+flow_invite(flow_t *self, const char *event_id, const char *const *user_ids, size_t n,
+            Flow__Event **out)
+{
+    assert(self);
+    assert(event_id);
+    assert(user_ids || n == 0);
+    assert(out);
+    Flow__InviteRequest invite = FLOW__INVITE_REQUEST__INIT;
+    invite.event_id = (char *) event_id;
+    invite.user_ids = (char **) user_ids;
+    invite.n_user_ids = n;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_INVITE;
+    req.invite = &invite;
+    return s_event_call(self, &req, FLOW__REPLY__BODY_EVENT, (ProtobufCMessage **) out);
+}
+
+flow_status_t
+flow_attendees(flow_t *self, const char *event_id, Flow__RsvpState state, uint32_t limit,
+               const char *cursor, Flow__AttendeesReply **out)
+{
+    assert(self);
+    assert(event_id);
+    assert(out);
+    Flow__AttendeesRequest attendees = FLOW__ATTENDEES_REQUEST__INIT;
+    attendees.event_id = (char *) event_id;
+    attendees.state = state;
+    attendees.limit = limit;
+    if (cursor)
+        attendees.cursor = (char *) cursor;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_ATTENDEES;
+    req.attendees = &attendees;
+    return s_event_call(self, &req, FLOW__REPLY__BODY_ATTENDEES, (ProtobufCMessage **) out);
 }
 
 static void

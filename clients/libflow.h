@@ -18,7 +18,8 @@
  *  Calls.  flow_call() sends one request and waits for the reply with the
  *  same id.  Replies to earlier calls that timed out are dropped; pushes
  *  that arrive meanwhile are queued for flow_next_push().  Idempotent
- *  requests (ping, info, subscribe, unsubscribe, get_profile) are retried
+ *  requests (ping, info, subscribe, unsubscribe, get_profile, get_account,
+ *  get_event, nearby, attendees, rsvp, invite, cancel_event) are retried
  *  on UNAVAILABLE and DEADLINE_EXCEEDED, with a doubling backoff, all
  *  within the caller's one total timeout: each attempt gets an equal share
  *  of what is left.  Other requests are sent once.  When a call times out
@@ -270,6 +271,66 @@ flow_status_t flow_get_profile(flow_t *self, const char *user, Flow__Profile **o
  *  flow.proto) to the signed-in user's profile; *OUT is the result.  */
 flow_status_t flow_update_profile(flow_t *self, const Flow__UpdateProfileRequest *changes,
                                   Flow__Profile **out);
+
+/*  ---------------------------------------------------------------------
+ *  Events and discovery (docs/events.md).  Each call returns the reply's
+ *  status, or one of those of flow_call(), or FLOW_INTERNAL when an OK
+ *  reply lacks its body.  Of the node's statuses the usual ones are:
+ *  INVALID_ARGUMENT (a malformed id, a field out of range; the message
+ *  names the field), UNAUTHENTICATED (not signed in), PERMISSION_DENIED
+ *  (changing an event that is not yours), NOT_FOUND (no such event, and
+ *  alike a private event you may not see), FAILED_PRECONDITION (a
+ *  cancelled or past event, an if_version the event has moved on from, a
+ *  requirement you do not meet).  get, nearby, attendees, rsvp, invite
+ *  and cancel are sent again on UNAVAILABLE and DEADLINE_EXCEEDED, create
+ *  and update never.  Replies go to *OUT only on FLOW_OK (else *OUT is
+ *  NULL); the caller frees them with flow__event__free_unpacked(out,
+ *  NULL), flow__nearby_reply__free_unpacked(),
+ *  flow__rsvp_reply__free_unpacked() or
+ *  flow__attendees_reply__free_unpacked().  Arguments are not kept.  */
+
+/*  Creates an event from DRAFT, organised by the signed-in user; *OUT is
+ *  the event with its id.  */
+flow_status_t flow_event_create(flow_t *self, const Flow__EventDraft *draft, Flow__Event **out);
+
+/*  Sets the N_FIELDS fields FIELDS names (EventDraft field names:
+ *  "title", "location", "capacity", ...) to their values in CHANGES;
+ *  the others stay as they are.  Composite fields (location, pricing,
+ *  requirements, media, source) are replaced whole.  IF_VERSION 0
+ *  changes any version, else FAILED_PRECONDITION when the event is no
+ *  longer at IF_VERSION.  *OUT is the event after the change.  */
+flow_status_t flow_event_update(flow_t *self, const char *id, const Flow__EventDraft *changes,
+                                const char *const *fields, size_t n_fields,
+                                uint64_t if_version, Flow__Event **out);
+
+/*  Cancels event ID (cancelling a cancelled event is no error); *OUT is
+ *  the event, status EVENT_CANCELLED.  */
+flow_status_t flow_event_cancel(flow_t *self, const char *id, Flow__Event **out);
+
+/*  Event ID as the signed-in user sees it, with that user's RSVP.  */
+flow_status_t flow_event_get(flow_t *self, const char *id, Flow__Event **out);
+
+/*  One page of the events QUERY finds; the next page is the same query
+ *  with cursor set to the reply's next_cursor.  */
+flow_status_t flow_nearby(flow_t *self, const Flow__NearbyRequest *query,
+                          Flow__NearbyReply **out);
+
+/*  Sets the signed-in user's RSVP to event EVENT_ID: RSVP_GOING (which
+ *  lands on the waitlist when the event is full), RSVP_INTERESTED, or
+ *  RSVP_NONE to withdraw.  *OUT says where the user landed.  */
+flow_status_t flow_rsvp(flow_t *self, const char *event_id, Flow__RsvpState state,
+                        Flow__RsvpReply **out);
+
+/*  Invites the N users USER_IDS to event EVENT_ID (yours); an invited
+ *  user may see a private event and go to an invite-only one.  */
+flow_status_t flow_invite(flow_t *self, const char *event_id, const char *const *user_ids,
+                          size_t n, Flow__Event **out);
+
+/*  One page of the users with RSVP STATE (RSVP_NONE: going) to event
+ *  EVENT_ID: LIMIT of them (0: the node's default), after CURSOR (NULL
+ *  or "": from the start; else the next_cursor of the page before).  */
+flow_status_t flow_attendees(flow_t *self, const char *event_id, Flow__RsvpState state,
+                             uint32_t limit, const char *cursor, Flow__AttendeesReply **out);
 
 /*  For tests of the node's input checks: sends LEN bytes as one frame,
  *  as they are.  Errors: FLOW_UNAVAILABLE when the frame cannot be

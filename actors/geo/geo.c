@@ -314,9 +314,13 @@ s_reply(self_t *self, zframe_t **identity, uint64_t seq, const Flow__Reply *repl
     zmsg_send(&msg, self->inbox);
 }
 
+/*  Updates queued before the request are applied first: the event actor
+ *  sends an update before it replies, so a client that saw its change
+ *  committed finds it in its next search.  */
 static void
 s_on_request(self_t *self)
 {
+    s_on_updates(self);
     zmsg_t *msg = zmsg_recv(self->inbox);
     if (!msg)
         return;
@@ -400,7 +404,7 @@ s_geo_task(zsock_t *pipe, void *arg)
         s_close(&self);
         return;
     }
-    zpoller_t *poller = zpoller_new(pipe, self.inbox, self.updates, NULL);
+    zpoller_t *poller = zpoller_new(pipe, self.updates, self.inbox, NULL);
     int64_t next_sweep = zclock_mono() + HOUSEKEEPING_MS;
     bool done = false;
     while (!done) {
