@@ -167,6 +167,24 @@ fl_cli_parse_positive(const char *text)
     return (int) value;
 }
 
+int
+fl_cli_command_words(const char *name, int argc, char **argv)
+{
+    const char *space = strchr(name, ' ');
+    if (!space)
+        return strcmp(name, argv[0]) == 0 ? 1 : 0;
+    if (argc > 1 && fl_cli_command_has_noun(name, argv[0]) && strcmp(space + 1, argv[1]) == 0)
+        return 2;
+    return 0;
+}
+
+bool
+fl_cli_command_has_noun(const char *name, const char *noun)
+{
+    size_t len = strlen(noun);
+    return strncmp(name, noun, len) == 0 && name[len] == ' ';
+}
+
 void
 fl_cli_wipe(void *buf, size_t len)
 {

@@ -75,6 +75,15 @@ const char *fl_cli_uptime(uint64_t uptime_ms, char *buf, size_t cap);
  *  else; otherwise -1.  */
 int fl_cli_parse_positive(const char *text);
 
+/*  Both command tables name a command by one word ("status") or by a
+ *  noun and a verb ("user role").  How many of the ARGC words at ARGV
+ *  name the command NAME: 1 or 2, or 0 when they name another.  */
+int fl_cli_command_words(const char *name, int argc, char **argv);
+
+/*  Whether the command NAME is a verb of the noun NOUN ("user role" of
+ *  "user").  */
+bool fl_cli_command_has_noun(const char *name, const char *noun);
+
 /*  Passwords never longer than this (bytes, without the newline).  */
 #define FL_CLI_PASSWORD_MAX 1024
 

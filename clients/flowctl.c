@@ -166,30 +166,15 @@ static const s_command_t s_commands[] = {
 
 #define S_N_COMMANDS (sizeof s_commands / sizeof s_commands[0])
 
-/*  Whether command NAME begins with the word NOUN.  */
-static bool
-s_has_noun(const char *name, const char *noun)
-{
-    size_t len = strlen(noun);
-    return strncmp(name, noun, len) == 0 && name[len] == ' ';
-}
-
 /*  The command named by the words at ARGV (one word, or "noun verb");
  *  *WORDS_P is how many words the name took.  */
 static const s_command_t *
 s_find_command(int argc, char **argv, int *words_p)
 {
     for (size_t i = 0; i < S_N_COMMANDS; i++) {
-        const char *name = s_commands[i].name;
-        const char *space = strchr(name, ' ');
-        if (!space && strcmp(name, argv[0]) == 0) {
-            *words_p = 1;
+        *words_p = fl_cli_command_words(s_commands[i].name, argc, argv);
+        if (*words_p > 0)
             return &s_commands[i];
-        }
-        if (space && argc > 1 && s_has_noun(name, argv[0]) && strcmp(space + 1, argv[1]) == 0) {
-            *words_p = 2;
-            return &s_commands[i];
-        }
     }
     return NULL;
 }
@@ -198,7 +183,7 @@ static bool
 s_is_noun(const char *word)
 {
     for (size_t i = 0; i < S_N_COMMANDS; i++) {
-        if (s_has_noun(s_commands[i].name, word))
+        if (fl_cli_command_has_noun(s_commands[i].name, word))
             return true;
     }
     return false;
@@ -425,6 +410,16 @@ static const char *s_options_help =
     "  --timeout MS       how long to wait for the node (default: 5000)\n"
     "  --help             this help\n";
 
+/*  A command's line in a list: its name and arguments, and the first
+ *  line of its help.  */
+static void
+s_print_command_line(const s_command_t *command)
+{
+    char usage[64];
+    snprintf(usage, sizeof usage, "%s %s", command->name, command->args);
+    printf("  %-26s%.*s\n", usage, (int) strcspn(command->help, "\n"), command->help);
+}
+
 static void
 s_print_help(const s_command_t *command)
 {
@@ -434,12 +429,8 @@ s_print_help(const s_command_t *command)
         return;
     }
     printf("usage: flowctl [OPTIONS] COMMAND [ARGS]\n\ncommands:\n");
-    for (size_t i = 0; i < S_N_COMMANDS; i++) {
-        char usage[64];
-        snprintf(usage, sizeof usage, "%s %s", s_commands[i].name, s_commands[i].args);
-        printf("  %-26s%.*s\n", usage, (int) strcspn(s_commands[i].help, "\n"),
-               s_commands[i].help);
-    }
+    for (size_t i = 0; i < S_N_COMMANDS; i++)
+        s_print_command_line(&s_commands[i]);
     printf("\noptions:\n%s", s_options_help);
 }
 
@@ -449,12 +440,8 @@ s_print_noun_help(const char *noun)
 {
     printf("usage: flowctl [OPTIONS] %s COMMAND [ARGS]\n\ncommands:\n", noun);
     for (size_t i = 0; i < S_N_COMMANDS; i++) {
-        if (!s_has_noun(s_commands[i].name, noun))
-            continue;
-        char usage[64];
-        snprintf(usage, sizeof usage, "%s %s", s_commands[i].name, s_commands[i].args);
-        printf("  %-26s%.*s\n", usage, (int) strcspn(s_commands[i].help, "\n"),
-               s_commands[i].help);
+        if (fl_cli_command_has_noun(s_commands[i].name, noun))
+            s_print_command_line(&s_commands[i]);
     }
     printf("\noptions:\n%s", s_options_help);
 }

@@ -3,13 +3,15 @@
  *  Layout.  Entries live in one array of fixed-size slots; a removed slot
  *  goes on a free list (threaded through cell_pos, its id emptied), so a
  *  slot number stays valid for the entry's life.  An open-addressing table
- *  maps ids to slots.  The grid is a second table from (row, col) to a
- *  dense array of occupied cells; each cell holds its points (position and
- *  slot) in one array, so a query reads positions cell by cell without
- *  touching the entries of points outside the circle.  An entry knows its
- *  cell and its place in it, so removal is a swap with the cell's last
- *  point; a cell that empties is swapped out of the dense array the same
- *  way.  Time zones are interned (an entry keeps a 16-bit index); tags and
+ *  maps ids to slots.  The grid is a second table from a cell's number to
+ *  a dense array of occupied cells.  Each cell keeps its events' points in
+ *  one array: position, times, category and slot, what every query reads,
+ *  so a query walks memory cell by cell and reads the entry (price,
+ *  spots, tags, words, zone, popularity) only of points that passed those
+ *  and can still make the page.  An entry knows its cell and its place in
+ *  it, so removal swaps in the cell's last point; a cell that empties is
+ *  swapped out of the dense array the same way.  Time zones are interned
+ *  (an entry keeps a 16-bit index, and a zone once seen is kept); tags and
  *  the folded text's tokens share one allocation per entry ("words"): the
  *  tags in input order, then the distinct tokens sorted bytewise, each
  *  NUL-terminated.
@@ -18,8 +20,8 @@
  *  - every live slot is in the id table once and in exactly one cell,
  *    cells[k].pts[e.cell_pos].slot == slot, and that cell is the one its
  *    position falls in;
- *  - no cell is empty, and the cell table maps each cell's (row, col) to
- *    its index in the dense array;
+ *  - no cell is empty, and the cell table maps each cell's number to its
+ *    index in the dense array;
  *  - a put either completes or leaves the index as it was: everything that
  *    can fail (folding, growing arrays and tables, creating the target
  *    cell) happens before the first change.
@@ -30,12 +32,15 @@
  *  they cross the antimeridian; both are widened by S_MARGIN_DEG, far more
  *  than rounding in the distance could move a point across the radius.
  *  The cover only chooses candidates: each is decided by
- *  fl_geo_distance_m <= radius, then the filters, then the cursor.  The
- *  survivors go through a bounded max-heap of limit + 1 (the worst kept at
- *  the root), so a page costs O(candidates log limit) and the extra one
- *  tells whether another page follows.  When the cover names more cells
- *  than are occupied (huge radii, small cells, circles over a pole) the
- *  occupied cells are scanned instead of looked up.
+ *  fl_geo_distance_m <= radius, the filters and the cursor.  Survivors go
+ *  through a bounded max-heap of limit + 1 (the worst kept at the root):
+ *  the extra one tells whether another page follows.  For the distance
+ *  and relevance orders the cells are visited nearest first by a proven
+ *  lower bound of their distance (s_cell_bound), and the visit stops once
+ *  the heap is full and no farther point could displace its worst; for
+ *  the start order every cell of the cover is read.  When the cover names
+ *  more cells than are occupied (huge radii, small cells, circles over a
+ *  pole) the occupied cells are listed instead of looked up.
  */
 #include "actors/geo/index.h"
 #include "node/error.h"
@@ -54,7 +59,7 @@
 
 #define S_RAD_PER_DEG (3.14159265358979323846 / 180.0)
 #define S_MARGIN_DEG 1e-5
-#define S_CELL_DEG_MIN 0.001
+#define S_CELL_DEG_MIN 0.005          /* so that a cell number fits 32 bits */
 #define S_CELL_DEG_MAX 90.0
 #define S_WORDS_MAX UINT16_MAX
 #define S_ZONES_MAX UINT16_MAX
@@ -78,14 +83,15 @@ typedef struct {
     size_t n;
 } s_table_t;
 
+/*  The fields of an event that only some queries read; the rest live in
+ *  its point.  */
 typedef struct {
     char id[FL_GEO_ID_MAX];         /* "" while the slot is free */
-    int64_t start_s, end_s;
     uint64_t price_minor;
     char *words;                    /* tags, then sorted distinct tokens */
+    uint32_t tokens_at;             /* where in words the tokens start */
     uint32_t row, col;              /* the cell */
     uint32_t cell_pos;              /* in the cell; next free slot while free */
-    int32_t category;
     int32_t free_spots;
     uint32_t popularity;
     uint16_t tz;
@@ -94,9 +100,12 @@ typedef struct {
     uint8_t price_type;
 } s_entry_t;
 
+/*  What every query reads of an event, kept in its cell.  */
 typedef struct {
     double lat, lon;
+    int64_t start_s, end_s;
     uint32_t slot;
+    int32_t category;
 } s_point_t;
 
 typedef struct {
@@ -116,7 +125,7 @@ struct fl_geo_index_t {
     s_table_t ids;                  /* id -> slot */
     s_cell_t *cells;
     size_t n_cells, cap_cells;
-    s_table_t cell_table;           /* (row, col) -> index in cells */
+    s_table_t cell_table;           /* cell number -> index in cells */
     char (*zones)[FL_GEO_TZ_MAX];
     size_t n_zones, cap_zones;
     size_t words_bytes;             /* all entries' words */
@@ -185,16 +194,21 @@ s_hash_id(const char *id)
     return (uint32_t) (h ^ (h >> 32));
 }
 
+/*  A bijection of the cell number (murmur3's finaliser), so equal hashes
+ *  mean equal cells and a lookup never reads the cell array.  */
 static uint32_t
-s_hash_cell(uint32_t row, uint32_t col)
+s_hash_cell(const fl_geo_index_t *self, uint32_t row, uint32_t col)
 {
-    uint64_t h = ((uint64_t) row << 32 | col) * 0x9E3779B97F4A7C15ULL;
-    h ^= h >> 31;
-    h *= 0xBF58476D1CE4E5B9ULL;
-    return (uint32_t) (h ^ (h >> 29));
+    uint32_t h = row * self->cols + col;
+    h ^= h >> 16;
+    h *= 0x85EBCA6BU;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35U;
+    return h ^ (h >> 16);
 }
 
-/*  The bucket that holds the value matching KEY, or SIZE_MAX.  */
+/*  The bucket that holds the value matching KEY, or SIZE_MAX.  MATCH is
+ *  NULL when the hash alone identifies the value.  */
 static size_t
 s_table_find(const s_table_t *t, uint32_t hash, s_match_fn *match, const fl_geo_index_t *self,
              const void *key)
@@ -206,7 +220,7 @@ s_table_find(const s_table_t *t, uint32_t hash, s_match_fn *match, const fl_geo_
         const s_bucket_t *b = &t->buckets[i];
         if (b->ref == 0)
             return SIZE_MAX;
-        if (b->hash == hash && match(self, b->ref - 1, key))
+        if (b->hash == hash && (!match || match(self, b->ref - 1, key)))
             return i;
     }
 }
@@ -278,13 +292,6 @@ s_id_matches(const fl_geo_index_t *self, uint32_t slot, const void *key)
     return strcmp(self->entries[slot].id, key) == 0;
 }
 
-static bool
-s_cell_matches(const fl_geo_index_t *self, uint32_t cell, const void *key)
-{
-    const uint32_t *rc = key;
-    return self->cells[cell].row == rc[0] && self->cells[cell].col == rc[1];
-}
-
 static uint32_t
 s_slot_of(const fl_geo_index_t *self, const char *id)
 {
@@ -295,8 +302,7 @@ s_slot_of(const fl_geo_index_t *self, const char *id)
 static size_t
 s_cell_bucket(const fl_geo_index_t *self, uint32_t row, uint32_t col)
 {
-    uint32_t key[2] = { row, col };
-    return s_table_find(&self->cell_table, s_hash_cell(row, col), s_cell_matches, self, key);
+    return s_table_find(&self->cell_table, s_hash_cell(self, row, col), NULL, self, NULL);
 }
 
 static uint32_t
@@ -429,34 +435,39 @@ s_strings_bytes(char *const *list, size_t n)
     return bytes;
 }
 
+/*  An entry's words on their way into it.  */
+typedef struct {
+    char *words;                    /* NULL when there are none */
+    size_t bytes;
+    uint32_t tokens_at;             /* where the tokens start, after the tags */
+    uint16_t n_tokens;
+} s_words_t;
+
 /*  Packs the tags of ENTRY and the N sorted distinct tokens of LIST into
- *  one allocation *WORDS (NULL when there are none) of *BYTES.  Errors:
- *  FL_E_INVAL (too many tokens), FL_E_NOMEM.  */
+ *  OUT.  Errors: FL_E_INVAL (too many tokens, 4 GiB of words), FL_E_NOMEM.  */
 static int
-s_pack(const fl_geo_entry_t *entry, char *const *list, size_t n, char **words, size_t *bytes)
+s_pack(const fl_geo_entry_t *entry, char *const *list, size_t n, s_words_t *out)
 {
-    if (n > S_WORDS_MAX)
+    size_t tags = s_strings_bytes(entry->tags, entry->n_tags);
+    size_t total = tags + s_strings_bytes(list, n);
+    if (n > S_WORDS_MAX || total > UINT32_MAX)
         return FL_E_INVAL;
-    size_t total = s_strings_bytes(entry->tags, entry->n_tags) + s_strings_bytes(list, n);
     if (total == 0)
         return 0;
-    *words = malloc(total);
-    if (!*words)
+    out->words = malloc(total);
+    if (!out->words)
         return FL_E_NOMEM;
-    s_put_strings(s_put_strings(*words, entry->tags, entry->n_tags), list, n);
-    *bytes = total;
+    s_put_strings(s_put_strings(out->words, entry->tags, entry->n_tags), list, n);
+    *out = (s_words_t) { out->words, total, (uint32_t) tags, (uint16_t) n };
     return 0;
 }
 
-/*  The words of ENTRY into *WORDS (NULL when it has none), their size in
- *  *BYTES and the number of distinct tokens in *N_TOKENS.  Errors:
- *  FL_E_INVAL (text not valid UTF-8, too many tokens), FL_E_NOMEM.  */
+/*  The words of ENTRY into OUT.  Errors: FL_E_INVAL (text not valid
+ *  UTF-8, too many tokens), FL_E_NOMEM.  */
 static int
-s_words(const fl_geo_entry_t *entry, char **words, size_t *bytes, uint16_t *n_tokens)
+s_words(const fl_geo_entry_t *entry, s_words_t *out)
 {
-    *words = NULL;
-    *bytes = 0;
-    *n_tokens = 0;
+    *out = (s_words_t) { NULL, 0, 0, 0 };
     char *folded = NULL;
     size_t len = 0;
     int rc = s_fold(entry->text, &folded, &len);
@@ -469,22 +480,10 @@ s_words(const fl_geo_entry_t *entry, char **words, size_t *bytes, uint16_t *n_to
     if (rc == 0 && n)
         n = s_distinct(folded, len, list);
     if (rc == 0)
-        rc = s_pack(entry, list, n, words, bytes);
-    if (rc == 0)
-        *n_tokens = (uint16_t) n;
+        rc = s_pack(entry, list, n, out);
     free(list);
     free(folded);
     return rc;
-}
-
-/*  The first of the entry's tokens (after its tags).  */
-static const char *
-s_tokens(const s_entry_t *e)
-{
-    const char *p = e->words;
-    for (uint16_t i = 0; i < e->n_tags; i++)
-        p += strlen(p) + 1;
-    return p;
 }
 
 static size_t
@@ -511,6 +510,7 @@ fl_geo_index_new(double cell_deg)
     self->cell_deg = cell_deg;
     self->rows = (uint32_t) ceil(180.0 / cell_deg);
     self->cols = (uint32_t) ceil(360.0 / cell_deg);
+    assert((uint64_t) self->rows * self->cols <= (uint64_t) UINT32_MAX + 1);
     self->free_slot = S_NONE;
     return self;
 }
@@ -663,7 +663,7 @@ s_reserve_cell(fl_geo_index_t *self, uint32_t row, uint32_t col)
     if (rc)
         return rc;
     self->cells[self->n_cells] = fresh;
-    s_table_insert(&self->cell_table, s_hash_cell(row, col), (uint32_t) self->n_cells);
+    s_table_insert(&self->cell_table, s_hash_cell(self, row, col), (uint32_t) self->n_cells);
     self->n_cells++;
     return 0;
 }
@@ -700,14 +700,20 @@ s_unplace(fl_geo_index_t *self, uint32_t slot)
         s_drop_cell(self, at);
 }
 
-/*  Adds SLOT's point to its cell, which has room (s_reserve_cell).  */
+static s_point_t
+s_point(const fl_geo_entry_t *in, uint32_t slot)
+{
+    return (s_point_t) { in->lat, in->lon, in->start_s, in->end_s, slot, in->category };
+}
+
+/*  Adds SLOT's point for IN to its cell, which has room (s_reserve_cell).  */
 static void
-s_place(fl_geo_index_t *self, uint32_t slot, double lat, double lon)
+s_place(fl_geo_index_t *self, uint32_t slot, const fl_geo_entry_t *in)
 {
     s_entry_t *e = &self->entries[slot];
     s_cell_t *cell = &self->cells[s_cell_of(self, e->row, e->col)];
     e->cell_pos = cell->n;
-    cell->pts[cell->n++] = (s_point_t) { lat, lon, slot };
+    cell->pts[cell->n++] = s_point(in, slot);
 }
 
 /*  A slot for the new entry ID, entered in the id table; both have room.  */
@@ -737,12 +743,9 @@ s_release_words(fl_geo_index_t *self, s_entry_t *e)
 static void
 s_fill(s_entry_t *e, const fl_geo_entry_t *in, uint32_t row, uint32_t col)
 {
-    e->start_s = in->start_s;
-    e->end_s = in->end_s;
     e->price_minor = in->price_minor;
     e->row = row;
     e->col = col;
-    e->category = in->category;
     e->free_spots = in->free_spots;
     e->popularity = in->popularity;
     e->n_tags = (uint16_t) in->n_tags;
@@ -761,21 +764,20 @@ s_prepare_put(fl_geo_index_t *self, uint32_t row, uint32_t col)
     return rc;
 }
 
-/*  Moves the existing SLOT to cell (ROW, COL) at LAT, LON.  */
+/*  Gives the existing SLOT the point of IN, in cell (ROW, COL).  */
 static void
-s_move(fl_geo_index_t *self, uint32_t slot, uint32_t row, uint32_t col, double lat, double lon)
+s_move(fl_geo_index_t *self, uint32_t slot, uint32_t row, uint32_t col,
+       const fl_geo_entry_t *in)
 {
     s_entry_t *e = &self->entries[slot];
     if (e->row == row && e->col == col) {
-        s_cell_t *cell = &self->cells[s_cell_of(self, row, col)];
-        cell->pts[e->cell_pos].lat = lat;
-        cell->pts[e->cell_pos].lon = lon;
+        self->cells[s_cell_of(self, row, col)].pts[e->cell_pos] = s_point(in, slot);
         return;
     }
     s_unplace(self, slot);
     e->row = row;
     e->col = col;
-    s_place(self, slot, lat, lon);
+    s_place(self, slot, in);
 }
 
 int
@@ -784,16 +786,15 @@ fl_geo_index_put(fl_geo_index_t *self, const fl_geo_entry_t *entry)
     if (!s_entry_valid(entry))
         return FL_E_INVAL;
     uint32_t row = s_row(self, entry->lat), col = s_col(self, entry->lon);
-    char *words = NULL;
-    size_t bytes = 0;
-    uint16_t n_tokens = 0, tz = 0;
-    int rc = s_words(entry, &words, &bytes, &n_tokens);
+    s_words_t words;
+    uint16_t tz = 0;
+    int rc = s_words(entry, &words);
     if (rc == 0)
         rc = s_zone(self, entry->tz, &tz);
     if (rc == 0)
         rc = s_prepare_put(self, row, col);
     if (rc) {
-        free(words);
+        free(words.words);
         return rc;
     }
     uint32_t slot = s_slot_of(self, entry->id);
@@ -805,15 +806,16 @@ fl_geo_index_put(fl_geo_index_t *self, const fl_geo_entry_t *entry)
     s_entry_t *e = &self->entries[slot];
     if (fresh) {
         s_fill(e, entry, row, col);
-        s_place(self, slot, entry->lat, entry->lon);
+        s_place(self, slot, entry);
     } else {
-        s_move(self, slot, row, col, entry->lat, entry->lon);
+        s_move(self, slot, row, col, entry);    /* from the cell e still names */
         s_fill(e, entry, row, col);
     }
-    e->words = words;
-    e->n_tokens = n_tokens;
+    e->words = words.words;
+    e->tokens_at = words.tokens_at;
+    e->n_tokens = words.n_tokens;
     e->tz = tz;
-    self->words_bytes += bytes;
+    self->words_bytes += words.bytes;
     return 0;
 }
 
@@ -841,17 +843,21 @@ fl_geo_index_remove(fl_geo_index_t *self, const char *id)
     return true;
 }
 
+/*  Walks the cells and their points backwards, so that what a removal
+ *  swaps into the place of the removed point, or of an emptied cell, has
+ *  been looked at already.  */
 size_t
 fl_geo_index_remove_ended(fl_geo_index_t *self, int64_t now_s)
 {
     size_t removed = 0;
-    for (size_t slot = 0; slot < self->n_slots; slot++) {
-        const s_entry_t *e = &self->entries[slot];
-        if (e->id[0] != '\0' && e->end_s <= now_s) {
-            s_remove_slot(self, (uint32_t) slot);
-            removed++;
+    for (size_t k = self->n_cells; k-- > 0;)
+        for (uint32_t i = self->cells[k].n; i-- > 0;) {
+            const s_point_t *p = &self->cells[k].pts[i];
+            if (p->end_s <= now_s) {
+                s_remove_slot(self, p->slot);
+                removed++;
+            }
         }
-    }
     return removed;
 }
 
@@ -879,6 +885,7 @@ typedef struct {
     const fl_geo_index_t *self;
     const fl_geo_query_t *q;
     int64_t now_s;                  /* the query's, or a relevance cursor's */
+    double cos_lat;                 /* of the centre */
     char *folded;                   /* the query text's terms */
     const char *terms[FL_GEO_QUERY_TERMS_MAX];
     size_t n_terms;
@@ -897,6 +904,12 @@ typedef struct {
     uint32_t col_lo[2], col_hi[2];
     int n_ranges;
 } s_cover_t;
+
+/*  A cell to scan and a lower bound of its points' distances.  */
+typedef struct {
+    double bound_m;
+    uint32_t cell;
+} s_visit_t;
 
 __attribute__((format(printf, 3, 4))) static int
 s_invalid(char *why, size_t whylen, const char *fmt, ...)
@@ -1109,6 +1122,7 @@ s_plan(s_plan_t *plan, const fl_geo_index_t *self, const fl_geo_query_t *q, char
     plan->self = self;
     plan->q = q;
     plan->now_s = q->now_s;
+    plan->cos_lat = cos(q->lat * S_RAD_PER_DEG);
     plan->k = q->limit + 1;
     int rc = s_check_query(q, why, whylen);
     if (rc == 0 && q->cursor)
@@ -1123,8 +1137,9 @@ s_plan(s_plan_t *plan, const fl_geo_index_t *self, const fl_geo_query_t *q, char
     return rc;
 }
 
+/*  Compares the sort keys of A and B, ids aside.  */
 static int
-s_cmp_cand(fl_geo_sort_t sort, const s_cand_t *a, const s_cand_t *b)
+s_cmp_key(fl_geo_sort_t sort, const s_cand_t *a, const s_cand_t *b)
 {
     switch (sort) {
     case FL_GEO_SORT_START:
@@ -1140,17 +1155,31 @@ s_cmp_cand(fl_geo_sort_t sort, const s_cand_t *a, const s_cand_t *b)
             return a->score > b->score ? -1 : 1;
         break;
     }
-    return strcmp(a->id, b->id);
+    return 0;
+}
+
+static int
+s_cmp_cand(fl_geo_sort_t sort, const s_cand_t *a, const s_cand_t *b)
+{
+    int c = s_cmp_key(sort, a, b);
+    return c ? c : strcmp(a->id, b->id);
+}
+
+/*  The relevance score from its parts, each in [0, 1].  Monotonic in
+ *  each part, so the parts' upper bounds give the score's.  */
+static double
+s_combine(double text, double near, double soon, double popular)
+{
+    return 0.4 * text + 0.3 * near + 0.2 * soon + 0.1 * popular;
 }
 
 static double
 s_score(const s_plan_t *plan, const s_cand_t *c, uint32_t popularity)
 {
     double wait_s = c->start_s > plan->now_s ? (double) c->start_s - (double) plan->now_s : 0;
-    double time = 1.0 / (1.0 + wait_s / S_DAY_S);
+    double soon = 1.0 / (1.0 + wait_s / S_DAY_S);
     double popular = fmin(1.0, log1p((double) popularity) / log1p(S_POPULAR));
-    return 0.4 * c->text + 0.3 * exp(-c->distance_m / plan->q->radius_m) + 0.2 * time
-           + 0.1 * popular;
+    return s_combine(c->text, exp(-c->distance_m / plan->q->radius_m), soon, popular);
 }
 
 /*  1 when TERM is one of the sorted TOKENS, 0.5 when it is only a prefix
@@ -1175,7 +1204,9 @@ s_text_score(const s_plan_t *plan, const s_entry_t *e)
 {
     if (plan->n_terms == 0)
         return 1;
-    const char *tokens = s_tokens(e);
+    if (e->n_tokens == 0)
+        return -1;
+    const char *tokens = e->words + e->tokens_at;
     double sum = 0;
     for (size_t i = 0; i < plan->n_terms; i++) {
         double m = s_term_match(tokens, e->n_tokens, plan->terms[i], i + 1 == plan->n_terms);
@@ -1203,24 +1234,24 @@ s_has_tags(const s_entry_t *e, char *const *tags, size_t n)
 }
 
 static bool
-s_in_category(const s_entry_t *e, const int *categories, size_t n)
+s_in_category(const s_point_t *p, const int *categories, size_t n)
 {
     if (n == 0)
         return true;
     for (size_t i = 0; i < n; i++)
-        if (categories[i] == e->category)
+        if (categories[i] == p->category)
             return true;
     return false;
 }
 
 static bool
-s_overlaps(const s_entry_t *e, int64_t from_s, int64_t to_s)
+s_overlaps(const s_point_t *p, int64_t from_s, int64_t to_s)
 {
-    return (from_s == 0 || e->end_s > from_s) && (to_s == 0 || e->start_s < to_s);
+    return (from_s == 0 || p->end_s > from_s) && (to_s == 0 || p->start_s < to_s);
 }
 
 static bool
-s_in_zone_window(s_plan_t *plan, const s_entry_t *e)
+s_in_zone_window(s_plan_t *plan, const s_point_t *p, const s_entry_t *e)
 {
     s_zone_window_t *z = &plan->zones[e->tz];
     if (z->state == S_ZONE_UNASKED) {
@@ -1229,7 +1260,7 @@ s_in_zone_window(s_plan_t *plan, const s_entry_t *e)
                                      &z->to_s);
         z->state = known ? S_ZONE_KNOWN : S_ZONE_UNKNOWN;
     }
-    return z->state == S_ZONE_KNOWN && s_overlaps(e, z->from_s, z->to_s);
+    return z->state == S_ZONE_KNOWN && s_overlaps(p, z->from_s, z->to_s);
 }
 
 static bool
@@ -1241,14 +1272,21 @@ s_price_ok(const fl_geo_query_t *q, const s_entry_t *e)
            || e->price_minor <= (uint64_t) q->max_price_minor;
 }
 
-/*  The filters other than text, cheapest first.  */
+/*  The filters on the point alone, read without touching the entry.  */
 static bool
-s_passes(s_plan_t *plan, const s_entry_t *e)
+s_point_passes(const fl_geo_query_t *q, const s_point_t *p)
+{
+    return s_in_category(p, q->categories, q->n_categories) && s_overlaps(p, q->from_s, q->to_s);
+}
+
+/*  The filters on the entry other than text; each reads the entry only
+ *  when the query asks for it.  */
+static bool
+s_entry_passes(s_plan_t *plan, const s_point_t *p, const s_entry_t *e)
 {
     const fl_geo_query_t *q = plan->q;
-    return s_in_category(e, q->categories, q->n_categories) && s_price_ok(q, e)
-           && (!q->free_spots_only || e->free_spots != 0) && s_overlaps(e, q->from_s, q->to_s)
-           && s_has_tags(e, q->tags, q->n_tags) && (!plan->zones || s_in_zone_window(plan, e));
+    return s_price_ok(q, e) && (!q->free_spots_only || e->free_spots != 0)
+           && s_has_tags(e, q->tags, q->n_tags) && (!plan->zones || s_in_zone_window(plan, p, e));
 }
 
 static void
@@ -1304,17 +1342,36 @@ s_offer(s_plan_t *plan, const s_cand_t *c)
     }
 }
 
-/*  Decides the point P at distance D: filters, then the page.  */
+/*  True when a point at distance D starting at START_S cannot be on the
+ *  page whatever its id and its entry: it sorts after the full page's
+ *  worst hit, or before the cursor.  This spares reading the entries of
+ *  most points of a busy area.  Never for relevance, whose key needs the
+ *  entry.  */
+static bool
+s_hopeless(const s_plan_t *plan, double d, int64_t start_s)
+{
+    fl_geo_sort_t sort = plan->q->sort;
+    if (sort == FL_GEO_SORT_RELEVANCE)
+        return false;
+    s_cand_t probe = { .distance_m = d, .start_s = start_s };
+    return (plan->n_heap == plan->k && s_cmp_key(sort, &probe, &plan->heap[0]) > 0)
+           || (plan->after && s_cmp_key(sort, &probe, &plan->cursor) < 0);
+}
+
+/*  Decides the point P at distance D: the rest of the filters, then the
+ *  page.  */
 static void
 s_consider(s_plan_t *plan, const s_point_t *p, double d)
 {
+    if (s_hopeless(plan, d, p->start_s))
+        return;
     const s_entry_t *e = &plan->self->entries[p->slot];
-    if (!s_passes(plan, e))
+    if (!s_entry_passes(plan, p, e))
         return;
     double text = s_text_score(plan, e);
     if (text < 0)
         return;
-    s_cand_t c = { d, 0, text, e->start_s, e->id, p->slot };
+    s_cand_t c = { d, 0, text, p->start_s, e->id, p->slot };
     if (plan->q->sort == FL_GEO_SORT_RELEVANCE)
         c.score = s_score(plan, &c, e->popularity);
     s_offer(plan, &c);
@@ -1326,7 +1383,7 @@ s_scan_cell(s_plan_t *plan, const s_cover_t *cover, const s_cell_t *cell)
     const fl_geo_query_t *q = plan->q;
     for (uint32_t i = 0; i < cell->n; i++) {
         const s_point_t *p = &cell->pts[i];
-        if (p->lat < cover->lat_lo || p->lat > cover->lat_hi)
+        if (p->lat < cover->lat_lo || p->lat > cover->lat_hi || !s_point_passes(q, p))
             continue;
         double d = fl_geo_distance_m(q->lat, q->lon, p->lat, p->lon);
         if (d <= q->radius_m)
@@ -1349,27 +1406,23 @@ s_half_width_deg(double lat, double ang, double d_deg)
 }
 
 /*  Sets the column ranges for longitudes [WEST, EAST] (WEST > -540,
- *  EAST < 540), split at the antimeridian and merged when the two parts
- *  meet.  */
+ *  EAST < 540), split at the antimeridian.  The two parts never share a
+ *  column: the half width is at most 90 degrees (plus the margin), so they
+ *  lie at least 180 degrees apart, and a cell is at most 90 wide.  */
 static void
 s_cover_cols(const fl_geo_index_t *self, double west, double east, s_cover_t *c)
 {
-    c->n_ranges = 1;
     if (west >= -180 && east <= 180) {
+        c->n_ranges = 1;
         c->col_lo[0] = s_col(self, west);
         c->col_hi[0] = s_col(self, east);
         return;
     }
-    double wrap_east = west < -180 ? east : east - 360;
-    double wrap_west = west < -180 ? west + 360 : west;
+    c->n_ranges = 2;
     c->col_lo[0] = 0;
-    c->col_hi[0] = s_col(self, wrap_east);
-    c->col_lo[1] = s_col(self, wrap_west);
+    c->col_hi[0] = s_col(self, west < -180 ? east : east - 360);
+    c->col_lo[1] = s_col(self, west < -180 ? west + 360 : west);
     c->col_hi[1] = self->cols - 1;
-    if (c->col_lo[1] <= c->col_hi[0] + 1)
-        c->col_hi[0] = self->cols - 1;
-    else
-        c->n_ranges = 2;
 }
 
 static void
@@ -1411,23 +1464,122 @@ s_cover_cells(const s_cover_t *c)
     return ((uint64_t) c->row_hi - c->row_lo + 1) * cols;
 }
 
-static void
-s_scan(s_plan_t *plan, const s_cover_t *c)
+/*  The distance in degrees from longitude LON to the range [LO, HI], the
+ *  shorter way round.  */
+static double
+s_lon_gap(double lon, double lo, double hi)
+{
+    if (lon >= lo && lon <= hi)
+        return 0;
+    return fmin(fmod(lo - lon + 720, 360), fmod(lon - hi + 720, 360));
+}
+
+/*  A lower bound in metres of the distance from the centre P (latitude
+ *  phi) to any point Q of cell (ROW, COL), the larger of two:
+ *  - the latitude gap between P and the cell's rows, since a distance is
+ *    never less than its difference in latitude;
+ *  - asin(cos(phi) sin(g)), g the longitude gap from P to the cell's
+ *    columns capped at 90 degrees.  Q lies on the great circle of its own
+ *    meridian, which is asin(cos(phi) |sin(dlon)|) from P; when Q is
+ *    within 90 degrees of longitude that is at least the bound, and when
+ *    it is farther the spherical law of cosines gives cos(d) <=
+ *    |sin(phi)|, so d is at least the distance to the nearer pole,
+ *    asin(cos(phi)), which is more still.
+ *  Shrunk by far more than rounding can move either.  */
+static double
+s_cell_bound(const s_plan_t *plan, uint32_t row, uint32_t col)
 {
     const fl_geo_index_t *self = plan->self;
-    if (s_cover_cells(c) > self->n_cells) {
-        for (size_t i = 0; i < self->n_cells; i++)
-            if (s_covers(c, self->cells[i].row, self->cells[i].col))
-                s_scan_cell(plan, c, &self->cells[i]);
-        return;
+    const fl_geo_query_t *q = plan->q;
+    double deg = self->cell_deg;
+    double lat_lo = -90 + row * deg;
+    double lat_hi = row + 1 == self->rows ? 90 : -90 + (row + 1) * deg;
+    double gap = q->lat < lat_lo ? lat_lo - q->lat : q->lat > lat_hi ? q->lat - lat_hi : 0;
+    double lon_lo = -180 + col * deg;
+    double lon_hi = col + 1 == self->cols ? 180 : -180 + (col + 1) * deg;
+    double across = fmin(90, s_lon_gap(q->lon, lon_lo, lon_hi)) * S_RAD_PER_DEG;
+    double ang = fmax(gap * S_RAD_PER_DEG,
+                      asin(fmin(1, plan->cos_lat * sin(across))));
+    return ang * FL_GEO_EARTH_RADIUS_M * (1 - 1e-9) - 1e-3;
+}
+
+static void
+s_add_visit(const s_plan_t *plan, uint32_t cell, uint32_t row, uint32_t col, s_visit_t *visits,
+            size_t *n)
+{
+    double bound_m = plan->q->sort == FL_GEO_SORT_START ? 0 : s_cell_bound(plan, row, col);
+    visits[(*n)++] = (s_visit_t) { bound_m, cell };
+}
+
+/*  The occupied cells of the cover into *VISITS (malloc'd) and their
+ *  number into *N: looked up one by one, or found by a pass over the
+ *  occupied cells when the cover names more.  Errors: FL_E_NOMEM.  */
+static int
+s_gather(const s_plan_t *plan, const s_cover_t *c, s_visit_t **visits, size_t *n)
+{
+    const fl_geo_index_t *self = plan->self;
+    uint64_t named = s_cover_cells(c);
+    bool pass = named > self->n_cells;
+    size_t room = pass ? self->n_cells : (size_t) named;
+    *n = 0;
+    *visits = malloc((room ? room : 1) * sizeof **visits);
+    if (!*visits)
+        return FL_E_NOMEM;
+    for (size_t i = 0; pass && i < self->n_cells; i++) {
+        const s_cell_t *cell = &self->cells[i];
+        if (s_covers(c, cell->row, cell->col))
+            s_add_visit(plan, (uint32_t) i, cell->row, cell->col, *visits, n);
     }
-    for (uint32_t row = c->row_lo; row <= c->row_hi; row++)
+    for (uint32_t row = c->row_lo; !pass && row <= c->row_hi; row++)
         for (int i = 0; i < c->n_ranges; i++)
             for (uint32_t col = c->col_lo[i]; col <= c->col_hi[i]; col++) {
                 uint32_t at = s_cell_of(self, row, col);
                 if (at != S_NONE)
-                    s_scan_cell(plan, c, &self->cells[at]);
+                    s_add_visit(plan, at, row, col, *visits, n);
             }
+    return 0;
+}
+
+static int
+s_cmp_visit(const void *a, const void *b)
+{
+    const s_visit_t *x = a, *y = b;
+    return x->bound_m < y->bound_m ? -1 : x->bound_m > y->bound_m;
+}
+
+/*  True when the page is full and no point at BOUND_M or farther could
+ *  displace its worst hit.  */
+static bool
+s_settled(const s_plan_t *plan, double bound_m)
+{
+    if (plan->n_heap < plan->k)
+        return false;
+    const s_cand_t *worst = &plan->heap[0];
+    switch (plan->q->sort) {
+    case FL_GEO_SORT_DISTANCE:
+        return bound_m > worst->distance_m;
+    case FL_GEO_SORT_RELEVANCE:
+        return s_combine(1, exp(-fmax(0, bound_m) / plan->q->radius_m), 1, 1) < worst->score;
+    case FL_GEO_SORT_START:
+        return false;
+    }
+    return false;
+}
+
+/*  Scans the cells of the cover, nearest bound first for the orders that
+ *  distance drives, until the page is settled.  Errors: FL_E_NOMEM.  */
+static int
+s_scan(s_plan_t *plan, const s_cover_t *c)
+{
+    s_visit_t *visits = NULL;
+    size_t n = 0;
+    int rc = s_gather(plan, c, &visits, &n);
+    if (rc == 0 && plan->q->sort != FL_GEO_SORT_START)
+        qsort(visits, n, sizeof *visits, s_cmp_visit);
+    for (size_t i = 0; rc == 0 && i < n && !s_settled(plan, visits[i].bound_m); i++)
+        s_scan_cell(plan, c, &plan->self->cells[visits[i].cell]);
+    free(visits);
+    return rc;
 }
 
 /*  Sorts the heap into page order and writes the page and its cursor.  */
@@ -1472,9 +1624,10 @@ fl_geo_index_query(const fl_geo_index_t *self, const fl_geo_query_t *query,
     if (rc == 0) {
         s_cover_t cover;
         s_cover(self, query, &cover);
-        s_scan(plan, &cover);
-        s_finish(plan, hits, n_hits, next_cursor);
+        rc = s_scan(plan, &cover);
     }
+    if (rc == 0)
+        s_finish(plan, hits, n_hits, next_cursor);
     free(plan->zones);
     free(plan->folded);
     free(plan);

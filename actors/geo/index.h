@@ -86,7 +86,7 @@ typedef struct {
  *  clamped to [0, 1].  The one distance the index uses.  */
 double fl_geo_distance_m(double lat1, double lon1, double lat2, double lon2);
 
-/*  An empty index over a grid of CELL_DEG degree cells (0.001 to 90; 0.1
+/*  An empty index over a grid of CELL_DEG degree cells (0.005 to 90; 0.1
  *  suits a city).  NULL when CELL_DEG is out of range or memory runs
  *  out.  */
 fl_geo_index_t *fl_geo_index_new(double cell_deg);
@@ -100,7 +100,8 @@ void fl_geo_index_destroy(fl_geo_index_t **self_p);
  *  Errors: FL_E_INVAL (empty or unterminated id or tz, position out of
  *  range, end before start, category <= 0, price type not 1-3, free spots
  *  below -1, a NULL tag, text not valid UTF-8, more than 65535 tags,
- *  distinct tokens or time zones), FL_E_NOMEM.  */
+ *  distinct tokens or time zones, 4 GiB of tags and tokens),
+ *  FL_E_NOMEM.  */
 int fl_geo_index_put(fl_geo_index_t *self, const fl_geo_entry_t *entry);
 
 /*  Removes the entry ID; false when there was none.  */
@@ -129,11 +130,17 @@ typedef enum {
  *  per query.  */
 typedef bool (fl_geo_window_fn)(void *arg, const char *tz, int64_t *from_s, int64_t *to_s);
 
+/*  A nearby search.  Windows: an event overlaps the window [from, to)
+ *  when end_s > from (or from is open) and start_s < to (or to is open);
+ *  with both an absolute and a per-zone window it must overlap both.
+ *  Price: a free event (price type 1) passes any max_price_minor; others
+ *  pass when price_minor <= max_price_minor.  */
 typedef struct {
-    double lat, lon, radius_m;      /* degrees; radius FL_GEO_RADIUS_MIN_M .. _MAX_M */
-    const int *categories;          /* any of; none = all */
+    double lat, lon;                /* degrees, [-90, 90] and [-180, 180] */
+    double radius_m;                /* FL_GEO_RADIUS_MIN_M .. FL_GEO_RADIUS_MAX_M */
+    const int *categories;          /* any of, at most _CATEGORIES_MAX; none = all */
     size_t n_categories;
-    char *const *tags;              /* all of (normalised) */
+    char *const *tags;              /* all of (normalised), at most _TAGS_MAX */
     size_t n_tags;
     int64_t from_s, to_s;           /* absolute window, 0 = open side */
     fl_geo_window_fn *window;       /* optional per-zone window; NULL = none */
@@ -141,18 +148,12 @@ typedef struct {
     int price_type;                 /* 0 = any, else 1-3 */
     int64_t max_price_minor;        /* -1 = any */
     bool free_spots_only;           /* only events with free_spots != 0 */
-    const char *text;               /* free text, NULL = none */
+    const char *text;               /* at most _TERMS_MAX terms; NULL = none */
     int64_t now_s;                  /* for relevance's time proximity */
     fl_geo_sort_t sort;
     size_t limit;                   /* 1 .. FL_GEO_LIMIT_MAX */
     const char *cursor;             /* from the previous page, or NULL */
 } fl_geo_query_t;
-
-/*  Windows: an event overlaps the window [from, to) when
- *  end_s > from (or from is open) and start_s < to (or to is open); with
- *  both an absolute and a per-zone window it must overlap both.
- *  Price: a free event (price type 1) passes any max_price_minor; others
- *  pass when price_minor <= max_price_minor.  */
 
 typedef struct {
     char id[FL_GEO_ID_MAX];
@@ -164,10 +165,10 @@ typedef struct {
 /*  Runs QUERY: fills HITS (room for query->limit) with the next page of
  *  matches in order, *N_HITS with their number, and NEXT_CURSOR
  *  (FL_GEO_CURSOR_MAX bytes) with the cursor of the page after it, or ""
- *  when no match follows.
+ *  when no match follows.  WHY (WHYLEN bytes) may be NULL.
  *  Errors: FL_E_INVAL with the reason in WHY ("radius_m: must be 1 to
- *  200000", "cursor: malformed"), *N_HITS 0 and NEXT_CURSOR "";
- *  FL_E_NOMEM.  */
+ *  200000", "cursor: malformed", "cursor: made for another sort order"),
+ *  *N_HITS 0 and NEXT_CURSOR ""; FL_E_NOMEM.  */
 int fl_geo_index_query(const fl_geo_index_t *self, const fl_geo_query_t *query,
                        fl_geo_hit_t *hits, size_t *n_hits, char *next_cursor, char *why,
                        size_t whylen);
