@@ -16,9 +16,11 @@
  *  the figures are of two ways to the same answer.  Also reported: the
  *  build rate and the memory per indexed event (fl_geo_index_memory / N).
  *
- *      bench_geo [--events N] [--cell-deg D]      (defaults 1000000, 0.1)
+ *      bench_geo [--events N] [--cell-deg D]   (defaults 1000000 and the
+ *                                              cell size flowd uses)
  */
 #include "tests/bench/benchlib.h"
+#include "actors/geo/geo.h"
 #include "actors/geo/index.h"
 #include "node/error.h"
 
@@ -32,7 +34,7 @@
 #define INDEX_QUERIES 2000
 #define SCAN_QUERIES 20
 #define LIMIT 50
-#define DEFAULT_CELL_DEG 0.1
+#define DEFAULT_CELL_DEG FL_GEO_CELL_DEG
 #define N_CATEGORIES 12
 #define NOW_S 1767225600            /* 2026-01-01 */
 #define DAY_S 86400
