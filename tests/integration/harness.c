@@ -309,3 +309,36 @@ fl_run(const char *const *argv, const char *stdin_text,
     FL_CHECK(rc != -2);
     return rc;
 }
+
+/*  ------------------------------------------------------------------
+ *  Requests  */
+
+struct fl_last_t fl_last;
+
+flow_status_t
+fl_call(flow_t *flow, const char *token, Flow__Request *req, Flow__Reply **reply_p)
+{
+    req->token = (char *) (token ? token : "");
+    Flow__Reply *reply = NULL;
+    flow_status_t status = flow_call(flow, req, &reply, FL_CALL_TIMEOUT_MS);
+    snprintf(fl_last.message, sizeof fl_last.message, "%s",
+             reply ? reply->message : flow_error(flow));
+    fl_last.retry_after_ms = reply ? reply->retry_after_ms : 0;
+    if (reply_p)
+        *reply_p = reply;
+    else
+    if (reply)
+        flow__reply__free_unpacked(reply, NULL);
+    return status;
+}
+
+void
+fl_expect(flow_status_t got, flow_status_t want, const char *prefix, const char *file, int line)
+{
+    if (got == want && strncmp(fl_last.message, prefix, strlen(prefix)) == 0)
+        return;
+    char what[1600];
+    snprintf(what, sizeof what, "expected %s \"%s...\", got %s \"%s\"", flow_status_name(want),
+             prefix, flow_status_name(got), fl_last.message);
+    fl_test_fail(file, line, what);
+}

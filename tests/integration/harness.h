@@ -11,7 +11,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include "clients/libflow.h"
 
 typedef struct {
     char data[512];
@@ -50,5 +53,29 @@ int fl_run(const char *const *argv, const char *stdin_text,
 /*  The path of a program under test from the environment (FLOWD,
  *  FLOW_CLI, FLOWCTL_CLI); skips the test when unset.  */
 const char *fl_program(const char *env);
+
+/*  Requests through libflow's generic call, for tests that pin the node's
+ *  behaviour rather than a client's.  */
+
+#define FL_CALL_TIMEOUT_MS 10000
+
+/*  How the last fl_call was answered: the node's message (libflow's when
+ *  no reply came) and the reply's retry advice.  */
+extern struct fl_last_t {
+    char message[1024];
+    uint32_t retry_after_ms;
+} fl_last;
+
+/*  Sends REQ with TOKEN (NULL: none) and returns its status.  The reply,
+ *  when one came, goes to *REPLY_P for the caller to free, or is freed
+ *  when REPLY_P is NULL.  */
+flow_status_t fl_call(flow_t *flow, const char *token, Flow__Request *req, Flow__Reply **reply_p);
+
+/*  Fails the test at FILE:LINE unless GOT is WANT and the last message
+ *  starts with PREFIX.  */
+void fl_expect(flow_status_t got, flow_status_t want, const char *prefix, const char *file,
+               int line);
+
+#define FL_EXPECT(call, want, prefix) fl_expect((call), (want), (prefix), __FILE__, __LINE__)
 
 #endif

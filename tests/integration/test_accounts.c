@@ -19,7 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CALL_TIMEOUT_MS 10000
 #define FLAGS_MAX 24
 #define PASSWORD "correct horse battery"
 #define ID_MAX 64
@@ -35,12 +34,7 @@ typedef struct {
     uint64_t refresh_expires_s;
 } s_session_t;
 
-/*  What the last call was answered: the node's message (or libflow's,
- *  when no reply came) and the reply's retry advice.  */
-static struct {
-    char message[1024];
-    uint32_t retry_after_ms;
-} s_last;
+
 
 static char s_out[65536], s_err[4096];
 
@@ -61,40 +55,7 @@ s_start(fl_proc_t *node, const char *data, const char *const *extra)
 /*  ------------------------------------------------------------------
  *  Requests  */
 
-/*  Sends REQ with TOKEN (NULL: none) and returns its status.  The reply,
- *  when one came, goes to *REPLY_P for the caller to free, or is freed
- *  when REPLY_P is NULL.  */
-static flow_status_t
-s_call(flow_t *flow, const char *token, Flow__Request *req, Flow__Reply **reply_p)
-{
-    req->token = (char *) (token ? token : "");
-    Flow__Reply *reply = NULL;
-    flow_status_t status = flow_call(flow, req, &reply, CALL_TIMEOUT_MS);
-    snprintf(s_last.message, sizeof s_last.message, "%s",
-             reply ? reply->message : flow_error(flow));
-    s_last.retry_after_ms = reply ? reply->retry_after_ms : 0;
-    if (reply_p)
-        *reply_p = reply;
-    else
-    if (reply)
-        flow__reply__free_unpacked(reply, NULL);
-    return status;
-}
 
-/*  Fails the test at LINE unless GOT is WANT and the last message starts
- *  with PREFIX.  */
-static void
-s_expect(flow_status_t got, flow_status_t want, const char *prefix, int line)
-{
-    if (got == want && strncmp(s_last.message, prefix, strlen(prefix)) == 0)
-        return;
-    char what[1600];
-    snprintf(what, sizeof what, "expected %s \"%s...\", got %s \"%s\"", flow_status_name(want),
-             prefix, flow_status_name(got), s_last.message);
-    fl_test_fail(__FILE__, line, what);
-}
-
-#define S_EXPECT(call, want, prefix) s_expect((call), (want), (prefix), __LINE__)
 
 static void
 s_keep(s_session_t *out, const Flow__SessionReply *in)
@@ -114,7 +75,7 @@ static flow_status_t
 s_session_call(flow_t *flow, Flow__Request *req, s_session_t *out)
 {
     Flow__Reply *reply = NULL;
-    flow_status_t status = s_call(flow, NULL, req, &reply);
+    flow_status_t status = fl_call(flow, NULL, req, &reply);
     if (status == FLOW_OK) {
         FL_CHECK(reply && reply->body_case == FLOW__REPLY__BODY_SESSION);
         if (out)
@@ -169,7 +130,7 @@ s_logout(flow_t *flow, const char *token)
     Flow__Request req = FLOW__REQUEST__INIT;
     req.body_case = FLOW__REQUEST__BODY_LOGOUT;
     req.logout = &body;
-    return s_call(flow, token, &req, NULL);
+    return fl_call(flow, token, &req, NULL);
 }
 
 static flow_status_t
@@ -182,7 +143,7 @@ s_change_password(flow_t *flow, const char *token, const char *old_password,
     Flow__Request req = FLOW__REQUEST__INIT;
     req.body_case = FLOW__REQUEST__BODY_CHANGE_PASSWORD;
     req.change_password = &body;
-    return s_call(flow, token, &req, NULL);
+    return fl_call(flow, token, &req, NULL);
 }
 
 static flow_status_t
@@ -193,7 +154,7 @@ s_delete_account(flow_t *flow, const char *token, const char *password)
     Flow__Request req = FLOW__REQUEST__INIT;
     req.body_case = FLOW__REQUEST__BODY_DELETE_ACCOUNT;
     req.delete_account = &body;
-    return s_call(flow, token, &req, NULL);
+    return fl_call(flow, token, &req, NULL);
 }
 
 /*  Runs a request answered with a profile; on OK moves the profile out
@@ -205,7 +166,7 @@ s_profile_call(flow_t *flow, const char *token, Flow__Request *req, Flow__Profil
     if (out)
         *out = NULL;
     Flow__Reply *reply = NULL;
-    flow_status_t status = s_call(flow, token, req, &reply);
+    flow_status_t status = fl_call(flow, token, req, &reply);
     if (status == FLOW_OK) {
         FL_CHECK(reply && reply->body_case == FLOW__REPLY__BODY_PROFILE);
         if (out) {
@@ -249,7 +210,7 @@ s_account_call(flow_t *flow, const char *token, Flow__Request *req, Flow__Accoun
     if (out)
         *out = NULL;
     Flow__Reply *reply = NULL;
-    flow_status_t status = s_call(flow, token, req, &reply);
+    flow_status_t status = fl_call(flow, token, req, &reply);
     if (status == FLOW_OK) {
         FL_CHECK(reply && reply->body_case == FLOW__REPLY__BODY_ACCOUNT);
         if (out) {
@@ -316,7 +277,7 @@ s_make_admin(const fl_proc_t *node, flow_t *flow, const char *email, s_session_t
     if (rc != 0)
         fprintf(stderr, "flowctl exited %d: %s%s\n", rc, s_out, s_err);
     FL_CHECK_INT(rc, ==, 0);
-    S_EXPECT(s_refresh(flow, session->refresh, session), FLOW_OK, "");
+    FL_EXPECT(s_refresh(flow, session->refresh, session), FLOW_OK, "");
     FL_CHECK_INT(session->role, ==, FLOW__ROLE__ROLE_ADMIN);
 }
 
@@ -368,7 +329,7 @@ static Flow__Profile *
 s_own_profile(flow_t *flow, const s_session_t *session)
 {
     Flow__Profile *p = NULL;
-    S_EXPECT(s_get_profile(flow, session->access, "", &p), FLOW_OK, "");
+    FL_EXPECT(s_get_profile(flow, session->access, "", &p), FLOW_OK, "");
     return p;
 }
 
@@ -382,7 +343,7 @@ FL_TEST(sign_up_returns_a_session_and_the_profile_reads_back)
     flow_t *flow = flow_new(node.client);
     uint64_t before = (uint64_t) time(NULL);
     s_session_t s;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
     FL_CHECK(s_is_user_id(s.user_id));
     FL_CHECK_INT(strlen(s.session_id), ==, 32);
     FL_CHECK(strncmp(s.access, "v1.", 3) == 0);
@@ -415,14 +376,14 @@ FL_TEST(email_is_unique_regardless_of_case_and_spaces)
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
     s_session_t first, again;
-    S_EXPECT(s_sign_up(flow, " Ann@Example.COM ", PASSWORD, "Ann", &first), FLOW_OK, "");
-    S_EXPECT(s_sign_up(flow, "ann@example.com", "another password", "Impostor", NULL),
+    FL_EXPECT(s_sign_up(flow, " Ann@Example.COM ", PASSWORD, "Ann", &first), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", "another password", "Impostor", NULL),
              FLOW_ALREADY_EXISTS, "email: already registered");
     /*  The refused sign-up stored nothing: its password does not sign
      *  in and the account is still the first one.  */
-    S_EXPECT(s_login(flow, "ann@example.com", "another password", NULL),
+    FL_EXPECT(s_login(flow, "ann@example.com", "another password", NULL),
              FLOW_UNAUTHENTICATED, "invalid email or password");
-    S_EXPECT(s_login(flow, "ANN@example.com", PASSWORD, &again), FLOW_OK, "");
+    FL_EXPECT(s_login(flow, "ANN@example.com", PASSWORD, &again), FLOW_OK, "");
     FL_CHECK_STR(again.user_id, first.user_id);
     Flow__Profile *p = s_own_profile(flow, &again);
     FL_CHECK_STR(p->display_name, "Ann");
@@ -438,8 +399,8 @@ FL_TEST(login_with_the_right_password_starts_a_new_session)
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
     s_session_t up, in;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &up), FLOW_OK, "");
-    S_EXPECT(s_login(flow, "Ann@Example.com", PASSWORD, &in), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &up), FLOW_OK, "");
+    FL_EXPECT(s_login(flow, "Ann@Example.com", PASSWORD, &in), FLOW_OK, "");
     FL_CHECK_STR(in.user_id, up.user_id);
     FL_CHECK(strcmp(in.session_id, up.session_id) != 0);
     FL_CHECK(strcmp(in.access, up.access) != 0);
@@ -458,16 +419,16 @@ FL_TEST(wrong_password_and_unknown_email_get_the_same_answer)
     fl_proc_t node;
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", NULL), FLOW_OK, "");
-    S_EXPECT(s_login(flow, "ann@example.com", "wrong password", NULL), FLOW_UNAUTHENTICATED,
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", NULL), FLOW_OK, "");
+    FL_EXPECT(s_login(flow, "ann@example.com", "wrong password", NULL), FLOW_UNAUTHENTICATED,
              "invalid email or password");
-    char wrong[sizeof s_last.message];
-    snprintf(wrong, sizeof wrong, "%s", s_last.message);
-    FL_CHECK_INT(s_last.retry_after_ms, ==, 0);
-    S_EXPECT(s_login(flow, "nobody@example.com", PASSWORD, NULL), FLOW_UNAUTHENTICATED,
+    char wrong[sizeof fl_last.message];
+    snprintf(wrong, sizeof wrong, "%s", fl_last.message);
+    FL_CHECK_INT(fl_last.retry_after_ms, ==, 0);
+    FL_EXPECT(s_login(flow, "nobody@example.com", PASSWORD, NULL), FLOW_UNAUTHENTICATED,
              "invalid email or password");
-    FL_CHECK_STR(s_last.message, wrong);
-    FL_CHECK_INT(s_last.retry_after_ms, ==, 0);
+    FL_CHECK_STR(fl_last.message, wrong);
+    FL_CHECK_INT(fl_last.retry_after_ms, ==, 0);
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
@@ -481,21 +442,21 @@ FL_TEST(failed_logins_back_off_for_known_and_unknown_emails)
     const char *extra[] = { "--login-backoff-after", "2", NULL };
     s_start(&node, NULL, extra);
     flow_t *flow = flow_new(node.client);
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", NULL), FLOW_OK, "");
-    S_EXPECT(s_sign_up(flow, "bob@example.com", PASSWORD, "Bob", NULL), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", NULL), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "bob@example.com", PASSWORD, "Bob", NULL), FLOW_OK, "");
     const char *emails[] = { "ann@example.com", "nobody@example.com" };
-    char shapes[2][sizeof s_last.message];
+    char shapes[2][sizeof fl_last.message];
     for (int i = 0; i < 2; i++) {
         for (int k = 0; k < 2; k++)
-            S_EXPECT(s_login(flow, emails[i], "wrong password", NULL), FLOW_UNAUTHENTICATED,
+            FL_EXPECT(s_login(flow, emails[i], "wrong password", NULL), FLOW_UNAUTHENTICATED,
                      "invalid email or password");
-        S_EXPECT(s_login(flow, emails[i], PASSWORD, NULL), FLOW_RESOURCE_EXHAUSTED,
+        FL_EXPECT(s_login(flow, emails[i], PASSWORD, NULL), FLOW_RESOURCE_EXHAUSTED,
                  "too many failed sign-ins for this email; retry after ");
-        FL_CHECK_INT(s_last.retry_after_ms, >, 0);
-        s_shape(s_last.message, shapes[i], sizeof shapes[i]);
+        FL_CHECK_INT(fl_last.retry_after_ms, >, 0);
+        s_shape(fl_last.message, shapes[i], sizeof shapes[i]);
     }
     FL_CHECK_STR(shapes[0], shapes[1]);
-    S_EXPECT(s_login(flow, "bob@example.com", PASSWORD, NULL), FLOW_OK, "");
+    FL_EXPECT(s_login(flow, "bob@example.com", PASSWORD, NULL), FLOW_OK, "");
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
@@ -512,12 +473,12 @@ FL_TEST(sign_ins_are_rate_limited_per_address)
     char email[64];
     for (int i = 1; i <= 3; i++) {
         snprintf(email, sizeof email, "user%d@example.com", i);
-        S_EXPECT(s_login(flow, email, PASSWORD, NULL), FLOW_UNAUTHENTICATED,
+        FL_EXPECT(s_login(flow, email, PASSWORD, NULL), FLOW_UNAUTHENTICATED,
                  "invalid email or password");
     }
-    S_EXPECT(s_login(flow, "user4@example.com", PASSWORD, NULL), FLOW_RESOURCE_EXHAUSTED,
+    FL_EXPECT(s_login(flow, "user4@example.com", PASSWORD, NULL), FLOW_RESOURCE_EXHAUSTED,
              "too many sign-in requests; retry after ");
-    FL_CHECK_INT(s_last.retry_after_ms, >, 0);
+    FL_CHECK_INT(fl_last.retry_after_ms, >, 0);
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
@@ -530,13 +491,13 @@ FL_TEST(requests_are_rate_limited)
     flow_t *flow = flow_new(node.client);
     flow_set_retries(flow, 0);
     s_session_t s;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
-    S_EXPECT(s_get_profile(flow, s.access, "", NULL), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
+    FL_EXPECT(s_get_profile(flow, s.access, "", NULL), FLOW_OK, "");
     flow_status_t status = FLOW_OK;
     for (int i = 0; i < 50 && status == FLOW_OK; i++)
         status = s_get_profile(flow, s.access, "", NULL);
-    S_EXPECT(status, FLOW_RESOURCE_EXHAUSTED, "too many requests; retry after ");
-    FL_CHECK_INT(s_last.retry_after_ms, >, 0);
+    FL_EXPECT(status, FLOW_RESOURCE_EXHAUSTED, "too many requests; retry after ");
+    FL_CHECK_INT(fl_last.retry_after_ms, >, 0);
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
@@ -553,23 +514,23 @@ FL_TEST(refresh_rotates_and_a_reused_token_ends_the_session)
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
     s_session_t s1, s2, s3;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s1), FLOW_OK, "");
-    S_EXPECT(s_refresh(flow, s1.refresh, &s2), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s1), FLOW_OK, "");
+    FL_EXPECT(s_refresh(flow, s1.refresh, &s2), FLOW_OK, "");
     FL_CHECK_STR(s2.user_id, s1.user_id);
     FL_CHECK_STR(s2.session_id, s1.session_id);
     FL_CHECK(strcmp(s2.refresh, s1.refresh) != 0);
     FL_CHECK_INT(s2.role, ==, FLOW__ROLE__ROLE_USER);
-    S_EXPECT(s_get_profile(flow, s2.access, "", NULL), FLOW_OK, "");
-    S_EXPECT(s_refresh(flow, s2.refresh, &s3), FLOW_OK, "");
+    FL_EXPECT(s_get_profile(flow, s2.access, "", NULL), FLOW_OK, "");
+    FL_EXPECT(s_refresh(flow, s2.refresh, &s3), FLOW_OK, "");
     FL_CHECK(strcmp(s3.refresh, s2.refresh) != 0);
-    S_EXPECT(s_get_profile(flow, s3.access, "", NULL), FLOW_OK, "");
+    FL_EXPECT(s_get_profile(flow, s3.access, "", NULL), FLOW_OK, "");
 
-    S_EXPECT(s_refresh(flow, s2.refresh, NULL), FLOW_UNAUTHENTICATED,
+    FL_EXPECT(s_refresh(flow, s2.refresh, NULL), FLOW_UNAUTHENTICATED,
              "refresh_token: already used");
-    S_EXPECT(s_refresh(flow, s3.refresh, NULL), FLOW_UNAUTHENTICATED,
+    FL_EXPECT(s_refresh(flow, s3.refresh, NULL), FLOW_UNAUTHENTICATED,
              "refresh_token: the session has ended");
-    S_EXPECT(s_get_profile(flow, s3.access, "", NULL), FLOW_UNAUTHENTICATED, "token: revoked");
-    S_EXPECT(s_get_profile(flow, s1.access, "", NULL), FLOW_UNAUTHENTICATED, "token: revoked");
+    FL_EXPECT(s_get_profile(flow, s3.access, "", NULL), FLOW_UNAUTHENTICATED, "token: revoked");
+    FL_EXPECT(s_get_profile(flow, s1.access, "", NULL), FLOW_UNAUTHENTICATED, "token: revoked");
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
@@ -582,15 +543,15 @@ FL_TEST(refresh_token_several_rotations_old_ends_the_session)
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
     s_session_t s1, s2, s3, s4;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s1), FLOW_OK, "");
-    S_EXPECT(s_refresh(flow, s1.refresh, &s2), FLOW_OK, "");
-    S_EXPECT(s_refresh(flow, s2.refresh, &s3), FLOW_OK, "");
-    S_EXPECT(s_refresh(flow, s3.refresh, &s4), FLOW_OK, "");
-    S_EXPECT(s_refresh(flow, s1.refresh, NULL), FLOW_UNAUTHENTICATED,
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s1), FLOW_OK, "");
+    FL_EXPECT(s_refresh(flow, s1.refresh, &s2), FLOW_OK, "");
+    FL_EXPECT(s_refresh(flow, s2.refresh, &s3), FLOW_OK, "");
+    FL_EXPECT(s_refresh(flow, s3.refresh, &s4), FLOW_OK, "");
+    FL_EXPECT(s_refresh(flow, s1.refresh, NULL), FLOW_UNAUTHENTICATED,
              "refresh_token: already used");
-    S_EXPECT(s_refresh(flow, s4.refresh, NULL), FLOW_UNAUTHENTICATED,
+    FL_EXPECT(s_refresh(flow, s4.refresh, NULL), FLOW_UNAUTHENTICATED,
              "refresh_token: the session has ended");
-    S_EXPECT(s_get_profile(flow, s4.access, "", NULL), FLOW_UNAUTHENTICATED, "token: revoked");
+    FL_EXPECT(s_get_profile(flow, s4.access, "", NULL), FLOW_UNAUTHENTICATED, "token: revoked");
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
@@ -603,18 +564,18 @@ FL_TEST(login_with_a_revoked_token_attached_still_signs_in)
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
     s_session_t s1, s2;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s1), FLOW_OK, "");
-    S_EXPECT(s_refresh(flow, s1.refresh, &s2), FLOW_OK, "");
-    S_EXPECT(s_refresh(flow, s1.refresh, NULL), FLOW_UNAUTHENTICATED,
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s1), FLOW_OK, "");
+    FL_EXPECT(s_refresh(flow, s1.refresh, &s2), FLOW_OK, "");
+    FL_EXPECT(s_refresh(flow, s1.refresh, NULL), FLOW_UNAUTHENTICATED,
              "refresh_token: already used");
-    S_EXPECT(s_get_profile(flow, s1.access, "", NULL), FLOW_UNAUTHENTICATED, "token: revoked");
+    FL_EXPECT(s_get_profile(flow, s1.access, "", NULL), FLOW_UNAUTHENTICATED, "token: revoked");
     Flow__LoginRequest body = FLOW__LOGIN_REQUEST__INIT;
     body.email = "ann@example.com";
     body.password = PASSWORD;
     Flow__Request req = FLOW__REQUEST__INIT;
     req.body_case = FLOW__REQUEST__BODY_LOGIN;
     req.login = &body;
-    S_EXPECT(s_call(flow, s1.access, &req, NULL), FLOW_OK, "");
+    FL_EXPECT(fl_call(flow, s1.access, &req, NULL), FLOW_OK, "");
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
@@ -625,13 +586,13 @@ FL_TEST(logout_revokes_the_access_token_also_after_restart)
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
     s_session_t out, kept;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &out), FLOW_OK, "");
-    S_EXPECT(s_login(flow, "ann@example.com", PASSWORD, &kept), FLOW_OK, "");
-    S_EXPECT(s_logout(flow, out.access), FLOW_OK, "");
-    S_EXPECT(s_get_profile(flow, out.access, "", NULL), FLOW_UNAUTHENTICATED, "token: revoked");
-    S_EXPECT(s_refresh(flow, out.refresh, NULL), FLOW_UNAUTHENTICATED,
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &out), FLOW_OK, "");
+    FL_EXPECT(s_login(flow, "ann@example.com", PASSWORD, &kept), FLOW_OK, "");
+    FL_EXPECT(s_logout(flow, out.access), FLOW_OK, "");
+    FL_EXPECT(s_get_profile(flow, out.access, "", NULL), FLOW_UNAUTHENTICATED, "token: revoked");
+    FL_EXPECT(s_refresh(flow, out.refresh, NULL), FLOW_UNAUTHENTICATED,
              "refresh_token: the session has ended");
-    S_EXPECT(s_get_profile(flow, kept.access, "", NULL), FLOW_OK, "");
+    FL_EXPECT(s_get_profile(flow, kept.access, "", NULL), FLOW_OK, "");
     flow_destroy(&flow);
     char data[512];
     snprintf(data, sizeof data, "%s", node.data);
@@ -639,8 +600,8 @@ FL_TEST(logout_revokes_the_access_token_also_after_restart)
 
     s_start(&node, data, NULL);
     flow = flow_new(node.client);
-    S_EXPECT(s_get_profile(flow, out.access, "", NULL), FLOW_UNAUTHENTICATED, "token: revoked");
-    S_EXPECT(s_get_profile(flow, kept.access, "", NULL), FLOW_OK, "");
+    FL_EXPECT(s_get_profile(flow, out.access, "", NULL), FLOW_UNAUTHENTICATED, "token: revoked");
+    FL_EXPECT(s_get_profile(flow, kept.access, "", NULL), FLOW_OK, "");
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
@@ -656,25 +617,25 @@ FL_TEST(expired_access_token_is_refused_and_refresh_renews_it)
     s_start(&node, NULL, extra);
     flow_t *flow = flow_new(node.client);
     s_session_t s;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
     flow_status_t status = FLOW_OK;
     for (int i = 0; i < 50 && status == FLOW_OK; i++) {
         status = s_get_profile(flow, s.access, "", NULL);
         if (status == FLOW_OK)
             usleep(100 * 1000);
     }
-    S_EXPECT(status, FLOW_UNAUTHENTICATED, "token: expired");
+    FL_EXPECT(status, FLOW_UNAUTHENTICATED, "token: expired");
 
     uint64_t expired_at = s.access_expires_s;
     status = FLOW_UNAUTHENTICATED;
     for (int i = 0; i < 3 && status != FLOW_OK; i++) {
-        S_EXPECT(s_refresh(flow, s.refresh, &s), FLOW_OK, "");
+        FL_EXPECT(s_refresh(flow, s.refresh, &s), FLOW_OK, "");
         FL_CHECK_INT(s.access_expires_s, >, expired_at);
         status = s_get_profile(flow, s.access, "", NULL);
         if (status != FLOW_OK)
-            S_EXPECT(status, FLOW_UNAUTHENTICATED, "token: expired");
+            FL_EXPECT(status, FLOW_UNAUTHENTICATED, "token: expired");
     }
-    S_EXPECT(status, FLOW_OK, "");
+    FL_EXPECT(status, FLOW_OK, "");
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
@@ -688,7 +649,7 @@ FL_TEST(tampered_token_is_refused)
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
     s_session_t s;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
     const char *dot = strchr(s.access + 3, '.');
     FL_CHECK(dot != NULL);
     size_t mac_at = (size_t) (dot - s.access) + 1;
@@ -697,16 +658,16 @@ FL_TEST(tampered_token_is_refused)
         char token[TOKEN_MAX];
         snprintf(token, sizeof token, "%s", s.access);
         token[positions[i]] = token[positions[i]] == 'A' ? 'B' : 'A';
-        S_EXPECT(s_get_profile(flow, token, "", NULL), FLOW_UNAUTHENTICATED, "token: invalid");
+        FL_EXPECT(s_get_profile(flow, token, "", NULL), FLOW_UNAUTHENTICATED, "token: invalid");
     }
-    S_EXPECT(s_get_profile(flow, s.access, "", NULL), FLOW_OK, "");
+    FL_EXPECT(s_get_profile(flow, s.access, "", NULL), FLOW_OK, "");
 
     char refresh[TOKEN_MAX];
     snprintf(refresh, sizeof refresh, "%s", s.refresh);
     size_t at = strlen(refresh) - 10;
     refresh[at] = refresh[at] == 'A' ? 'B' : 'A';
-    S_EXPECT(s_refresh(flow, refresh, NULL), FLOW_UNAUTHENTICATED, "refresh_token: invalid");
-    S_EXPECT(s_refresh(flow, s.refresh, NULL), FLOW_OK, "");
+    FL_EXPECT(s_refresh(flow, refresh, NULL), FLOW_UNAUTHENTICATED, "refresh_token: invalid");
+    FL_EXPECT(s_refresh(flow, s.refresh, NULL), FLOW_OK, "");
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
@@ -719,9 +680,9 @@ FL_TEST(token_signed_with_another_cluster_key_is_refused)
     flow_t *to_here = flow_new(here.client);
     flow_t *to_there = flow_new(there.client);
     s_session_t s;
-    S_EXPECT(s_sign_up(to_there, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
-    S_EXPECT(s_get_profile(to_there, s.access, "", NULL), FLOW_OK, "");
-    S_EXPECT(s_get_profile(to_here, s.access, "", NULL), FLOW_UNAUTHENTICATED, "token: invalid");
+    FL_EXPECT(s_sign_up(to_there, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
+    FL_EXPECT(s_get_profile(to_there, s.access, "", NULL), FLOW_OK, "");
+    FL_EXPECT(s_get_profile(to_here, s.access, "", NULL), FLOW_UNAUTHENTICATED, "token: invalid");
     flow_destroy(&to_here);
     flow_destroy(&to_there);
     FL_CHECK_INT(fl_node_stop(&here, SIGTERM), ==, 0);
@@ -737,22 +698,22 @@ FL_TEST(change_password_needs_the_old_one_and_ends_other_sessions)
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
     s_session_t mine, other;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &mine), FLOW_OK, "");
-    S_EXPECT(s_login(flow, "ann@example.com", PASSWORD, &other), FLOW_OK, "");
-    S_EXPECT(s_change_password(flow, mine.access, "not my password", "a new password"),
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &mine), FLOW_OK, "");
+    FL_EXPECT(s_login(flow, "ann@example.com", PASSWORD, &other), FLOW_OK, "");
+    FL_EXPECT(s_change_password(flow, mine.access, "not my password", "a new password"),
              FLOW_UNAUTHENTICATED, "old_password: wrong password");
-    S_EXPECT(s_get_profile(flow, other.access, "", NULL), FLOW_OK, "");
+    FL_EXPECT(s_get_profile(flow, other.access, "", NULL), FLOW_OK, "");
 
-    S_EXPECT(s_change_password(flow, mine.access, PASSWORD, "a new password"), FLOW_OK, "");
-    S_EXPECT(s_get_profile(flow, other.access, "", NULL), FLOW_UNAUTHENTICATED,
+    FL_EXPECT(s_change_password(flow, mine.access, PASSWORD, "a new password"), FLOW_OK, "");
+    FL_EXPECT(s_get_profile(flow, other.access, "", NULL), FLOW_UNAUTHENTICATED,
              "token: revoked");
-    S_EXPECT(s_refresh(flow, other.refresh, NULL), FLOW_UNAUTHENTICATED,
+    FL_EXPECT(s_refresh(flow, other.refresh, NULL), FLOW_UNAUTHENTICATED,
              "refresh_token: the session has ended");
-    S_EXPECT(s_get_profile(flow, mine.access, "", NULL), FLOW_OK, "");
-    S_EXPECT(s_refresh(flow, mine.refresh, &mine), FLOW_OK, "");
-    S_EXPECT(s_login(flow, "ann@example.com", PASSWORD, NULL), FLOW_UNAUTHENTICATED,
+    FL_EXPECT(s_get_profile(flow, mine.access, "", NULL), FLOW_OK, "");
+    FL_EXPECT(s_refresh(flow, mine.refresh, &mine), FLOW_OK, "");
+    FL_EXPECT(s_login(flow, "ann@example.com", PASSWORD, NULL), FLOW_UNAUTHENTICATED,
              "invalid email or password");
-    S_EXPECT(s_login(flow, "ann@example.com", "a new password", NULL), FLOW_OK, "");
+    FL_EXPECT(s_login(flow, "ann@example.com", "a new password", NULL), FLOW_OK, "");
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
@@ -763,32 +724,32 @@ FL_TEST(delete_account_needs_the_password_and_removes_everything)
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
     s_session_t s1, s2, s3, again;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s1), FLOW_OK, "");
-    S_EXPECT(s_login(flow, "ann@example.com", PASSWORD, &s2), FLOW_OK, "");
-    S_EXPECT(s_delete_account(flow, s1.access, "not my password"), FLOW_UNAUTHENTICATED,
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s1), FLOW_OK, "");
+    FL_EXPECT(s_login(flow, "ann@example.com", PASSWORD, &s2), FLOW_OK, "");
+    FL_EXPECT(s_delete_account(flow, s1.access, "not my password"), FLOW_UNAUTHENTICATED,
              "password: wrong password");
     Flow__Profile *p = s_own_profile(flow, &s1);
     FL_CHECK_STR(p->display_name, "Ann");
     flow__profile__free_unpacked(p, NULL);
-    S_EXPECT(s_login(flow, "ann@example.com", PASSWORD, &s3), FLOW_OK, "");
+    FL_EXPECT(s_login(flow, "ann@example.com", PASSWORD, &s3), FLOW_OK, "");
 
-    S_EXPECT(s_delete_account(flow, s1.access, PASSWORD), FLOW_OK, "");
+    FL_EXPECT(s_delete_account(flow, s1.access, PASSWORD), FLOW_OK, "");
     const s_session_t *ended[] = { &s1, &s2, &s3 };
     for (int i = 0; i < 3; i++) {
-        S_EXPECT(s_get_profile(flow, ended[i]->access, "", NULL), FLOW_UNAUTHENTICATED,
+        FL_EXPECT(s_get_profile(flow, ended[i]->access, "", NULL), FLOW_UNAUTHENTICATED,
                  "token: revoked");
-        S_EXPECT(s_refresh(flow, ended[i]->refresh, NULL), FLOW_UNAUTHENTICATED,
+        FL_EXPECT(s_refresh(flow, ended[i]->refresh, NULL), FLOW_UNAUTHENTICATED,
                  "refresh_token: the session has ended");
     }
-    S_EXPECT(s_login(flow, "ann@example.com", PASSWORD, NULL), FLOW_UNAUTHENTICATED,
+    FL_EXPECT(s_login(flow, "ann@example.com", PASSWORD, NULL), FLOW_UNAUTHENTICATED,
              "invalid email or password");
 
-    S_EXPECT(s_sign_up(flow, "ann@example.com", "another password", "Ann Again", &again),
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", "another password", "Ann Again", &again),
              FLOW_OK, "");
     FL_CHECK(strcmp(again.user_id, s1.user_id) != 0);
-    S_EXPECT(s_get_profile(flow, again.access, s1.user_id, NULL), FLOW_NOT_FOUND,
+    FL_EXPECT(s_get_profile(flow, again.access, s1.user_id, NULL), FLOW_NOT_FOUND,
              "user: no such user");
-    S_EXPECT(s_get_profile(flow, again.access, "ann@example.com", &p), FLOW_OK, "");
+    FL_EXPECT(s_get_profile(flow, again.access, "ann@example.com", &p), FLOW_OK, "");
     FL_CHECK_STR(p->user_id, again.user_id);
     FL_CHECK_STR(p->display_name, "Ann Again");
     flow__profile__free_unpacked(p, NULL);
@@ -805,7 +766,7 @@ FL_TEST(profile_update_sets_every_field_and_leaves_absent_ones)
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
     s_session_t s;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
 
     Flow__TextValue name = FLOW__TEXT_VALUE__INIT, avatar = FLOW__TEXT_VALUE__INIT,
                     bio = FLOW__TEXT_VALUE__INIT;
@@ -848,7 +809,7 @@ FL_TEST(profile_update_sets_every_field_and_leaves_absent_ones)
     u.preferences = &prefs;
     u.privacy = &privacy;
     Flow__Profile *p = NULL;
-    S_EXPECT(s_update_profile(flow, s.access, &u, &p), FLOW_OK, "");
+    FL_EXPECT(s_update_profile(flow, s.access, &u, &p), FLOW_OK, "");
     FL_CHECK_STR(p->display_name, "Ann B.");
     FL_CHECK_STR(p->avatar_url, "https://img.example.com/ann.png");
     FL_CHECK_STR(p->bio, "Likes long walks.\nAnd jazz.");
@@ -886,7 +847,7 @@ FL_TEST(profile_update_sets_every_field_and_leaves_absent_ones)
     u2.bio = &bio2;
     u2.privacy = &privacy2;
     Flow__Profile *q = NULL;
-    S_EXPECT(s_update_profile(flow, s.access, &u2, &q), FLOW_OK, "");
+    FL_EXPECT(s_update_profile(flow, s.access, &u2, &q), FLOW_OK, "");
     FL_CHECK_STR(q->bio, "Now likes cycling.");
     FL_CHECK_INT(q->privacy->bio, ==, FLOW__VISIBILITY__VISIBILITY_PUBLIC);
     char *changed_bio = q->bio;
@@ -900,7 +861,7 @@ FL_TEST(profile_update_sets_every_field_and_leaves_absent_ones)
 
     Flow__UpdateProfileRequest u3 = FLOW__UPDATE_PROFILE_REQUEST__INIT;
     u3.clear_home = true;
-    S_EXPECT(s_update_profile(flow, s.access, &u3, NULL), FLOW_OK, "");
+    FL_EXPECT(s_update_profile(flow, s.access, &u3, NULL), FLOW_OK, "");
     p = s_own_profile(flow, &s);
     FL_CHECK(p->home == NULL);
     FL_CHECK_STR(p->display_name, "Ann B.");
@@ -915,7 +876,7 @@ FL_TEST(profile_labels_are_normalised)
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
     s_session_t s;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
     char *trait_values[] = { " Jazz ", "jazz", "JAZZ" };
     char *interest_values[] = { "Hiking   Trips", "hiking trips", "  ", "Chess" };
     char *category_values[] = { "MUSIC", "Music " };
@@ -935,7 +896,7 @@ FL_TEST(profile_labels_are_normalised)
     u.traits = &traits;
     u.interests = &interests;
     u.preferences = &prefs;
-    S_EXPECT(s_update_profile(flow, s.access, &u, NULL), FLOW_OK, "");
+    FL_EXPECT(s_update_profile(flow, s.access, &u, NULL), FLOW_OK, "");
     Flow__Profile *p = s_own_profile(flow, &s);
     FL_CHECK_INT(p->n_traits, ==, 1);
     FL_CHECK_STR(p->traits[0], "jazz");
@@ -974,7 +935,7 @@ s_fill_profile(flow_t *flow, const s_session_t *s)
     u.traits = &traits;
     u.interests = &interests;
     u.preferences = &prefs;
-    S_EXPECT(s_update_profile(flow, s->access, &u, NULL), FLOW_OK, "");
+    FL_EXPECT(s_update_profile(flow, s->access, &u, NULL), FLOW_OK, "");
 }
 
 /*  Fails unless P shows nothing only the owner may see.  */
@@ -992,13 +953,13 @@ FL_TEST(privacy_hides_fields_from_other_users)
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
     s_session_t ann, bob;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &ann), FLOW_OK, "");
-    S_EXPECT(s_sign_up(flow, "bob@example.com", PASSWORD, "Bob", &bob), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &ann), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "bob@example.com", PASSWORD, "Bob", &bob), FLOW_OK, "");
     s_fill_profile(flow, &ann);
 
     /*  Defaults: bio, interests and traits public; home private.  */
     Flow__Profile *p = NULL;
-    S_EXPECT(s_get_profile(flow, bob.access, ann.user_id, &p), FLOW_OK, "");
+    FL_EXPECT(s_get_profile(flow, bob.access, ann.user_id, &p), FLOW_OK, "");
     FL_CHECK_STR(p->user_id, ann.user_id);
     FL_CHECK_STR(p->display_name, "Ann");
     FL_CHECK_STR(p->bio, "Ann's bio");
@@ -1015,8 +976,8 @@ FL_TEST(privacy_hides_fields_from_other_users)
     privacy.traits = FLOW__VISIBILITY__VISIBILITY_PRIVATE;
     Flow__UpdateProfileRequest u = FLOW__UPDATE_PROFILE_REQUEST__INIT;
     u.privacy = &privacy;
-    S_EXPECT(s_update_profile(flow, ann.access, &u, NULL), FLOW_OK, "");
-    S_EXPECT(s_get_profile(flow, bob.access, ann.user_id, &p), FLOW_OK, "");
+    FL_EXPECT(s_update_profile(flow, ann.access, &u, NULL), FLOW_OK, "");
+    FL_EXPECT(s_get_profile(flow, bob.access, ann.user_id, &p), FLOW_OK, "");
     FL_CHECK_STR(p->display_name, "Ann");
     FL_CHECK_STR(p->bio, "");
     FL_CHECK_INT(p->n_interests, ==, 0);
@@ -1044,21 +1005,21 @@ FL_TEST(profile_by_email_and_by_user_id_are_the_same)
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
     s_session_t ann, bob;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &ann), FLOW_OK, "");
-    S_EXPECT(s_sign_up(flow, "bob@example.com", PASSWORD, "Bob", &bob), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &ann), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "bob@example.com", PASSWORD, "Bob", &bob), FLOW_OK, "");
     s_fill_profile(flow, &ann);
     const s_session_t *readers[] = { &bob, &ann };
     for (int i = 0; i < 2; i++) {
         Flow__Profile *by_id = NULL, *by_email = NULL;
-        S_EXPECT(s_get_profile(flow, readers[i]->access, ann.user_id, &by_id), FLOW_OK, "");
-        S_EXPECT(s_get_profile(flow, readers[i]->access, " ANN@example.com", &by_email),
+        FL_EXPECT(s_get_profile(flow, readers[i]->access, ann.user_id, &by_id), FLOW_OK, "");
+        FL_EXPECT(s_get_profile(flow, readers[i]->access, " ANN@example.com", &by_email),
                  FLOW_OK, "");
         FL_CHECK_STR(by_id->user_id, ann.user_id);
         FL_CHECK(s_same_profile(by_id, by_email));
         flow__profile__free_unpacked(by_id, NULL);
         flow__profile__free_unpacked(by_email, NULL);
     }
-    S_EXPECT(s_get_profile(flow, bob.access, "nobody@example.com", NULL), FLOW_NOT_FOUND,
+    FL_EXPECT(s_get_profile(flow, bob.access, "nobody@example.com", NULL), FLOW_NOT_FOUND,
              "user: no such user");
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
@@ -1073,12 +1034,12 @@ FL_TEST(admin_requests_are_denied_to_plain_users)
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
     s_session_t s;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
-    S_EXPECT(s_get_account(flow, s.access, "ann@example.com", NULL), FLOW_PERMISSION_DENIED,
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
+    FL_EXPECT(s_get_account(flow, s.access, "ann@example.com", NULL), FLOW_PERMISSION_DENIED,
              "get_account needs the role ADMIN");
-    S_EXPECT(s_set_role(flow, s.access, "ann@example.com", FLOW__ROLE__ROLE_ADMIN, NULL),
+    FL_EXPECT(s_set_role(flow, s.access, "ann@example.com", FLOW__ROLE__ROLE_ADMIN, NULL),
              FLOW_PERMISSION_DENIED, "set_role needs the role ADMIN");
-    S_EXPECT(s_refresh(flow, s.refresh, &s), FLOW_OK, "");
+    FL_EXPECT(s_refresh(flow, s.refresh, &s), FLOW_OK, "");
     FL_CHECK_INT(s.role, ==, FLOW__ROLE__ROLE_USER);
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
@@ -1092,18 +1053,18 @@ FL_TEST(flowctl_makes_an_admin_whose_next_token_carries_the_role)
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
     s_session_t ann, bob;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &ann), FLOW_OK, "");
-    S_EXPECT(s_sign_up(flow, "bob@example.com", PASSWORD, "Bob", &bob), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &ann), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "bob@example.com", PASSWORD, "Bob", &bob), FLOW_OK, "");
     const char *args[] = { "user", "role", "ann@example.com", "admin", NULL };
     FL_CHECK_INT(s_flowctl(&node, args), ==, 0);
     FL_CHECK(strstr(s_out, "admin") != NULL);
-    S_EXPECT(s_get_account(flow, ann.access, "bob@example.com", NULL), FLOW_PERMISSION_DENIED,
+    FL_EXPECT(s_get_account(flow, ann.access, "bob@example.com", NULL), FLOW_PERMISSION_DENIED,
              "get_account needs the role ADMIN");
 
-    S_EXPECT(s_refresh(flow, ann.refresh, &ann), FLOW_OK, "");
+    FL_EXPECT(s_refresh(flow, ann.refresh, &ann), FLOW_OK, "");
     FL_CHECK_INT(ann.role, ==, FLOW__ROLE__ROLE_ADMIN);
     Flow__AccountReply *account = NULL;
-    S_EXPECT(s_get_account(flow, ann.access, "Bob@Example.com", &account), FLOW_OK, "");
+    FL_EXPECT(s_get_account(flow, ann.access, "Bob@Example.com", &account), FLOW_OK, "");
     FL_CHECK_STR(account->user_id, bob.user_id);
     FL_CHECK_STR(account->email, "bob@example.com");
     FL_CHECK_STR(account->display_name, "Bob");
@@ -1111,7 +1072,7 @@ FL_TEST(flowctl_makes_an_admin_whose_next_token_carries_the_role)
     FL_CHECK_INT(account->sessions, ==, 1);
     flow__account_reply__free_unpacked(account, NULL);
 
-    S_EXPECT(s_set_role(flow, ann.access, "bob@example.com", FLOW__ROLE__ROLE_ORGANIZER,
+    FL_EXPECT(s_set_role(flow, ann.access, "bob@example.com", FLOW__ROLE__ROLE_ORGANIZER,
                         &account), FLOW_OK, "");
     FL_CHECK_INT(account->role, ==, FLOW__ROLE__ROLE_ORGANIZER);
     flow__account_reply__free_unpacked(account, NULL);
@@ -1121,7 +1082,7 @@ FL_TEST(flowctl_makes_an_admin_whose_next_token_carries_the_role)
 
     /*  An admin sees what only the owner sees.  */
     Flow__Profile *p = NULL;
-    S_EXPECT(s_get_profile(flow, ann.access, bob.user_id, &p), FLOW_OK, "");
+    FL_EXPECT(s_get_profile(flow, ann.access, bob.user_id, &p), FLOW_OK, "");
     FL_CHECK_STR(p->email, "bob@example.com");
     FL_CHECK_INT(p->role, ==, FLOW__ROLE__ROLE_ORGANIZER);
     flow__profile__free_unpacked(p, NULL);
@@ -1144,9 +1105,9 @@ FL_TEST(sign_up_refuses_malformed_emails)
     const char *bad[] = { "ann.example.com", "ann@bob@example.com", "ann@example",
                           "ann smith@example.com", "ann@exa mple.com", long_email, "", "@example.com" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        S_EXPECT(s_sign_up(flow, bad[i], PASSWORD, "Ann", NULL), FLOW_INVALID_ARGUMENT,
+        FL_EXPECT(s_sign_up(flow, bad[i], PASSWORD, "Ann", NULL), FLOW_INVALID_ARGUMENT,
                  "email: ");
-        S_EXPECT(s_login(flow, bad[i], PASSWORD, NULL), FLOW_INVALID_ARGUMENT, "email: ");
+        FL_EXPECT(s_login(flow, bad[i], PASSWORD, NULL), FLOW_INVALID_ARGUMENT, "email: ");
     }
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
@@ -1172,11 +1133,11 @@ FL_TEST(sign_up_refuses_bad_names_and_short_passwords_and_stores_nothing)
         { "", "Ann", "password: at least 10 characters" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        S_EXPECT(s_sign_up(flow, "ann@example.com", cases[i].password, cases[i].name, NULL),
+        FL_EXPECT(s_sign_up(flow, "ann@example.com", cases[i].password, cases[i].name, NULL),
                  FLOW_INVALID_ARGUMENT, cases[i].prefix);
-    S_EXPECT(s_login(flow, "ann@example.com", PASSWORD, NULL), FLOW_UNAUTHENTICATED,
+    FL_EXPECT(s_login(flow, "ann@example.com", PASSWORD, NULL), FLOW_UNAUTHENTICATED,
              "invalid email or password");
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", NULL), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", NULL), FLOW_OK, "");
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
@@ -1187,10 +1148,10 @@ FL_TEST(change_password_refuses_a_short_new_password)
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
     s_session_t s;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
-    S_EXPECT(s_change_password(flow, s.access, PASSWORD, "short pw"), FLOW_INVALID_ARGUMENT,
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
+    FL_EXPECT(s_change_password(flow, s.access, PASSWORD, "short pw"), FLOW_INVALID_ARGUMENT,
              "new_password: at least 10 characters");
-    S_EXPECT(s_login(flow, "ann@example.com", PASSWORD, NULL), FLOW_OK, "");
+    FL_EXPECT(s_login(flow, "ann@example.com", PASSWORD, NULL), FLOW_OK, "");
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
@@ -1203,7 +1164,7 @@ FL_TEST(update_profile_refuses_bad_fields_and_changes_nothing)
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
     s_session_t s;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
     Flow__Profile *before = s_own_profile(flow, &s);
 
     char long_name[66], long_trait[42];
@@ -1303,7 +1264,7 @@ FL_TEST(update_profile_refuses_bad_fields_and_changes_nothing)
     cases[n++].prefix = "home: give a point or clear_home, not both";
     FL_CHECK_INT(n, ==, sizeof cases / sizeof cases[0]);
     for (size_t i = 0; i < n; i++)
-        S_EXPECT(s_update_profile(flow, s.access, &cases[i].u, NULL), FLOW_INVALID_ARGUMENT,
+        FL_EXPECT(s_update_profile(flow, s.access, &cases[i].u, NULL), FLOW_INVALID_ARGUMENT,
                  cases[i].prefix);
 
     Flow__Profile *after = s_own_profile(flow, &s);
@@ -1320,19 +1281,19 @@ FL_TEST(set_role_refuses_an_unknown_role)
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
     s_session_t admin;
-    S_EXPECT(s_sign_up(flow, "admin@example.com", PASSWORD, "Admin", &admin), FLOW_OK, "");
-    S_EXPECT(s_sign_up(flow, "bob@example.com", PASSWORD, "Bob", NULL), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "admin@example.com", PASSWORD, "Admin", &admin), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "bob@example.com", PASSWORD, "Bob", NULL), FLOW_OK, "");
     s_make_admin(&node, flow, "admin@example.com", &admin);
-    S_EXPECT(s_set_role(flow, admin.access, "bob@example.com", (Flow__Role) 9, NULL),
+    FL_EXPECT(s_set_role(flow, admin.access, "bob@example.com", (Flow__Role) 9, NULL),
              FLOW_INVALID_ARGUMENT, "role: unknown value 9");
-    S_EXPECT(s_set_role(flow, admin.access, "bob@example.com", FLOW__ROLE__ROLE_UNSPECIFIED,
+    FL_EXPECT(s_set_role(flow, admin.access, "bob@example.com", FLOW__ROLE__ROLE_UNSPECIFIED,
                         NULL), FLOW_INVALID_ARGUMENT, "role: unknown value 0");
-    S_EXPECT(s_set_role(flow, admin.access, "bob@", FLOW__ROLE__ROLE_ADMIN, NULL),
+    FL_EXPECT(s_set_role(flow, admin.access, "bob@", FLOW__ROLE__ROLE_ADMIN, NULL),
              FLOW_INVALID_ARGUMENT, "email: ");
-    S_EXPECT(s_set_role(flow, admin.access, "nobody@example.com", FLOW__ROLE__ROLE_ADMIN, NULL),
+    FL_EXPECT(s_set_role(flow, admin.access, "nobody@example.com", FLOW__ROLE__ROLE_ADMIN, NULL),
              FLOW_NOT_FOUND, "email: no account has this email");
     Flow__AccountReply *account = NULL;
-    S_EXPECT(s_get_account(flow, admin.access, "bob@example.com", &account), FLOW_OK, "");
+    FL_EXPECT(s_get_account(flow, admin.access, "bob@example.com", &account), FLOW_OK, "");
     FL_CHECK_INT(account->role, ==, FLOW__ROLE__ROLE_USER);
     flow__account_reply__free_unpacked(account, NULL);
     flow_destroy(&flow);
@@ -1345,19 +1306,19 @@ FL_TEST(get_profile_refuses_a_user_that_is_neither_id_nor_email)
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
     s_session_t s;
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", &s), FLOW_OK, "");
     char upper[17];
     for (int i = 0; i < 16; i++)
         upper[i] = (char) toupper((unsigned char) s.user_id[i]);
     upper[16] = '\0';
     const char *bad[] = { "ann", "0123456789abcde", "0123456789abcdefa", "0123456789abcdeg" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        S_EXPECT(s_get_profile(flow, s.access, bad[i], NULL), FLOW_INVALID_ARGUMENT,
+        FL_EXPECT(s_get_profile(flow, s.access, bad[i], NULL), FLOW_INVALID_ARGUMENT,
                  "user: neither a user id (16 hex digits) nor an email");
     if (strcmp(upper, s.user_id) != 0)
-        S_EXPECT(s_get_profile(flow, s.access, upper, NULL), FLOW_INVALID_ARGUMENT,
+        FL_EXPECT(s_get_profile(flow, s.access, upper, NULL), FLOW_INVALID_ARGUMENT,
                  "user: neither");
-    S_EXPECT(s_get_profile(flow, s.access, "ann@@example.com", NULL), FLOW_INVALID_ARGUMENT,
+    FL_EXPECT(s_get_profile(flow, s.access, "ann@@example.com", NULL), FLOW_INVALID_ARGUMENT,
              "user: must contain one @");
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
@@ -1371,24 +1332,24 @@ FL_TEST(requests_needing_sign_in_without_a_token_are_unauthenticated)
     fl_proc_t node;
     s_start(&node, NULL, NULL);
     flow_t *flow = flow_new(node.client);
-    S_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", NULL), FLOW_OK, "");
+    FL_EXPECT(s_sign_up(flow, "ann@example.com", PASSWORD, "Ann", NULL), FLOW_OK, "");
     Flow__UpdateProfileRequest u = FLOW__UPDATE_PROFILE_REQUEST__INIT;
-    S_EXPECT(s_logout(flow, NULL), FLOW_UNAUTHENTICATED, "logout needs a signed-in user");
-    S_EXPECT(s_change_password(flow, NULL, PASSWORD, "a new password"), FLOW_UNAUTHENTICATED,
+    FL_EXPECT(s_logout(flow, NULL), FLOW_UNAUTHENTICATED, "logout needs a signed-in user");
+    FL_EXPECT(s_change_password(flow, NULL, PASSWORD, "a new password"), FLOW_UNAUTHENTICATED,
              "change_password needs a signed-in user");
-    S_EXPECT(s_delete_account(flow, NULL, PASSWORD), FLOW_UNAUTHENTICATED,
+    FL_EXPECT(s_delete_account(flow, NULL, PASSWORD), FLOW_UNAUTHENTICATED,
              "delete_account needs a signed-in user");
-    S_EXPECT(s_get_profile(flow, NULL, "ann@example.com", NULL), FLOW_UNAUTHENTICATED,
+    FL_EXPECT(s_get_profile(flow, NULL, "ann@example.com", NULL), FLOW_UNAUTHENTICATED,
              "get_profile needs a signed-in user");
-    S_EXPECT(s_get_profile(flow, NULL, "", NULL), FLOW_UNAUTHENTICATED,
+    FL_EXPECT(s_get_profile(flow, NULL, "", NULL), FLOW_UNAUTHENTICATED,
              "get_profile needs a signed-in user");
-    S_EXPECT(s_update_profile(flow, NULL, &u, NULL), FLOW_UNAUTHENTICATED,
+    FL_EXPECT(s_update_profile(flow, NULL, &u, NULL), FLOW_UNAUTHENTICATED,
              "update_profile needs a signed-in user");
-    S_EXPECT(s_set_role(flow, NULL, "ann@example.com", FLOW__ROLE__ROLE_ADMIN, NULL),
+    FL_EXPECT(s_set_role(flow, NULL, "ann@example.com", FLOW__ROLE__ROLE_ADMIN, NULL),
              FLOW_UNAUTHENTICATED, "set_role needs a signed-in user");
-    S_EXPECT(s_get_account(flow, NULL, "ann@example.com", NULL), FLOW_UNAUTHENTICATED,
+    FL_EXPECT(s_get_account(flow, NULL, "ann@example.com", NULL), FLOW_UNAUTHENTICATED,
              "get_account needs a signed-in user");
-    S_EXPECT(s_login(flow, "ann@example.com", PASSWORD, NULL), FLOW_OK, "");
+    FL_EXPECT(s_login(flow, "ann@example.com", PASSWORD, NULL), FLOW_OK, "");
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }

@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CALL_TIMEOUT_MS 10000
 #define TOKEN_MAX 600
 #define ID_MAX 64
 
@@ -22,7 +21,6 @@ typedef struct {
     char token[TOKEN_MAX];
 } s_user_t;
 
-static char s_message[1024];
 
 static void
 s_start(fl_proc_t *node, const char *data)
@@ -32,34 +30,7 @@ s_start(fl_proc_t *node, const char *data)
     fl_node_start(node, data, flags);
 }
 
-static flow_status_t
-s_call(flow_t *flow, const char *token, Flow__Request *req, Flow__Reply **reply_p)
-{
-    req->token = (char *) (token ? token : "");
-    Flow__Reply *reply = NULL;
-    flow_status_t status = flow_call(flow, req, &reply, CALL_TIMEOUT_MS);
-    snprintf(s_message, sizeof s_message, "%s", reply ? reply->message : flow_error(flow));
-    if (reply_p)
-        *reply_p = reply;
-    else
-    if (reply)
-        flow__reply__free_unpacked(reply, NULL);
-    return status;
-}
 
-/*  Fails unless STATUS is WANT and the message starts with PREFIX.  */
-static void
-s_expect(flow_status_t status, flow_status_t want, const char *prefix, int line)
-{
-    if (status != want || strncmp(s_message, prefix, strlen(prefix)) != 0) {
-        char what[1400];
-        snprintf(what, sizeof what, "line %d: expected %s \"%s...\", got %s \"%s\"", line,
-                 flow_status_name(want), prefix, flow_status_name(status), s_message);
-        fl_test_fail(__FILE__, line, what);
-    }
-}
-
-#define S_EXPECT(call, want, prefix) s_expect((call), (want), (prefix), __LINE__)
 
 static void
 s_sign_up(flow_t *flow, const char *email, s_user_t *out)
@@ -72,7 +43,7 @@ s_sign_up(flow_t *flow, const char *email, s_user_t *out)
     req.body_case = FLOW__REQUEST__BODY_SIGN_UP;
     req.sign_up = &body;
     Flow__Reply *reply = NULL;
-    S_EXPECT(s_call(flow, NULL, &req, &reply), FLOW_OK, "");
+    FL_EXPECT(fl_call(flow, NULL, &req, &reply), FLOW_OK, "");
     snprintf(out->user_id, sizeof out->user_id, "%s", reply->session->user_id);
     snprintf(out->token, sizeof out->token, "%s", reply->session->access_token);
     flow__reply__free_unpacked(reply, NULL);
@@ -121,7 +92,7 @@ s_create(flow_t *flow, const s_user_t *u, const Flow__EventDraft *draft, char *i
     req.body_case = FLOW__REQUEST__BODY_CREATE_EVENT;
     req.create_event = &body;
     Flow__Reply *reply = NULL;
-    flow_status_t st = s_call(flow, u->token, &req, &reply);
+    flow_status_t st = fl_call(flow, u->token, &req, &reply);
     if (st == FLOW_OK && id)
         snprintf(id, ID_MAX, "%s", reply->event->id);
     if (reply)
@@ -138,7 +109,7 @@ s_get(flow_t *flow, const s_user_t *u, const char *id, Flow__Event **out)
     req.body_case = FLOW__REQUEST__BODY_GET_EVENT;
     req.get_event = &body;
     Flow__Reply *reply = NULL;
-    flow_status_t st = s_call(flow, u->token, &req, &reply);
+    flow_status_t st = fl_call(flow, u->token, &req, &reply);
     if (out)
         *out = NULL;
     if (st == FLOW_OK && out) {
@@ -162,7 +133,7 @@ s_rsvp(flow_t *flow, const s_user_t *u, const char *id, Flow__RsvpState state,
     req.body_case = FLOW__REQUEST__BODY_RSVP;
     req.rsvp = &body;
     Flow__Reply *reply = NULL;
-    flow_status_t st = s_call(flow, u->token, &req, &reply);
+    flow_status_t st = fl_call(flow, u->token, &req, &reply);
     if (st == FLOW_OK) {
         if (got)
             *got = reply->rsvp->state;
@@ -183,7 +154,7 @@ s_nearby(flow_t *flow, const s_user_t *u, Flow__NearbyRequest *q, const char *id
     req.body_case = FLOW__REQUEST__BODY_NEARBY;
     req.nearby = q;
     Flow__Reply *reply = NULL;
-    S_EXPECT(s_call(flow, u->token, &req, &reply), FLOW_OK, "");
+    FL_EXPECT(fl_call(flow, u->token, &req, &reply), FLOW_OK, "");
     size_t n = reply->nearby->n_hits;
     *found = false;
     for (size_t i = 0; i < n; i++)
@@ -211,10 +182,10 @@ FL_TEST(created_event_reads_back_with_its_organizer)
     s_draft_t d;
     s_draft(&d, "Jazz night", 52.52, 13.405, 2, 100);
     char id[ID_MAX];
-    S_EXPECT(s_create(flow, &ann, &d.draft, id), FLOW_OK, "");
+    FL_EXPECT(s_create(flow, &ann, &d.draft, id), FLOW_OK, "");
     FL_CHECK_INT(strlen(id), ==, 16);
     Flow__Event *ev = NULL;
-    S_EXPECT(s_get(flow, &ann, id, &ev), FLOW_OK, "");
+    FL_EXPECT(s_get(flow, &ann, id, &ev), FLOW_OK, "");
     FL_CHECK_STR(ev->title, "Jazz night");
     FL_CHECK_STR(ev->organizer->user_id, ann.user_id);
     FL_CHECK_INT(ev->version, ==, 1);
@@ -239,7 +210,7 @@ FL_TEST(only_the_organizer_may_update_and_updates_bump_the_version)
     s_draft_t d;
     s_draft(&d, "Jazz night", 52.52, 13.405, 2, 100);
     char id[ID_MAX];
-    S_EXPECT(s_create(flow, &ann, &d.draft, id), FLOW_OK, "");
+    FL_EXPECT(s_create(flow, &ann, &d.draft, id), FLOW_OK, "");
     Flow__EventDraft changes = FLOW__EVENT_DRAFT__INIT;
     changes.title = "Jazz & blues night";
     char *fields[] = { "title" };
@@ -251,14 +222,14 @@ FL_TEST(only_the_organizer_may_update_and_updates_bump_the_version)
     Flow__Request req = FLOW__REQUEST__INIT;
     req.body_case = FLOW__REQUEST__BODY_UPDATE_EVENT;
     req.update_event = &body;
-    S_EXPECT(s_call(flow, bob.token, &req, NULL), FLOW_PERMISSION_DENIED, "only the organizer");
+    FL_EXPECT(fl_call(flow, bob.token, &req, NULL), FLOW_PERMISSION_DENIED, "only the organizer");
     req.id = 0;
-    S_EXPECT(s_call(flow, ann.token, &req, NULL), FLOW_OK, "");
+    FL_EXPECT(fl_call(flow, ann.token, &req, NULL), FLOW_OK, "");
     body.if_version = 1;
     req.id = 0;
-    S_EXPECT(s_call(flow, ann.token, &req, NULL), FLOW_FAILED_PRECONDITION, "if_version");
+    FL_EXPECT(fl_call(flow, ann.token, &req, NULL), FLOW_FAILED_PRECONDITION, "if_version");
     Flow__Event *ev = NULL;
-    S_EXPECT(s_get(flow, bob.token[0] ? &bob : &ann, id, &ev), FLOW_OK, "");
+    FL_EXPECT(s_get(flow, bob.token[0] ? &bob : &ann, id, &ev), FLOW_OK, "");
     FL_CHECK_STR(ev->title, "Jazz & blues night");
     FL_CHECK_INT(ev->version, ==, 2);
     FL_CHECK_STR(ev->description, "Live music in the cellar");
@@ -277,9 +248,9 @@ FL_TEST(nearby_finds_events_in_the_radius_with_their_distance)
     s_draft_t d;
     char mitte[ID_MAX], potsdam[ID_MAX];
     s_draft(&d, "Jazz in Mitte", 52.5200, 13.4050, 1, 0);
-    S_EXPECT(s_create(flow, &ann, &d.draft, mitte), FLOW_OK, "");
+    FL_EXPECT(s_create(flow, &ann, &d.draft, mitte), FLOW_OK, "");
     s_draft(&d, "Jazz in Potsdam", 52.3906, 13.0645, 1, 0);
-    S_EXPECT(s_create(flow, &ann, &d.draft, potsdam), FLOW_OK, "");
+    FL_EXPECT(s_create(flow, &ann, &d.draft, potsdam), FLOW_OK, "");
     Flow__NearbyRequest q;
     s_near(&q, 52.5219, 13.4132, 5000);
     bool found;
@@ -310,22 +281,22 @@ FL_TEST(cancelled_event_leaves_search_at_once)
     s_draft_t d;
     s_draft(&d, "Jazz night", 52.52, 13.405, 1, 0);
     char id[ID_MAX];
-    S_EXPECT(s_create(flow, &ann, &d.draft, id), FLOW_OK, "");
+    FL_EXPECT(s_create(flow, &ann, &d.draft, id), FLOW_OK, "");
     Flow__CancelEventRequest body = FLOW__CANCEL_EVENT_REQUEST__INIT;
     body.id = id;
     Flow__Request req = FLOW__REQUEST__INIT;
     req.body_case = FLOW__REQUEST__BODY_CANCEL_EVENT;
     req.cancel_event = &body;
-    S_EXPECT(s_call(flow, ann.token, &req, NULL), FLOW_OK, "");
+    FL_EXPECT(fl_call(flow, ann.token, &req, NULL), FLOW_OK, "");
     Flow__NearbyRequest q;
     s_near(&q, 52.52, 13.405, 1000);
     bool found;
     FL_CHECK_INT(s_nearby(flow, &ann, &q, id, &found), ==, 0);
     Flow__Event *ev = NULL;
-    S_EXPECT(s_get(flow, &ann, id, &ev), FLOW_OK, "");
+    FL_EXPECT(s_get(flow, &ann, id, &ev), FLOW_OK, "");
     FL_CHECK_INT(ev->status, ==, FLOW__EVENT_STATUS__EVENT_CANCELLED);
     flow__event__free_unpacked(ev, NULL);
-    S_EXPECT(s_rsvp(flow, &ann, id, FLOW__RSVP_STATE__RSVP_GOING, NULL, NULL),
+    FL_EXPECT(s_rsvp(flow, &ann, id, FLOW__RSVP_STATE__RSVP_GOING, NULL, NULL),
              FLOW_FAILED_PRECONDITION, "event: cancelled");
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
@@ -344,9 +315,9 @@ FL_TEST(private_event_is_seen_only_by_organizer_and_invited)
     s_draft(&d, "Secret gig", 52.52, 13.405, 1, 10);
     d.draft.visibility = FLOW__EVENT_VISIBILITY__EVENT_PRIVATE;
     char id[ID_MAX];
-    S_EXPECT(s_create(flow, &ann, &d.draft, id), FLOW_OK, "");
-    S_EXPECT(s_get(flow, &eve, id, NULL), FLOW_NOT_FOUND, "event: no such event");
-    S_EXPECT(s_rsvp(flow, &eve, id, FLOW__RSVP_STATE__RSVP_GOING, NULL, NULL), FLOW_NOT_FOUND,
+    FL_EXPECT(s_create(flow, &ann, &d.draft, id), FLOW_OK, "");
+    FL_EXPECT(s_get(flow, &eve, id, NULL), FLOW_NOT_FOUND, "event: no such event");
+    FL_EXPECT(s_rsvp(flow, &eve, id, FLOW__RSVP_STATE__RSVP_GOING, NULL, NULL), FLOW_NOT_FOUND,
              "event: no such event");
     Flow__NearbyRequest q;
     s_near(&q, 52.52, 13.405, 1000);
@@ -360,10 +331,10 @@ FL_TEST(private_event_is_seen_only_by_organizer_and_invited)
     Flow__Request req = FLOW__REQUEST__INIT;
     req.body_case = FLOW__REQUEST__BODY_INVITE;
     req.invite = &inv;
-    S_EXPECT(s_call(flow, ann.token, &req, NULL), FLOW_OK, "");
-    S_EXPECT(s_get(flow, &bob, id, NULL), FLOW_OK, "");
-    S_EXPECT(s_rsvp(flow, &bob, id, FLOW__RSVP_STATE__RSVP_GOING, NULL, NULL), FLOW_OK, "");
-    S_EXPECT(s_get(flow, &eve, id, NULL), FLOW_NOT_FOUND, "event: no such event");
+    FL_EXPECT(fl_call(flow, ann.token, &req, NULL), FLOW_OK, "");
+    FL_EXPECT(s_get(flow, &bob, id, NULL), FLOW_OK, "");
+    FL_EXPECT(s_rsvp(flow, &bob, id, FLOW__RSVP_STATE__RSVP_GOING, NULL, NULL), FLOW_OK, "");
+    FL_EXPECT(s_get(flow, &eve, id, NULL), FLOW_NOT_FOUND, "event: no such event");
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
@@ -381,25 +352,25 @@ FL_TEST(full_event_waitlists_in_order_and_promotes_on_withdrawal)
     s_draft_t d;
     s_draft(&d, "Tiny gig", 52.52, 13.405, 1, 1);
     char id[ID_MAX];
-    S_EXPECT(s_create(flow, &org, &d.draft, id), FLOW_OK, "");
+    FL_EXPECT(s_create(flow, &org, &d.draft, id), FLOW_OK, "");
     Flow__RsvpState st;
     uint32_t pos;
-    S_EXPECT(s_rsvp(flow, &a, id, FLOW__RSVP_STATE__RSVP_GOING, &st, &pos), FLOW_OK, "");
+    FL_EXPECT(s_rsvp(flow, &a, id, FLOW__RSVP_STATE__RSVP_GOING, &st, &pos), FLOW_OK, "");
     FL_CHECK_INT(st, ==, FLOW__RSVP_STATE__RSVP_GOING);
-    S_EXPECT(s_rsvp(flow, &b, id, FLOW__RSVP_STATE__RSVP_GOING, &st, &pos), FLOW_OK, "");
+    FL_EXPECT(s_rsvp(flow, &b, id, FLOW__RSVP_STATE__RSVP_GOING, &st, &pos), FLOW_OK, "");
     FL_CHECK_INT(st, ==, FLOW__RSVP_STATE__RSVP_WAITLISTED);
     FL_CHECK_INT(pos, ==, 1);
-    S_EXPECT(s_rsvp(flow, &c, id, FLOW__RSVP_STATE__RSVP_GOING, &st, &pos), FLOW_OK, "");
+    FL_EXPECT(s_rsvp(flow, &c, id, FLOW__RSVP_STATE__RSVP_GOING, &st, &pos), FLOW_OK, "");
     FL_CHECK_INT(st, ==, FLOW__RSVP_STATE__RSVP_WAITLISTED);
     FL_CHECK_INT(pos, ==, 2);
-    S_EXPECT(s_rsvp(flow, &a, id, FLOW__RSVP_STATE__RSVP_NONE, &st, NULL), FLOW_OK, "");
+    FL_EXPECT(s_rsvp(flow, &a, id, FLOW__RSVP_STATE__RSVP_NONE, &st, NULL), FLOW_OK, "");
     Flow__Event *ev = NULL;
-    S_EXPECT(s_get(flow, &b, id, &ev), FLOW_OK, "");
+    FL_EXPECT(s_get(flow, &b, id, &ev), FLOW_OK, "");
     FL_CHECK_INT(ev->my_rsvp, ==, FLOW__RSVP_STATE__RSVP_GOING);
     FL_CHECK_INT(ev->going, ==, 1);
     FL_CHECK_INT(ev->waitlisted, ==, 1);
     flow__event__free_unpacked(ev, NULL);
-    S_EXPECT(s_get(flow, &c, id, &ev), FLOW_OK, "");
+    FL_EXPECT(s_get(flow, &c, id, &ev), FLOW_OK, "");
     FL_CHECK_INT(ev->my_rsvp, ==, FLOW__RSVP_STATE__RSVP_WAITLISTED);
     FL_CHECK_INT(ev->my_waitlist_position, ==, 1);
     flow__event__free_unpacked(ev, NULL);
@@ -425,7 +396,7 @@ FL_TEST(racing_clients_never_exceed_capacity)
     s_draft_t d;
     s_draft(&d, "Last seats", 52.52, 13.405, 1, CAPACITY);
     char id[ID_MAX];
-    S_EXPECT(s_create(flow, &org, &d.draft, id), FLOW_OK, "");
+    FL_EXPECT(s_create(flow, &org, &d.draft, id), FLOW_OK, "");
     pid_t pids[CLIENTS];
     for (int i = 0; i < CLIENTS; i++) {
         pids[i] = fork();
@@ -449,7 +420,7 @@ FL_TEST(racing_clients_never_exceed_capacity)
     FL_CHECK_INT(going, ==, CAPACITY);
     FL_CHECK_INT(waitlisted, ==, CLIENTS - CAPACITY);
     Flow__Event *ev = NULL;
-    S_EXPECT(s_get(flow, &org, id, &ev), FLOW_OK, "");
+    FL_EXPECT(s_get(flow, &org, id, &ev), FLOW_OK, "");
     FL_CHECK_INT(ev->going, ==, CAPACITY);
     FL_CHECK_INT(ev->waitlisted, ==, CLIENTS - CAPACITY);
     flow__event__free_unpacked(ev, NULL);
@@ -467,7 +438,7 @@ FL_TEST(events_and_search_survive_a_restart)
     s_draft_t d;
     s_draft(&d, "Jazz night", 52.52, 13.405, 1, 0);
     char id[ID_MAX], data[512];
-    S_EXPECT(s_create(flow, &ann, &d.draft, id), FLOW_OK, "");
+    FL_EXPECT(s_create(flow, &ann, &d.draft, id), FLOW_OK, "");
     flow_destroy(&flow);
     snprintf(data, sizeof data, "%s", node.data);
     FL_CHECK_INT(fl_node_stop(&node, SIGKILL), ==, 128 + SIGKILL);
@@ -492,47 +463,47 @@ FL_TEST(bad_events_are_refused_naming_the_field_and_nothing_is_stored)
     s_draft_t d;
     s_draft(&d, "Bad", 52.52, 13.405, 1, 0);
     d.draft.end_s = d.draft.start_s - 60;
-    S_EXPECT(s_create(flow, &ann, &d.draft, NULL), FLOW_INVALID_ARGUMENT, "end_s");
+    FL_EXPECT(s_create(flow, &ann, &d.draft, NULL), FLOW_INVALID_ARGUMENT, "end_s");
     s_draft(&d, "Bad", 52.52, 13.405, 1, 0);
     d.draft.time_zone = "Mars/Olympus";
-    S_EXPECT(s_create(flow, &ann, &d.draft, NULL), FLOW_INVALID_ARGUMENT, "time_zone");
+    FL_EXPECT(s_create(flow, &ann, &d.draft, NULL), FLOW_INVALID_ARGUMENT, "time_zone");
     s_draft(&d, "Bad", 95, 13.405, 1, 0);
-    S_EXPECT(s_create(flow, &ann, &d.draft, NULL), FLOW_INVALID_ARGUMENT, "location.lat");
+    FL_EXPECT(s_create(flow, &ann, &d.draft, NULL), FLOW_INVALID_ARGUMENT, "location.lat");
     s_draft(&d, "Bad", 52.52, 13.405, 1, (uint32_t) -1);
-    S_EXPECT(s_create(flow, &ann, &d.draft, NULL), FLOW_INVALID_ARGUMENT, "capacity");
+    FL_EXPECT(s_create(flow, &ann, &d.draft, NULL), FLOW_INVALID_ARGUMENT, "capacity");
     s_draft(&d, "Bad", 52.52, 13.405, 1, 0);
     d.draft.category = 77;
-    S_EXPECT(s_create(flow, &ann, &d.draft, NULL), FLOW_INVALID_ARGUMENT, "category");
+    FL_EXPECT(s_create(flow, &ann, &d.draft, NULL), FLOW_INVALID_ARGUMENT, "category");
     s_draft(&d, "Bad", 52.52, 13.405, 1, 0);
     d.pricing.type = FLOW__PRICE_TYPE__PRICE_PAID;
     d.pricing.amount_minor = 1500;
     d.pricing.currency = "XXY";
-    S_EXPECT(s_create(flow, &ann, &d.draft, NULL), FLOW_INVALID_ARGUMENT, "pricing.currency");
+    FL_EXPECT(s_create(flow, &ann, &d.draft, NULL), FLOW_INVALID_ARGUMENT, "pricing.currency");
     s_draft(&d, "Bad", 52.52, 13.405, 1, 0);
     d.pricing.amount_minor = (uint64_t) -500;
-    S_EXPECT(s_create(flow, &ann, &d.draft, NULL), FLOW_INVALID_ARGUMENT, "pricing.amount_minor");
+    FL_EXPECT(s_create(flow, &ann, &d.draft, NULL), FLOW_INVALID_ARGUMENT, "pricing.amount_minor");
     char long_title[400];
     memset(long_title, 'x', sizeof long_title - 1);
     long_title[sizeof long_title - 1] = '\0';
     s_draft(&d, long_title, 52.52, 13.405, 1, 0);
-    S_EXPECT(s_create(flow, &ann, &d.draft, NULL), FLOW_INVALID_ARGUMENT, "title");
+    FL_EXPECT(s_create(flow, &ann, &d.draft, NULL), FLOW_INVALID_ARGUMENT, "title");
     s_draft(&d, "Bad \xc3\x28 title", 52.52, 13.405, 1, 0);
-    S_EXPECT(s_create(flow, &ann, &d.draft, NULL), FLOW_INVALID_ARGUMENT, "title");
+    FL_EXPECT(s_create(flow, &ann, &d.draft, NULL), FLOW_INVALID_ARGUMENT, "title");
 
     Flow__NearbyRequest q;
     s_near(&q, 52.52, 13.405, 200001);
     Flow__Request req = FLOW__REQUEST__INIT;
     req.body_case = FLOW__REQUEST__BODY_NEARBY;
     req.nearby = &q;
-    S_EXPECT(s_call(flow, ann.token, &req, NULL), FLOW_INVALID_ARGUMENT, "radius_m");
+    FL_EXPECT(fl_call(flow, ann.token, &req, NULL), FLOW_INVALID_ARGUMENT, "radius_m");
     s_near(&q, 52.52, 13.405, 1000);
     q.cursor = "not-a-cursor";
     req.id = 0;
-    S_EXPECT(s_call(flow, ann.token, &req, NULL), FLOW_INVALID_ARGUMENT, "cursor");
+    FL_EXPECT(fl_call(flow, ann.token, &req, NULL), FLOW_INVALID_ARGUMENT, "cursor");
     s_near(&q, 52.52, 13.405, 1000);
     q.when = "yesterday";
     req.id = 0;
-    S_EXPECT(s_call(flow, ann.token, &req, NULL), FLOW_INVALID_ARGUMENT, "when");
+    FL_EXPECT(fl_call(flow, ann.token, &req, NULL), FLOW_INVALID_ARGUMENT, "when");
 
     s_near(&q, 52.52, 13.405, 200000);
     bool found;
