@@ -26,6 +26,7 @@
 
 #include <czmq.h>
 #include <inttypes.h>
+#include <sodium.h>
 
 #define TAGS_MAX 20
 #define TAG_MAX_CHARS 40
@@ -244,6 +245,39 @@ fl_event_check_create(const Flow__Request *req, const char *user_id, fl_route_t 
     return s_route_event(id, route, msg, msglen);
 }
 
+/*  An imported event's id is a hash of where it came from, so every
+ *  import of one entry lands on the same id and the same partition.  */
+Flow__Status
+fl_event_check_upsert(const Flow__Request *req, const char *user_id, fl_route_t *route,
+                      char *msg, size_t msglen)
+{
+    (void) user_id;
+    const Flow__EventDraft *d = req->upsert_event->event;
+    Flow__Status st = fl_event_check_draft(d, NULL, 0, true, msg, msglen);
+    if (st)
+        return st;
+    if (!d->source || !d->source->platform[0] || !d->source->external_id[0]) {
+        snprintf(msg, msglen, "source: platform and external_id are required");
+        return FLOW__STATUS__INVALID_ARGUMENT;
+    }
+    char id[FL_EVENT_ID_BYTES * 2 + 1];
+    fl_event_import_id(d->source->platform, d->source->external_id, id);
+    return s_route_event(id, route, msg, msglen);
+}
+
+void
+fl_event_import_id(const char *platform, const char *external_id,
+                   char id[FL_EVENT_ID_BYTES * 2 + 1])
+{
+    crypto_generichash_state state;
+    uint8_t hash[32];
+    crypto_generichash_init(&state, NULL, 0, sizeof hash);
+    crypto_generichash_update(&state, (const uint8_t *) platform, strlen(platform) + 1);
+    crypto_generichash_update(&state, (const uint8_t *) external_id, strlen(external_id));
+    crypto_generichash_final(&state, hash, sizeof hash);
+    sodium_bin2hex(id, FL_EVENT_ID_BYTES * 2 + 1, hash, FL_EVENT_ID_BYTES);
+}
+
 static const char *const s_draft_fields[] = {
     "title", "description", "category", "tags", "organizer_type", "start_s", "end_s",
     "time_zone", "location", "pricing", "capacity", "visibility", "requirements", "media",
@@ -339,6 +373,8 @@ fl_event_check_attendees(const Flow__Request *req, const char *user_id, fl_route
 
 /*  ------------------------------------------------------------------
  *  Create, update, cancel, get  */
+
+static int s_promote(fl_call_t *call, Flow__Storage__EventRecord *rec);
 
 /*  True when FIELD is to be taken: all are when N == 0 (create).  */
 static bool
@@ -502,8 +538,8 @@ fl_event_update(fl_call_t *call)
         return 0;
     }
     rec->event->version++;
-    if ((rc = s_write(call, rec)))
-        return s_storage(call, rc);
+    if ((rc = s_promote(call, rec)) || (rc = s_write(call, rec)))
+        return s_storage(call, rc == MDB_NOTFOUND ? FL_E_IO : rc);
     s_reply_event(call, rec->event);
     return 0;
 }
@@ -525,6 +561,104 @@ fl_event_cancel(fl_call_t *call)
         fl_info("event", "event cancelled", "event=%s", rec->event->id);
     }
     s_reply_event(call, rec->event);
+    return 0;
+}
+
+/*  ------------------------------------------------------------------
+ *  Upsert (imports)  */
+
+/*  True when the import fields of A and B are equal: each as a draft,
+ *  with the sync time (which only records when) left out, packed.  */
+static bool
+s_same_import(fl_call_t *call, const Flow__Event *a, const Flow__Event *b)
+{
+    Flow__EventDraft da, db;
+    s_as_draft(a, &da);
+    s_as_draft(b, &db);
+    Flow__Source sa = FLOW__SOURCE__INIT, sb = FLOW__SOURCE__INIT;
+    if (da.source) {
+        sa = *da.source;
+        sa.last_sync_s = 0;
+        da.source = &sa;
+    }
+    if (db.source) {
+        sb = *db.source;
+        sb.last_sync_s = 0;
+        db.source = &sb;
+    }
+    size_t na = flow__event_draft__get_packed_size(&da);
+    size_t nb = flow__event_draft__get_packed_size(&db);
+    if (na != nb)
+        return false;
+    uint8_t *pa = fl_call_alloc(call, na + 1), *pb = fl_call_alloc(call, nb + 1);
+    flow__event_draft__pack(&da, pa);
+    flow__event_draft__pack(&db, pb);
+    return memcmp(pa, pb, na) == 0;
+}
+
+/*  The draft as an event of the importing platform: no user organizes
+ *  it, the platform's name stands for its organizer.  */
+static Flow__Event *
+s_imported(fl_call_t *call, const Flow__EventDraft *d, uint64_t now)
+{
+    Flow__Event *ev = fl_call_alloc(call, sizeof *ev);
+    flow__event__init(ev);
+    Flow__Organizer *org = fl_call_alloc(call, sizeof *org);
+    flow__organizer__init(org);
+    org->display_name = d->source->platform;
+    ev->organizer = org;
+    ev->id = call->route_key;
+    ev->status = FLOW__EVENT_STATUS__EVENT_SCHEDULED;
+    ev->created_s = now;
+    ev->version = 1;
+    s_merge(call, ev, d, NULL, 0);
+    org->type = FLOW__ORGANIZER_TYPE__ORGANIZER_ORGANIZATION;
+    Flow__Source *source = fl_call_alloc(call, sizeof *source);
+    *source = *d->source;
+    source->last_sync_s = now;
+    ev->source = source;
+    return ev;
+}
+
+int
+fl_event_upsert(fl_call_t *call)
+{
+    const Flow__EventDraft *d = call->request->upsert_event->event;
+    uint64_t now = (uint64_t) zclock_time() / 1000;
+    Flow__Event *fresh = s_imported(call, d, now);
+    Flow__Storage__EventRecord *rec = NULL;
+    int rc = s_read(call, fresh->id, &rec);
+    if (rc && rc != FL_E_NOTFOUND)
+        return s_storage(call, rc);
+    if (rc == FL_E_NOTFOUND) {
+        rec = fl_call_alloc(call, sizeof *rec);
+        flow__storage__event_record__init(rec);
+        rec->record_version = 1;
+        rec->event = fresh;
+        if ((rc = s_write(call, rec)))
+            return s_storage(call, rc);
+        call->reply.message = "created";
+        s_reply_event(call, fresh);
+        return 0;
+    }
+    Flow__Event *ev = rec->event;
+    if (s_same_import(call, ev, fresh)) {
+        call->reply.message = "unchanged";
+        s_reply_event(call, ev);
+        return 0;
+    }
+    if (ev->status == FLOW__EVENT_STATUS__EVENT_CANCELLED) {
+        fl_call_fail(call, FLOW__STATUS__FAILED_PRECONDITION, "event: cancelled events do not change");
+        return 0;
+    }
+    s_merge(call, ev, d, NULL, 0);
+    ev->organizer->type = FLOW__ORGANIZER_TYPE__ORGANIZER_ORGANIZATION;
+    ev->source = fresh->source;
+    ev->version++;
+    if ((rc = s_write(call, rec)))
+        return s_storage(call, rc);
+    call->reply.message = "updated";
+    s_reply_event(call, ev);
     return 0;
 }
 

@@ -378,6 +378,49 @@ FL_TEST(full_event_waitlists_in_order_and_promotes_on_withdrawal)
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
 
+FL_TEST(raising_the_capacity_admits_the_head_of_the_waitlist)
+{
+    fl_proc_t node;
+    s_start(&node, NULL);
+    flow_t *flow = flow_new(node.client);
+    s_user_t org, a, b, c;
+    s_sign_up(flow, "org@example.com", &org);
+    s_sign_up(flow, "a@example.com", &a);
+    s_sign_up(flow, "b@example.com", &b);
+    s_sign_up(flow, "c@example.com", &c);
+    s_draft_t d;
+    s_draft(&d, "Tiny gig", 52.52, 13.405, 1, 1);
+    char id[ID_MAX];
+    FL_EXPECT(s_create(flow, &org, &d.draft, id), FLOW_OK, "");
+    FL_EXPECT(s_rsvp(flow, &a, id, FLOW__RSVP_STATE__RSVP_GOING, NULL, NULL), FLOW_OK, "");
+    FL_EXPECT(s_rsvp(flow, &b, id, FLOW__RSVP_STATE__RSVP_GOING, NULL, NULL), FLOW_OK, "");
+    FL_EXPECT(s_rsvp(flow, &c, id, FLOW__RSVP_STATE__RSVP_GOING, NULL, NULL), FLOW_OK, "");
+    Flow__EventDraft changes = FLOW__EVENT_DRAFT__INIT;
+    changes.capacity = 2;
+    char *fields[] = { "capacity" };
+    Flow__UpdateEventRequest body = FLOW__UPDATE_EVENT_REQUEST__INIT;
+    body.id = id;
+    body.event = &changes;
+    body.fields = fields;
+    body.n_fields = 1;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_UPDATE_EVENT;
+    req.update_event = &body;
+    FL_EXPECT(fl_call(flow, org.token, &req, NULL), FLOW_OK, "");
+    Flow__Event *ev = NULL;
+    FL_EXPECT(s_get(flow, &b, id, &ev), FLOW_OK, "");
+    FL_CHECK_INT(ev->my_rsvp, ==, FLOW__RSVP_STATE__RSVP_GOING);
+    FL_CHECK_INT(ev->going, ==, 2);
+    FL_CHECK_INT(ev->waitlisted, ==, 1);
+    flow__event__free_unpacked(ev, NULL);
+    FL_EXPECT(s_get(flow, &c, id, &ev), FLOW_OK, "");
+    FL_CHECK_INT(ev->my_rsvp, ==, FLOW__RSVP_STATE__RSVP_WAITLISTED);
+    FL_CHECK_INT(ev->my_waitlist_position, ==, 1);
+    flow__event__free_unpacked(ev, NULL);
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
+}
+
 /*  Many clients on their own connections race for the last seats: the
  *  event actor, the single writer of the event, admits exactly capacity. */
 FL_TEST(racing_clients_never_exceed_capacity)
