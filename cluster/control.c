@@ -33,6 +33,7 @@ typedef struct {
     const Flow__Control__ControlRequest *req;
     Flow__Control__ControlReply *reply;
     zlistx_t *garbage;          /* freed after the reply is sent */
+    Flow__Cluster__ActorReply *forwarded;   /* an actor's reply the reply points into; likewise */
 } s_ctx_t;
 
 static void *
@@ -209,6 +210,12 @@ s_forward(s_ctx_t *ctx, Flow__Request *req)
         reply->body_case = FLOW__CONTROL__CONTROL_REPLY__BODY_ACCOUNT;
         reply->account = account;
     }
+    if (in->reply->body_case == FLOW__REPLY__BODY_EVENT) {
+        reply->body_case = FLOW__CONTROL__CONTROL_REPLY__BODY_EVENT;
+        reply->event = in->reply->event;
+        ctx->forwarded = in;
+        return;
+    }
     flow__cluster__actor_reply__free_unpacked(in, NULL);
 }
 
@@ -239,6 +246,14 @@ s_handle_get_account(s_ctx_t *ctx)
     s_forward(ctx, &req);
 }
 
+static void
+s_handle_upsert_event(s_ctx_t *ctx)
+{
+    Flow__Request req = s_client_request(ctx, FLOW__REQUEST__BODY_UPSERT_EVENT);
+    req.upsert_event = ctx->req->upsert_event;
+    s_forward(ctx, &req);
+}
+
 static const struct {
     Flow__Control__ControlRequest__BodyCase body;
     const char *name;
@@ -249,6 +264,7 @@ static const struct {
     { FLOW__CONTROL__CONTROL_REQUEST__BODY_STOP, "stop", s_handle_stop },
     { FLOW__CONTROL__CONTROL_REQUEST__BODY_SET_ROLE, "set_role", s_handle_set_role },
     { FLOW__CONTROL__CONTROL_REQUEST__BODY_GET_ACCOUNT, "get_account", s_handle_get_account },
+    { FLOW__CONTROL__CONTROL_REQUEST__BODY_UPSERT_EVENT, "upsert_event", s_handle_upsert_event },
 };
 
 static void
@@ -256,7 +272,7 @@ s_answer(self_t *self, zframe_t *identity, const void *data, size_t len)
 {
     Flow__Control__ControlReply reply = FLOW__CONTROL__CONTROL_REPLY__INIT;
     reply.version = FL_PROTOCOL_VERSION;
-    s_ctx_t ctx = { self, NULL, &reply, zlistx_new() };
+    s_ctx_t ctx = { self, NULL, &reply, zlistx_new(), NULL };
     zlistx_set_destructor(ctx.garbage, (zlistx_destructor_fn *) zstr_free);
 
     Flow__Control__ControlRequest *req = NULL;
@@ -299,6 +315,8 @@ s_answer(self_t *self, zframe_t *identity, const void *data, size_t len)
     zframe_destroy(&id);
     zframe_destroy(&frame);
     zlistx_destroy(&ctx.garbage);
+    if (ctx.forwarded)
+        flow__cluster__actor_reply__free_unpacked(ctx.forwarded, NULL);
     if (req)
         flow__control__control_request__free_unpacked(req, NULL);
 }

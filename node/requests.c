@@ -151,6 +151,8 @@ static const fl_request_def_t s_requests[] = {
       FL_RATE_REQUEST, fl_event_check_invite, fl_event_invite, NULL },
     { FLOW__REQUEST__BODY_ATTENDEES, "attendees", FL_ROLE_USER, true, FL_ACCESS_READ,
       FL_RATE_REQUEST, fl_event_check_attendees, fl_event_attendees, NULL },
+    { FLOW__REQUEST__BODY_UPSERT_EVENT, "upsert_event", FL_ROLE_ADMIN, true, FL_ACCESS_WRITE,
+      FL_RATE_REQUEST, fl_event_check_upsert, fl_event_upsert, NULL },
 };
 
 #define REQUESTS (sizeof s_requests / sizeof s_requests[0])

@@ -48,6 +48,7 @@ fl_check_fn fl_event_check_id;
 fl_check_fn fl_event_check_rsvp;
 fl_check_fn fl_event_check_invite;
 fl_check_fn fl_event_check_attendees;
+fl_check_fn fl_event_check_upsert;
 
 fl_handler_fn fl_event_create;
 fl_handler_fn fl_event_update;
@@ -56,6 +57,20 @@ fl_handler_fn fl_event_get;
 fl_handler_fn fl_event_rsvp;
 fl_handler_fn fl_event_invite;
 fl_handler_fn fl_event_attendees;
+
+/*  Imports (docs/import.md): creates the event of (source.platform,
+ *  source.external_id) or updates it when its fields differ, answering OK
+ *  with the event and "created", "updated" or "unchanged" as the message.
+ *  An update bumps the version and sets source.last_sync_s; an unchanged
+ *  event is not written.  FAILED_PRECONDITION when a changed entry names
+ *  a cancelled event.  */
+fl_handler_fn fl_event_upsert;
+
+/*  The id of the event imported from PLATFORM with EXTERNAL_ID: the
+ *  first FL_EVENT_ID_BYTES of BLAKE2b-256(platform "\0" external_id), in
+ *  hex.  */
+void fl_event_import_id(const char *platform, const char *external_id,
+                        char id[FL_EVENT_ID_BYTES * 2 + 1]);
 
 /*  Checks the fields of DRAFT that FIELDS names (all when N == 0), as for
  *  create (CREATE true: required fields must be present).  Returns OK or
