@@ -24,6 +24,8 @@ libuv1-dev
 libraft-dev
 clang
 libclang-rt-14-dev
+redis-server
+libhiredis-dev
 "
 
 missing=""

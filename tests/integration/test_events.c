@@ -353,8 +353,8 @@ FL_TEST(full_event_waitlists_in_order_and_promotes_on_withdrawal)
     s_draft(&d, "Tiny gig", 52.52, 13.405, 1, 1);
     char id[ID_MAX];
     FL_EXPECT(s_create(flow, &org, &d.draft, id), FLOW_OK, "");
-    Flow__RsvpState st;
-    uint32_t pos;
+    Flow__RsvpState st = FLOW__RSVP_STATE__RSVP_NONE;
+    uint32_t pos = 0;
     FL_EXPECT(s_rsvp(flow, &a, id, FLOW__RSVP_STATE__RSVP_GOING, &st, &pos), FLOW_OK, "");
     FL_CHECK_INT(st, ==, FLOW__RSVP_STATE__RSVP_GOING);
     FL_EXPECT(s_rsvp(flow, &b, id, FLOW__RSVP_STATE__RSVP_GOING, &st, &pos), FLOW_OK, "");
