@@ -37,6 +37,7 @@ test: deps $(SAN_BUILD)/build.ninja
 	@./tests/run-suites $(SAN_BUILD)
 
 bench: build
+	@./deploy/install-deps.sh --bench
 	./tests/bench/run $(BUILD)
 
 $(FUZZ_BUILD)/build.ninja:

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs every build and test dependency of Flow from Debian 12 packages.
+# Installs every build and test dependency of Flow from Debian 12 packages
+# (and with --bench, what the benchmarks compare against).
 # Idempotent: packages already present are left alone, and apt-get runs only
 # when something is missing.  Uses sudo when not run as root.
 set -eu
@@ -24,9 +25,13 @@ libuv1-dev
 libraft-dev
 clang
 libclang-rt-14-dev
-redis-server
 libhiredis-dev
 "
+
+# The benchmarks also compare with Redis: `install-deps.sh --bench`.
+if [ "${1:-}" = "--bench" ]; then
+    PACKAGES="$PACKAGES redis-server"
+fi
 
 missing=""
 for p in $PACKAGES; do
