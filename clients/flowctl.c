@@ -3,9 +3,12 @@
  *      flowctl [--control EP] [--key FILE] [--server-key FILE] [--json]
  *              [--timeout MS] COMMAND [ARGS]
  *
- *  Commands: status, metrics, stop, user role EMAIL ROLE, user show EMAIL.
- *  Each is a row of s_commands: its words, its arguments, the request
- *  body it sends and the reply body it expects, and how to print that.
+ *  Commands: status, metrics, stop, user role EMAIL ROLE, user show EMAIL,
+ *  import FILE.  Each is a row of s_commands: its words, its arguments,
+ *  the request body it sends and the reply body it expects, and how to
+ *  print that.  import is the one command of many requests: it parses a
+ *  feed here (clients/import.c) and sends one upsert per entry on one
+ *  connection (docs/import.md).
  *
  *  Talks to the node's control socket (proto/control.proto): a DEALER
  *  with the admin's CURVE keypair, sending one ControlRequest per frame
@@ -24,6 +27,7 @@
  *  usage error).
  */
 #include "clients/cli.h"
+#include "clients/import.h"
 #include "clients/libflow.h"
 #include "control.pb-c.h"
 
@@ -45,6 +49,11 @@ typedef struct {
     bool json;
     bool help;
     int timeout_ms;
+    const char *format;         /* import: ics or jsonl; NULL: by extension */
+    const char *platform;       /* import: NULL: the file's name */
+    int horizon_days;
+    bool has_geo;
+    double lat, lon;
 } s_options_t;
 
 typedef int (s_command_fn)(const s_options_t *options, Flow__Control__ControlReply *reply);
@@ -157,6 +166,17 @@ static const s_command_t s_commands[] = {
       "Sets the role of the account of EMAIL.\n"
       "ROLE is user, organizer, moderator or admin.  Shows the account as it\n"
       "is now.\n" },
+    { "import", "FILE", 1, FLOW__CONTROL__CONTROL_REQUEST__BODY_UPSERT_EVENT,
+      FLOW__CONTROL__CONTROL_REPLY__BODY_EVENT, NULL,
+      "Imports the events of an iCalendar (.ics) or JSON-lines (.jsonl) feed.\n"
+      "Each entry is created, or updated when it changed since the last\n"
+      "import; entries are known by (platform, external id).  Problems are\n"
+      "reported per entry on stderr and the entry is skipped; the summary\n"
+      "goes to stdout.  Exits 1 when any entry was skipped.  docs/import.md.\n"
+      "  --format ics|jsonl  the feed's format (default: by the extension)\n"
+      "  --platform NAME     source.platform (default: the file's name)\n"
+      "  --horizon-days N    how far ahead to expand recurrences (default: 90)\n"
+      "  --lat X --lon Y     the place of entries that name none\n" },
     { "user show", "EMAIL", 1, FLOW__CONTROL__CONTROL_REQUEST__BODY_GET_ACCOUNT,
       FLOW__CONTROL__CONTROL_REPLY__BODY_ACCOUNT, s_cmd_account,
       "Shows the account of EMAIL.\n"
@@ -397,10 +417,150 @@ s_call(const s_options_t *options, const s_command_t *command, char **args,
 }
 
 /*  ---------------------------------------------------------------------
+ *  import
+ */
+
+typedef struct {
+    const s_options_t *options;
+    zsock_t *dealer;
+    uint64_t next_id;
+    int created, updated, unchanged, skipped;
+    int fatal;                  /* exit code once the node stops answering */
+} s_import_t;
+
+/*  One entry: a problem is reported, a draft is sent as an upsert.  */
+static int
+s_import_entry(const char *where, const Flow__EventDraft *draft, const char *problem, void *arg)
+{
+    s_import_t *run = arg;
+    if (problem) {
+        fprintf(stderr, "flowctl: %s: %s\n", where, problem);
+        run->skipped++;
+        return 0;
+    }
+    Flow__UpsertEventRequest body = FLOW__UPSERT_EVENT_REQUEST__INIT;
+    body.event = (Flow__EventDraft *) draft;
+    Flow__Control__ControlRequest req = FLOW__CONTROL__CONTROL_REQUEST__INIT;
+    req.version = FLOW_PROTOCOL_VERSION;
+    req.id = ++run->next_id;
+    req.body_case = FLOW__CONTROL__CONTROL_REQUEST__BODY_UPSERT_EVENT;
+    req.upsert_event = &body;
+    Flow__Control__ControlReply *reply = NULL;
+    int rc = s_send(run->dealer, &req);
+    if (rc == 0)
+        rc = s_receive(run->options, run->dealer, req.id, &reply);
+    if (rc != 0)
+        return run->fatal = rc;
+    if (reply->status != FLOW__STATUS__OK) {
+        fprintf(stderr, "flowctl: %s: %s: %s\n", where,
+                flow_status_name((flow_status_t) reply->status), reply->message);
+        run->skipped++;
+    }
+    else
+    if (strcmp(reply->message, "created") == 0)
+        run->created++;
+    else
+    if (strcmp(reply->message, "updated") == 0)
+        run->updated++;
+    else
+        run->unchanged++;
+    flow__control__control_reply__free_unpacked(reply, NULL);
+    return 0;
+}
+
+/*  The whole of PATH, NUL-terminated; NULL when it cannot be read.  */
+static char *
+s_read_file(const char *path)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file)
+        return NULL;
+    char *text = NULL;
+    size_t len = 0;
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, file)) > 0) {
+        char *grown = realloc(text, len + n + 1);
+        if (!grown) {
+            free(text);
+            fclose(file);
+            return NULL;
+        }
+        text = grown;
+        memcpy(text + len, chunk, n);
+        len += n;
+    }
+    bool failed = ferror(file);
+    fclose(file);
+    if (failed) {
+        free(text);
+        return NULL;
+    }
+    if (!text)
+        text = calloc(1, 1);
+    else
+        text[len] = '\0';
+    return text;
+}
+
+/*  ics or jsonl, from --format or the extension of PATH; NULL: unknown. */
+static const char *
+s_import_format(const s_options_t *options, const char *path)
+{
+    const char *format = options->format;
+    if (!format) {
+        const char *dot = strrchr(path, '.');
+        format = !dot ? "" : strcasecmp(dot, ".ics") == 0 || strcasecmp(dot, ".ical") == 0
+                                 ? "ics"
+                             : strcasecmp(dot, ".jsonl") == 0 || strcasecmp(dot, ".ndjson") == 0
+                                 ? "jsonl" : "";
+    }
+    return strcmp(format, "ics") == 0 || strcmp(format, "jsonl") == 0 ? format : NULL;
+}
+
+static int
+s_import(const s_options_t *options, const char *path)
+{
+    const char *format = s_import_format(options, path);
+    if (!format)
+        return fl_cli_usage_error(options->format ? "--format is ics or jsonl, not '%s'"
+                                                  : "cannot tell the format of '%s': use --format",
+                                  options->format ? options->format : path);
+    const char *slash = strrchr(path, '/');
+    fl_import_options_t parse = { options->platform ? options->platform : slash ? slash + 1 : path,
+                                  (int64_t) zclock_time() / 1000, options->horizon_days,
+                                  options->has_geo, options->lat, options->lon };
+    char *text = s_read_file(path);
+    if (!text)
+        return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INVALID_ARGUMENT, "cannot read %s: %s", path,
+                           strerror(errno));
+    s_import_t run = { options, NULL, (uint64_t) zclock_time() * 1000, 0, 0, 0, 0, 0 };
+    int rc = s_connect(options, &run.dealer);
+    if (rc == 0 && strcmp(format, "ics") == 0)
+        rc = fl_import_parse_ics(text, &parse, s_import_entry, &run);
+    else
+    if (rc == 0)
+        rc = fl_import_parse_jsonl(text, &parse, s_import_entry, &run);
+    zsock_destroy(&run.dealer);
+    free(text);
+    if (run.fatal)
+        return run.fatal;
+    if (rc > 0)
+        return rc;
+    printf("imported %d: created %d, updated %d, unchanged %d; skipped %d\n",
+           run.created + run.updated + run.unchanged, run.created, run.updated, run.unchanged,
+           run.skipped);
+    return run.skipped || rc ? FL_CLI_EXIT_FAIL : 0;
+}
+
+/*  ---------------------------------------------------------------------
  *  Options and main
  */
 
-enum { S_OPT_CONTROL = 1000, S_OPT_KEY, S_OPT_SERVER_KEY, S_OPT_JSON, S_OPT_TIMEOUT };
+enum {
+    S_OPT_CONTROL = 1000, S_OPT_KEY, S_OPT_SERVER_KEY, S_OPT_JSON, S_OPT_TIMEOUT, S_OPT_FORMAT,
+    S_OPT_PLATFORM, S_OPT_HORIZON, S_OPT_LAT, S_OPT_LON
+};
 
 static const char *s_options_help =
     "  --control EP       control socket (default: $FLOW_CONTROL, else " S_DEFAULT_CONTROL ")\n"
@@ -446,6 +606,15 @@ s_print_noun_help(const char *noun)
     printf("\noptions:\n%s", s_options_help);
 }
 
+static bool
+s_parse_degrees(const char *text, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    *out = strtod(text, &end);
+    return errno == 0 && end != text && *end == '\0';
+}
+
 /*  Options may come before or after the command word.  */
 static int
 s_parse(int argc, char **argv, s_options_t *options)
@@ -456,6 +625,11 @@ s_parse(int argc, char **argv, s_options_t *options)
         { "server-key", required_argument, NULL, S_OPT_SERVER_KEY },
         { "json", no_argument, NULL, S_OPT_JSON },
         { "timeout", required_argument, NULL, S_OPT_TIMEOUT },
+        { "format", required_argument, NULL, S_OPT_FORMAT },
+        { "platform", required_argument, NULL, S_OPT_PLATFORM },
+        { "horizon-days", required_argument, NULL, S_OPT_HORIZON },
+        { "lat", required_argument, NULL, S_OPT_LAT },
+        { "lon", required_argument, NULL, S_OPT_LON },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -468,6 +642,20 @@ s_parse(int argc, char **argv, s_options_t *options)
         case S_OPT_SERVER_KEY: options->server_key_file = optarg; break;
         case S_OPT_JSON: options->json = true; break;
         case 'h': options->help = true; break;
+        case S_OPT_FORMAT: options->format = optarg; break;
+        case S_OPT_PLATFORM: options->platform = optarg; break;
+        case S_OPT_HORIZON:
+            options->horizon_days = fl_cli_parse_positive(optarg);
+            if (options->horizon_days < 0)
+                return fl_cli_usage_error("--horizon-days wants days above 0, not '%s'", optarg);
+            break;
+        case S_OPT_LAT:
+        case S_OPT_LON:
+            if (!s_parse_degrees(optarg, opt == S_OPT_LAT ? &options->lat : &options->lon))
+                return fl_cli_usage_error("--%s wants degrees, not '%s'",
+                                          opt == S_OPT_LAT ? "lat" : "lon", optarg);
+            options->has_geo = true;
+            break;
         case S_OPT_TIMEOUT:
             options->timeout_ms = fl_cli_parse_positive(optarg);
             if (options->timeout_ms < 0)
@@ -502,6 +690,11 @@ s_run(s_options_t *options, const s_command_t *command, char **args)
             return fl_cli_fail(FL_CLI_EXIT_FAIL, FLOW_INTERNAL, "out of memory");
         options->server_key_file = server_key;
     }
+    if (command->body == FLOW__CONTROL__CONTROL_REQUEST__BODY_UPSERT_EVENT) {
+        int rc = s_import(options, args[0]);
+        free(server_key);
+        return rc;
+    }
     Flow__Control__ControlReply *reply = NULL;
     int rc = s_call(options, command, args, &reply);
     if (rc == 0)
@@ -535,7 +728,8 @@ main(int argc, char **argv)
 {
     fl_cli_init("flowctl");
     s_options_t options = { getenv("FLOW_CONTROL"), S_DEFAULT_KEY, NULL, false, false,
-                            FLOW_DEFAULT_TIMEOUT_MS };
+                            FLOW_DEFAULT_TIMEOUT_MS, NULL, NULL, FL_IMPORT_HORIZON_DAYS,
+                            false, 0, 0 };
     if (!options.endpoint || !options.endpoint[0])
         options.endpoint = S_DEFAULT_CONTROL;
     int rc = s_parse(argc, argv, &options);
