@@ -33,7 +33,7 @@ typedef struct {
     const Flow__Control__ControlRequest *req;
     Flow__Control__ControlReply *reply;
     zlistx_t *garbage;          /* freed after the reply is sent */
-    Flow__Cluster__ActorReply *forwarded;   /* an actor's reply the reply points into; likewise */
+    Flow__ServerMessage *forwarded;         /* an actor's reply the reply points into; likewise */
 } s_ctx_t;
 
 static void *
@@ -184,15 +184,20 @@ s_forward(s_ctx_t *ctx, Flow__Request *req)
 
     /*  Replies to earlier forwards that timed out carry older seqs.  */
     zsock_set_rcvtimeo(self->actors[a], FORWARD_TIMEOUT_MS);
-    Flow__Cluster__ActorReply *in = NULL;
-    while ((frame = zframe_recv(self->actors[a]))) {
-        in = flow__cluster__actor_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
+    Flow__ServerMessage *in = NULL;
+    while (!in && (frame = zframe_recv(self->actors[a]))) {
+        Flow__Cluster__ActorReply *ar =
+            flow__cluster__actor_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
         zframe_destroy(&frame);
-        if (in && in->seq == out.seq && in->reply)
-            break;
-        if (in)
-            flow__cluster__actor_reply__free_unpacked(in, NULL);
-        in = NULL;
+        if (ar && ar->seq == out.seq)
+            in = flow__server_message__unpack(NULL, ar->server_message.len,
+                                              ar->server_message.data);
+        if (ar)
+            flow__cluster__actor_reply__free_unpacked(ar, NULL);
+        if (in && in->kind_case != FLOW__SERVER_MESSAGE__KIND_REPLY) {
+            flow__server_message__free_unpacked(in, NULL);
+            in = NULL;
+        }
     }
     if (!in) {
         reply->status = FLOW__STATUS__DEADLINE_EXCEEDED;
@@ -216,7 +221,7 @@ s_forward(s_ctx_t *ctx, Flow__Request *req)
         ctx->forwarded = in;
         return;
     }
-    flow__cluster__actor_reply__free_unpacked(in, NULL);
+    flow__server_message__free_unpacked(in, NULL);
 }
 
 /*  A flow.Request around a body of the control request.  */
@@ -316,7 +321,7 @@ s_answer(self_t *self, zframe_t *identity, const void *data, size_t len)
     zframe_destroy(&frame);
     zlistx_destroy(&ctx.garbage);
     if (ctx.forwarded)
-        flow__cluster__actor_reply__free_unpacked(ctx.forwarded, NULL);
+        flow__server_message__free_unpacked(ctx.forwarded, NULL);
     if (req)
         flow__control__control_request__free_unpacked(req, NULL);
 }

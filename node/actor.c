@@ -292,12 +292,8 @@ s_fail_batch(self_t *self, int rc)
 static void
 s_reply(self_t *self, s_item_t *item)
 {
-    Flow__Cluster__ActorReply out = FLOW__CLUSTER__ACTOR_REPLY__INIT;
-    out.seq = item->seq;
-    out.reply = &item->call.reply;
-    out.n_revoked = item->call.nrevoked;
-    out.revoked = item->call.revoked;
-    zframe_t *frame = fl_envelope_pack(&out.base);
+    zframe_t *frame = fl_envelope_pack_actor_reply(item->seq, &item->call.reply,
+                                                   item->call.revoked, item->call.nrevoked);
     zmsg_t *msg = zmsg_new();
     zmsg_append(msg, &item->identity);
     zmsg_append(msg, &frame);

@@ -92,6 +92,30 @@ fl_envelope_pack_push(const Flow__Push *push)
     return fl_envelope_pack(&out.base);
 }
 
+zframe_t *
+fl_envelope_pack_actor_reply(uint64_t seq, const Flow__Reply *reply,
+                             Flow__Cluster__Revocation **revoked, size_t nrevoked)
+{
+    Flow__ServerMessage message = FLOW__SERVER_MESSAGE__INIT;
+    message.version = FL_PROTOCOL_VERSION;
+    message.kind_case = FLOW__SERVER_MESSAGE__KIND_REPLY;
+    message.reply = (Flow__Reply *) reply;
+    size_t size = flow__server_message__get_packed_size(&message);
+    uint8_t *packed = malloc(size ? size : 1);
+    if (!packed)
+        return NULL;
+    flow__server_message__pack(&message, packed);
+    Flow__Cluster__ActorReply out = FLOW__CLUSTER__ACTOR_REPLY__INIT;
+    out.seq = seq;
+    out.status = reply->status;
+    out.server_message = (ProtobufCBinaryData) { size, packed };
+    out.n_revoked = nrevoked;
+    out.revoked = revoked;
+    zframe_t *frame = fl_envelope_pack(&out.base);
+    free(packed);
+    return frame;
+}
+
 const char *
 fl_status_name(Flow__Status status)
 {

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluster.pb-c.h"
 #include "flow.pb-c.h"
 
 #define FL_ENVELOPE_TOKEN_MAX 4096
@@ -40,6 +41,12 @@ zframe_t *fl_envelope_pack_reply(const Flow__Reply *reply);
 
 /*  Packs PUSH as a ServerMessage frame.  */
 zframe_t *fl_envelope_pack_push(const Flow__Push *push);
+
+/*  Packs an actor's answer to the session: REPLY as the client's
+ *  ServerMessage inside an ActorReply with SEQ, the status and the
+ *  sessions the request ended.  NULL on no memory.  */
+zframe_t *fl_envelope_pack_actor_reply(uint64_t seq, const Flow__Reply *reply,
+                                       Flow__Cluster__Revocation **revoked, size_t nrevoked);
 
 /*  The stable upper-case name of a status ("INVALID_ARGUMENT").  */
 const char *fl_status_name(Flow__Status status);

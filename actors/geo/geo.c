@@ -304,10 +304,7 @@ fl_geo_nearby(fl_call_t *call)
 static void
 s_reply(self_t *self, zframe_t **identity, uint64_t seq, const Flow__Reply *reply)
 {
-    Flow__Cluster__ActorReply out = FLOW__CLUSTER__ACTOR_REPLY__INIT;
-    out.seq = seq;
-    out.reply = (Flow__Reply *) reply;
-    zframe_t *frame = fl_envelope_pack(&out.base);
+    zframe_t *frame = fl_envelope_pack_actor_reply(seq, reply, NULL, 0);
     zmsg_t *msg = zmsg_new();
     zmsg_append(msg, identity);
     zmsg_append(msg, &frame);

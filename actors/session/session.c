@@ -687,6 +687,8 @@ s_on_client(zloop_t *loop, zsock_t *client, void *arg)
     return 0;
 }
 
+/*  Forwards an actor's reply: its bytes are already the client's
+ *  ServerMessage, so only seq, status and revocations are read here.  */
 static void
 s_take_actor_reply(self_t *self, zsock_t *dealer)
 {
@@ -696,19 +698,21 @@ s_take_actor_reply(self_t *self, zsock_t *dealer)
     Flow__Cluster__ActorReply *in =
         flow__cluster__actor_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
     zframe_destroy(&frame);
-    if (!in || !in->reply) {
+    if (!in) {
         fl_error("session", "undecodable actor reply", NULL);
-        if (in)
-            flow__cluster__actor_reply__free_unpacked(in, NULL);
         return;
     }
     for (size_t i = 0; i < in->n_revoked; i++)
         fl_revoked_add(self->revoked, in->revoked[i]->session_id, in->revoked[i]->until_s);
     s_pending_t *p = zhashx_lookup(self->pending, (void *) (uintptr_t) in->seq);
     if (p) {
-        in->reply->id = p->request_id;
-        s_account(self, p->type, in->reply->status, p->started_us);
-        s_reply(self, p->identity, in->reply);
+        s_account(self, p->type, in->status, p->started_us);
+        zframe_t *out = zframe_new(in->server_message.data, in->server_message.len);
+        if (!s_send_to(self, p->identity, &out)) {
+            char peer[PEER_HEX_MAX];
+            s_peer_hex(p->identity, peer);
+            s_conn_drop(self, peer);
+        }
         zhashx_delete(self->pending, (void *) (uintptr_t) in->seq);
         s_check_drained(self);
     }

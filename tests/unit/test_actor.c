@@ -152,9 +152,15 @@ s_recv(s_fixture_t *f, uint64_t *seq)
     FL_CHECK(frame != NULL);
     Flow__Cluster__ActorReply *r =
         flow__cluster__actor_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
-    FL_CHECK(r != NULL && r->reply != NULL);
+    FL_CHECK(r != NULL);
+    Flow__ServerMessage *m =
+        flow__server_message__unpack(NULL, r->server_message.len, r->server_message.data);
+    FL_CHECK(m != NULL && m->kind_case == FLOW__SERVER_MESSAGE__KIND_REPLY);
+    FL_CHECK_INT(m->reply->status, ==, r->status);
+    FL_CHECK_INT(m->reply->id, ==, r->seq);
+    flow__server_message__free_unpacked(m, NULL);
     *seq = r->seq;
-    Flow__Status status = r->reply->status;
+    Flow__Status status = r->status;
     flow__cluster__actor_reply__free_unpacked(r, NULL);
     zframe_destroy(&frame);
     return status;
