@@ -30,6 +30,7 @@ typedef struct {
 } s_item_t;
 
 #define PEERS_MAX 8
+#define PEER_HWM 100000
 
 typedef struct {
     const fl_actor_args_t *args;
@@ -341,7 +342,11 @@ s_peer(self_t *self, const char *endpoint)
     if (i == PEERS_MAX)
         return NULL;
     if (!self->peer[i]) {
-        self->peer[i] = zsock_new_push(endpoint);
+        self->peer[i] = zsock_new(ZMQ_PUSH);
+        /*  Room for bursts; past it the send waits, which slows this
+         *  actor down to its peer's pace rather than losing a change.  */
+        zsock_set_sndhwm(self->peer[i], PEER_HWM);
+        zsock_connect(self->peer[i], "%s", endpoint);
         self->peer_endpoint[i] = endpoint;
     }
     return self->peer[i];

@@ -655,7 +655,7 @@ fl_event_upsert(fl_call_t *call)
     ev->organizer->type = FLOW__ORGANIZER_TYPE__ORGANIZER_ORGANIZATION;
     ev->source = fresh->source;
     ev->version++;
-    if ((rc = s_write(call, rec)))
+    if ((rc = s_promote(call, rec)) || (rc = s_write(call, rec)))
         return s_storage(call, rc);
     call->reply.message = "updated";
     s_reply_event(call, ev);
@@ -936,6 +936,10 @@ fl_event_invite(fl_call_t *call)
         return rc == FL_E_NOTFOUND ? 0 : s_storage(call, rc);
     if (!s_may_change(call, rec))
         return 0;
+    if (rec->event->status == FLOW__EVENT_STATUS__EVENT_CANCELLED) {
+        fl_call_fail(call, FLOW__STATUS__FAILED_PRECONDITION, "event: cancelled events do not change");
+        return 0;
+    }
     /*  rec->invited grows in place so that s_is_invited() also sees the
      *  ids added earlier in this request.  */
     char **invited = fl_call_alloc(call, (rec->n_invited + r->n_user_ids) * sizeof *invited);
@@ -1015,7 +1019,10 @@ static int
 s_list_waitlist(fl_call_t *call, const char *id, const char *after, Flow__AttendeesReply *out,
                 size_t limit)
 {
-    uint64_t from = after[0] ? strtoull(after, NULL, 16) + 1 : 0;
+    uint64_t last = after[0] ? strtoull(after, NULL, 16) : 0;
+    if (last == UINT64_MAX)
+        return 0;                        /* nothing can follow the last sequence number */
+    uint64_t from = after[0] ? last + 1 : 0;
     uint32_t position = after[0] ? s_position(call, id, from - 1) : 0;
     MDB_cursor *cursor = NULL;
     int rc = mdb_cursor_open(call->txn, s_db.waitlist, &cursor);

@@ -96,9 +96,10 @@ fl_geo_check_nearby(const Flow__Request *req, const char *user_id, fl_route_t *r
 /*  ------------------------------------------------------------------
  *  Index maintenance  */
 
-/*  The entry for EV: text is title, description and tags; BUF holds it. */
+/*  The entry for EV: text is title, description and tags, in *BUF_P
+ *  (allocated; the caller frees it).  */
 static void
-s_entry(const Flow__Event *ev, fl_geo_entry_t *e, char *buf, size_t cap)
+s_entry(const Flow__Event *ev, fl_geo_entry_t *e, char **buf_p)
 {
     memset(e, 0, sizeof *e);
     snprintf(e->id, sizeof e->id, "%s", ev->id);
@@ -114,10 +115,16 @@ s_entry(const Flow__Event *ev, fl_geo_entry_t *e, char *buf, size_t cap)
     e->free_spots = ev->capacity == 0 ? -1
                   : ev->going >= ev->capacity ? 0 : (int32_t) (ev->capacity - ev->going);
     e->popularity = ev->going + ev->interested;
+    size_t cap = strlen(ev->title) + strlen(ev->description) + 2;
+    for (size_t i = 0; i < ev->n_tags; i++)
+        cap += strlen(ev->tags[i]) + 1;
+    char *buf = malloc(cap);
+    assert(buf);
     size_t n = (size_t) snprintf(buf, cap, "%s %s", ev->title, ev->description);
-    for (size_t i = 0; i < ev->n_tags && n < cap; i++)
+    for (size_t i = 0; i < ev->n_tags; i++)
         n += (size_t) snprintf(buf + n, cap - n, " %s", ev->tags[i]);
     e->text = buf;
+    *buf_p = buf;
     e->tags = ev->tags;
     e->n_tags = ev->n_tags;
 }
@@ -125,10 +132,11 @@ s_entry(const Flow__Event *ev, fl_geo_entry_t *e, char *buf, size_t cap)
 static void
 s_put(self_t *self, const Flow__Event *ev)
 {
-    static char text[8192];
+    char *text = NULL;
     fl_geo_entry_t e;
-    s_entry(ev, &e, text, sizeof text);
+    s_entry(ev, &e, &text);
     int rc = fl_geo_index_put(self->index, &e);
+    free(text);
     if (rc)
         fl_warn("geo", "event not indexed", "event=%s error=%s", ev->id, fl_err_name(rc));
 }
@@ -188,8 +196,11 @@ s_rebuild(self_t *self)
         op = MDB_NEXT;
         Flow__Storage__EventRecord *rec =
             flow__storage__event_record__unpack(NULL, value.mv_size, value.mv_data);
-        if (!rec || !rec->event)
+        if (!rec || !rec->event) {
+            if (rec)
+                flow__storage__event_record__free_unpacked(rec, NULL);
             continue;
+        }
         Flow__Cluster__GeoUpdate u = FLOW__CLUSTER__GEO_UPDATE__INIT;
         u.event_id = rec->event->id;
         u.revision = rec->revision;

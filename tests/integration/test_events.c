@@ -421,6 +421,72 @@ FL_TEST(raising_the_capacity_admits_the_head_of_the_waitlist)
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
 
+FL_TEST(waitlist_cursor_past_the_last_sequence_is_an_empty_page)
+{
+    fl_proc_t node;
+    s_start(&node, NULL);
+    flow_t *flow = flow_new(node.client);
+    s_user_t org, a, b;
+    s_sign_up(flow, "org@example.com", &org);
+    s_sign_up(flow, "a@example.com", &a);
+    s_sign_up(flow, "b@example.com", &b);
+    s_draft_t d;
+    s_draft(&d, "Tiny gig", 52.52, 13.405, 1, 1);
+    char id[ID_MAX];
+    FL_EXPECT(s_create(flow, &org, &d.draft, id), FLOW_OK, "");
+    FL_EXPECT(s_rsvp(flow, &a, id, FLOW__RSVP_STATE__RSVP_GOING, NULL, NULL), FLOW_OK, "");
+    FL_EXPECT(s_rsvp(flow, &b, id, FLOW__RSVP_STATE__RSVP_GOING, NULL, NULL), FLOW_OK, "");
+    Flow__AttendeesRequest body = FLOW__ATTENDEES_REQUEST__INIT;
+    body.event_id = id;
+    body.state = FLOW__RSVP_STATE__RSVP_WAITLISTED;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_ATTENDEES;
+    req.attendees = &body;
+    Flow__Reply *reply = NULL;
+    FL_EXPECT(fl_call(flow, org.token, &req, &reply), FLOW_OK, "");
+    FL_CHECK_INT(reply->attendees->n_attendees, ==, 1);
+    FL_CHECK_INT(reply->attendees->attendees[0]->waitlist_position, ==, 1);
+    flow__reply__free_unpacked(reply, NULL);
+    body.cursor = "ffffffffffffffff";
+    req.id = 0;
+    FL_EXPECT(fl_call(flow, org.token, &req, &reply), FLOW_OK, "");
+    FL_CHECK_INT(reply->attendees->n_attendees, ==, 0);
+    flow__reply__free_unpacked(reply, NULL);
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
+}
+
+FL_TEST(cancelled_event_takes_no_invitations)
+{
+    fl_proc_t node;
+    s_start(&node, NULL);
+    flow_t *flow = flow_new(node.client);
+    s_user_t org, a;
+    s_sign_up(flow, "org@example.com", &org);
+    s_sign_up(flow, "a@example.com", &a);
+    s_draft_t d;
+    s_draft(&d, "Gig", 52.52, 13.405, 1, 0);
+    char id[ID_MAX];
+    FL_EXPECT(s_create(flow, &org, &d.draft, id), FLOW_OK, "");
+    Flow__CancelEventRequest cancel = FLOW__CANCEL_EVENT_REQUEST__INIT;
+    cancel.id = id;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_CANCEL_EVENT;
+    req.cancel_event = &cancel;
+    FL_EXPECT(fl_call(flow, org.token, &req, NULL), FLOW_OK, "");
+    char *users[] = { a.user_id };
+    Flow__InviteRequest inv = FLOW__INVITE_REQUEST__INIT;
+    inv.event_id = id;
+    inv.user_ids = users;
+    inv.n_user_ids = 1;
+    Flow__Request ireq = FLOW__REQUEST__INIT;
+    ireq.body_case = FLOW__REQUEST__BODY_INVITE;
+    ireq.invite = &inv;
+    FL_EXPECT(fl_call(flow, org.token, &ireq, NULL), FLOW_FAILED_PRECONDITION, "event: cancelled");
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
+}
+
 /*  Many clients on their own connections race for the last seats: the
  *  event actor, the single writer of the event, admits exactly capacity. */
 FL_TEST(racing_clients_never_exceed_capacity)

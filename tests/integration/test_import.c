@@ -227,3 +227,55 @@ FL_TEST(ics_series_imports_its_occurrences_once)
     FL_CHECK_STR(s_out, want);
     fl_node_stop(&node, SIGTERM);
 }
+
+/*  A re-import that raises an event's capacity admits the head of its
+ *  waitlist in the same transaction, as an organizer's update does.  */
+FL_TEST(reimport_raising_capacity_admits_the_waitlist)
+{
+    fl_proc_t node;
+    fl_node_start(&node, NULL, s_flags);
+    char path[700];
+    snprintf(path, sizeof path, "%s/gig.jsonl", fl_test_tmpdir());
+    const char *platform[] = { "--platform", "gigs", NULL };
+    const char *line =
+        "{\"external_id\":\"g1\",\"title\":\"Gig\",\"category\":\"music\","
+        "\"start\":\"2030-12-01T20:00:00Z\",\"end\":\"2030-12-01T23:00:00Z\","
+        "\"time_zone\":\"Europe/Berlin\",\"lat\":52.52,\"lon\":13.405,\"capacity\":%d}\n";
+    FILE *f = fopen(path, "w");
+    FL_CHECK(f != NULL);
+    fprintf(f, line, 1);
+    fclose(f);
+    FL_CHECK_INT(s_import(&node, path, platform), ==, 0);
+    char id[17];
+    s_import_id("gigs", "g1", id);
+    flow_t *users[3];
+    for (int i = 0; i < 3; i++) {
+        users[i] = flow_new(node.client);
+        char email[64];
+        snprintf(email, sizeof email, "fan%d@example.com", i);
+        Flow__SessionReply *session = NULL;
+        FL_CHECK_INT(flow_sign_up(users[i], email, "correct horse battery", "Fan", &session),
+                     ==, FLOW_OK);
+        flow__session_reply__free_unpacked(session, NULL);
+        Flow__RsvpReply *rsvp = NULL;
+        FL_CHECK_INT(flow_rsvp(users[i], id, FLOW__RSVP_STATE__RSVP_GOING, &rsvp), ==, FLOW_OK);
+        FL_CHECK_INT(rsvp->state, ==, i == 0 ? FLOW__RSVP_STATE__RSVP_GOING
+                                            : FLOW__RSVP_STATE__RSVP_WAITLISTED);
+        flow__rsvp_reply__free_unpacked(rsvp, NULL);
+    }
+    f = fopen(path, "w");
+    FL_CHECK(f != NULL);
+    fprintf(f, line, 5);
+    fclose(f);
+    FL_CHECK_INT(s_import(&node, path, platform), ==, 0);
+    FL_CHECK(strstr(s_out, "updated 1"));
+    Flow__Event *event = NULL;
+    FL_CHECK_INT(flow_event_get(users[2], id, &event), ==, FLOW_OK);
+    FL_CHECK_INT(event->going, ==, 3);
+    FL_CHECK_INT(event->waitlisted, ==, 0);
+    FL_CHECK_INT(event->my_rsvp, ==, FLOW__RSVP_STATE__RSVP_GOING);
+    flow__event__free_unpacked(event, NULL);
+    for (int i = 0; i < 3; i++)
+        flow_destroy(&users[i]);
+    fl_node_stop(&node, SIGTERM);
+}
