@@ -153,6 +153,14 @@ static const fl_request_def_t s_requests[] = {
       FL_RATE_REQUEST, fl_event_check_attendees, fl_event_attendees, NULL },
     { FLOW__REQUEST__BODY_UPSERT_EVENT, "upsert_event", FL_ROLE_ADMIN, true, FL_ACCESS_WRITE,
       FL_RATE_REQUEST, fl_event_check_upsert, fl_event_upsert, NULL },
+    { FLOW__REQUEST__BODY_CHECK_IN, "check_in", FL_ROLE_USER, true, FL_ACCESS_WRITE,
+      FL_RATE_REQUEST, fl_event_check_check_in, fl_event_check_in, NULL },
+    { FLOW__REQUEST__BODY_RATE_ATTENDEE, "rate_attendee", FL_ROLE_USER, true, FL_ACCESS_WRITE,
+      FL_RATE_REQUEST, fl_event_check_rate_attendee, fl_event_rate_attendee, NULL },
+    { FLOW__REQUEST__BODY_REVIEW, "review", FL_ROLE_USER, true, FL_ACCESS_WRITE,
+      FL_RATE_REQUEST, fl_event_check_review, fl_event_review, NULL },
+    { FLOW__REQUEST__BODY_REVIEWS, "reviews", FL_ROLE_USER, true, FL_ACCESS_READ,
+      FL_RATE_REQUEST, fl_event_check_reviews, fl_event_reviews, NULL },
 };
 
 #define REQUESTS (sizeof s_requests / sizeof s_requests[0])

@@ -14,6 +14,8 @@
  *     after the commit.
  */
 #include "actors/event/event.h"
+#include "actors/event/records.h"
+#include "actors/event/records.h"
 #include "actors/geo/geo.h"
 #include "node/actor.h"
 #include "node/error.h"
@@ -35,7 +37,7 @@
 #define PAGE_MAX 200
 
 static struct {
-    MDB_dbi events, rsvps, waitlist;
+    MDB_dbi events, rsvps, waitlist, reviews;
 } s_db;
 
 int
@@ -44,7 +46,8 @@ fl_event_init(fl_store_t *store)
     int rc;
     if ((rc = fl_store_dbi(store, "events", &s_db.events))
         || (rc = fl_store_dbi(store, "rsvps", &s_db.rsvps))
-        || (rc = fl_store_dbi(store, "waitlist", &s_db.waitlist)))
+        || (rc = fl_store_dbi(store, "waitlist", &s_db.waitlist))
+        || (rc = fl_store_dbi(store, "reviews", &s_db.reviews)))
         return rc;
     return 0;
 }
@@ -69,8 +72,8 @@ fl_event_user_rating(const char *user_id)
     return 0;
 }
 
-static bool
-s_is_organizer(const Flow__Storage__EventRecord *rec, const Flow__Cluster__Principal *p)
+bool
+fl_event_is_organizer(const Flow__Storage__EventRecord *rec, const Flow__Cluster__Principal *p)
 {
     return p && rec->event->organizer && strcmp(rec->event->organizer->user_id, p->user_id) == 0;
 }
@@ -95,7 +98,7 @@ fl_event_visible(const Flow__Storage__EventRecord *rec, const Flow__Cluster__Pri
 {
     if (rec->event->visibility != FLOW__EVENT_VISIBILITY__EVENT_PRIVATE)
         return true;
-    return s_is_staff(viewer) || s_is_organizer(rec, viewer)
+    return s_is_staff(viewer) || fl_event_is_organizer(rec, viewer)
            || s_is_invited(rec, viewer->user_id);
 }
 
@@ -122,8 +125,9 @@ s_event_key(uint8_t buf[FL_KEYSPACE_KEY_MAX], fl_call_t *call, const char *id)
     return s_key(buf, s_partition(call, id), id, strlen(id));
 }
 
-static MDB_val
-s_rsvp_key(uint8_t buf[FL_KEYSPACE_KEY_MAX], fl_call_t *call, const char *id, const char *user)
+MDB_val
+fl_event_user_key(uint8_t buf[FL_KEYSPACE_KEY_MAX], fl_call_t *call, const char *id,
+                  const char *user)
 {
     char suffix[128];
     int n = snprintf(suffix, sizeof suffix, "%s/%s", id, user);
@@ -165,8 +169,8 @@ s_tell_geo(fl_call_t *call, const Flow__Storage__EventRecord *rec)
     fl_call_after_commit(call, FL_GEO_UPDATES_ENDPOINT, &update.base);
 }
 
-static int
-s_write(fl_call_t *call, Flow__Storage__EventRecord *rec)
+int
+fl_event_write(fl_call_t *call, Flow__Storage__EventRecord *rec)
 {
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
     MDB_val key = s_event_key(buf, call, rec->event->id);
@@ -179,8 +183,8 @@ s_write(fl_call_t *call, Flow__Storage__EventRecord *rec)
 }
 
 /*  Storage errors: MAP_FULL and I/O abort the batch, others are answered. */
-static int
-s_storage(fl_call_t *call, int rc)
+int
+fl_event_storage(fl_call_t *call, int rc)
 {
     if (rc == MDB_MAP_FULL || rc == FL_E_IO)
         return rc;
@@ -190,8 +194,8 @@ s_storage(fl_call_t *call, int rc)
 
 /*  Reads the event ID as the caller may see it: NOT_FOUND for an event
  *  that does not exist and for one the caller may not see alike.  */
-static int
-s_read_visible(fl_call_t *call, const char *id, Flow__Storage__EventRecord **rec_p)
+int
+fl_event_read_visible(fl_call_t *call, const char *id, Flow__Storage__EventRecord **rec_p)
 {
     int rc = s_read(call, id, rec_p);
     if (rc == 0 && !fl_event_visible(*rec_p, call->principal))
@@ -216,8 +220,8 @@ s_is_event_id(const char *s)
     return true;
 }
 
-static Flow__Status
-s_route_event(const char *id, fl_route_t *route, char *msg, size_t msglen)
+Flow__Status
+fl_event_route(const char *id, fl_route_t *route, char *msg, size_t msglen)
 {
     if (!s_is_event_id(id)) {
         snprintf(msg, msglen, "id: not an event id (16 hex digits)");
@@ -242,7 +246,7 @@ fl_event_check_create(const Flow__Request *req, const char *user_id, fl_route_t 
         return st;
     char id[FL_EVENT_ID_BYTES * 2 + 1];
     fl_token_random_id(id, FL_EVENT_ID_BYTES);
-    return s_route_event(id, route, msg, msglen);
+    return fl_event_route(id, route, msg, msglen);
 }
 
 /*  An imported event's id is a hash of where it came from, so every
@@ -262,7 +266,7 @@ fl_event_check_upsert(const Flow__Request *req, const char *user_id, fl_route_t 
     }
     char id[FL_EVENT_ID_BYTES * 2 + 1];
     fl_event_import_id(d->source->platform, d->source->external_id, id);
-    return s_route_event(id, route, msg, msglen);
+    return fl_event_route(id, route, msg, msglen);
 }
 
 void
@@ -305,7 +309,7 @@ fl_event_check_update(const Flow__Request *req, const char *user_id, fl_route_t 
         }
     }
     Flow__Status st = fl_event_check_draft(r->event, r->fields, r->n_fields, false, msg, msglen);
-    return st ? st : s_route_event(r->id, route, msg, msglen);
+    return st ? st : fl_event_route(r->id, route, msg, msglen);
 }
 
 Flow__Status
@@ -315,7 +319,7 @@ fl_event_check_id(const Flow__Request *req, const char *user_id, fl_route_t *rou
     (void) user_id;
     const char *id = req->body_case == FLOW__REQUEST__BODY_CANCEL_EVENT ? req->cancel_event->id
                                                                       : req->get_event->id;
-    return s_route_event(id, route, msg, msglen);
+    return fl_event_route(id, route, msg, msglen);
 }
 
 Flow__Status
@@ -329,7 +333,7 @@ fl_event_check_rsvp(const Flow__Request *req, const char *user_id, fl_route_t *r
         snprintf(msg, msglen, "state: going, interested, or none to withdraw");
         return FLOW__STATUS__INVALID_ARGUMENT;
     }
-    return s_route_event(req->rsvp->event_id, route, msg, msglen);
+    return fl_event_route(req->rsvp->event_id, route, msg, msglen);
 }
 
 Flow__Status
@@ -347,7 +351,7 @@ fl_event_check_invite(const Flow__Request *req, const char *user_id, fl_route_t 
             snprintf(msg, msglen, "user_ids[%zu]: not a user id (16 hex digits)", i);
             return FLOW__STATUS__INVALID_ARGUMENT;
         }
-    return s_route_event(r->event_id, route, msg, msglen);
+    return fl_event_route(r->event_id, route, msg, msglen);
 }
 
 Flow__Status
@@ -368,7 +372,7 @@ fl_event_check_attendees(const Flow__Request *req, const char *user_id, fl_route
         snprintf(msg, msglen, "cursor: malformed");
         return FLOW__STATUS__INVALID_ARGUMENT;
     }
-    return s_route_event(r->event_id, route, msg, msglen);
+    return fl_event_route(r->event_id, route, msg, msglen);
 }
 
 /*  ------------------------------------------------------------------
@@ -493,16 +497,16 @@ fl_event_create(fl_call_t *call)
         fl_call_fail(call, FLOW__STATUS__ALREADY_EXISTS, "id: drawn twice; send the request again");
         return 0;
     }
-    if (rc != FL_E_NOTFOUND || (rc = s_write(call, rec)))
-        return s_storage(call, rc);
+    if (rc != FL_E_NOTFOUND || (rc = fl_event_write(call, rec)))
+        return fl_event_storage(call, rc);
     s_reply_event(call, ev);
     return 0;
 }
 
-static bool
-s_may_change(fl_call_t *call, const Flow__Storage__EventRecord *rec)
+bool
+fl_event_may_change(fl_call_t *call, const Flow__Storage__EventRecord *rec)
 {
-    if (s_is_organizer(rec, call->principal) || s_is_staff(call->principal))
+    if (fl_event_is_organizer(rec, call->principal) || s_is_staff(call->principal))
         return true;
     fl_call_fail(call, FLOW__STATUS__PERMISSION_DENIED,
                  "only the organizer, moderators and admins may change this event");
@@ -514,10 +518,10 @@ fl_event_update(fl_call_t *call)
 {
     const Flow__UpdateEventRequest *r = call->request->update_event;
     Flow__Storage__EventRecord *rec = NULL;
-    int rc = s_read_visible(call, r->id, &rec);
+    int rc = fl_event_read_visible(call, r->id, &rec);
     if (rc)
-        return rc == FL_E_NOTFOUND ? 0 : s_storage(call, rc);
-    if (!s_may_change(call, rec))
+        return rc == FL_E_NOTFOUND ? 0 : fl_event_storage(call, rc);
+    if (!fl_event_may_change(call, rec))
         return 0;
     if (rec->event->status == FLOW__EVENT_STATUS__EVENT_CANCELLED) {
         fl_call_fail(call, FLOW__STATUS__FAILED_PRECONDITION, "event: cancelled events do not change");
@@ -538,8 +542,8 @@ fl_event_update(fl_call_t *call)
         return 0;
     }
     rec->event->version++;
-    if ((rc = s_promote(call, rec)) || (rc = s_write(call, rec)))
-        return s_storage(call, rc == MDB_NOTFOUND ? FL_E_IO : rc);
+    if ((rc = s_promote(call, rec)) || (rc = fl_event_write(call, rec)))
+        return fl_event_storage(call, rc == MDB_NOTFOUND ? FL_E_IO : rc);
     s_reply_event(call, rec->event);
     return 0;
 }
@@ -548,16 +552,16 @@ int
 fl_event_cancel(fl_call_t *call)
 {
     Flow__Storage__EventRecord *rec = NULL;
-    int rc = s_read_visible(call, call->request->cancel_event->id, &rec);
+    int rc = fl_event_read_visible(call, call->request->cancel_event->id, &rec);
     if (rc)
-        return rc == FL_E_NOTFOUND ? 0 : s_storage(call, rc);
-    if (!s_may_change(call, rec))
+        return rc == FL_E_NOTFOUND ? 0 : fl_event_storage(call, rc);
+    if (!fl_event_may_change(call, rec))
         return 0;
     if (rec->event->status != FLOW__EVENT_STATUS__EVENT_CANCELLED) {
         rec->event->status = FLOW__EVENT_STATUS__EVENT_CANCELLED;
         rec->event->version++;
-        if ((rc = s_write(call, rec)))
-            return s_storage(call, rc);
+        if ((rc = fl_event_write(call, rec)))
+            return fl_event_storage(call, rc);
         fl_info("event", "event cancelled", "event=%s", rec->event->id);
     }
     s_reply_event(call, rec->event);
@@ -629,14 +633,14 @@ fl_event_upsert(fl_call_t *call)
     Flow__Storage__EventRecord *rec = NULL;
     int rc = s_read(call, fresh->id, &rec);
     if (rc && rc != FL_E_NOTFOUND)
-        return s_storage(call, rc);
+        return fl_event_storage(call, rc);
     if (rc == FL_E_NOTFOUND) {
         rec = fl_call_alloc(call, sizeof *rec);
         flow__storage__event_record__init(rec);
         rec->record_version = 1;
         rec->event = fresh;
-        if ((rc = s_write(call, rec)))
-            return s_storage(call, rc);
+        if ((rc = fl_event_write(call, rec)))
+            return fl_event_storage(call, rc);
         call->reply.message = "created";
         s_reply_event(call, fresh);
         return 0;
@@ -655,8 +659,8 @@ fl_event_upsert(fl_call_t *call)
     ev->organizer->type = FLOW__ORGANIZER_TYPE__ORGANIZER_ORGANIZATION;
     ev->source = fresh->source;
     ev->version++;
-    if ((rc = s_promote(call, rec)) || (rc = s_write(call, rec)))
-        return s_storage(call, rc);
+    if ((rc = s_promote(call, rec)) || (rc = fl_event_write(call, rec)))
+        return fl_event_storage(call, rc);
     call->reply.message = "updated";
     s_reply_event(call, ev);
     return 0;
@@ -665,11 +669,11 @@ fl_event_upsert(fl_call_t *call)
 /*  ------------------------------------------------------------------
  *  RSVPs  */
 
-static int
-s_read_rsvp(fl_call_t *call, const char *id, const char *user, Flow__Storage__RsvpRecord **out)
+int
+fl_event_read_rsvp(fl_call_t *call, const char *id, const char *user, Flow__Storage__RsvpRecord **out)
 {
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
-    MDB_val key = s_rsvp_key(buf, call, id, user);
+    MDB_val key = fl_event_user_key(buf, call, id, user);
     int rc = fl_codec_get_with(call->txn, s_db.rsvps, &key,
                                &flow__storage__rsvp_record__descriptor, fl_call_allocator(call),
                                (ProtobufCMessage **) out);
@@ -681,7 +685,7 @@ s_put_rsvp(fl_call_t *call, const char *id, const char *user, Flow__RsvpState st
            uint64_t seq)
 {
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
-    MDB_val key = s_rsvp_key(buf, call, id, user);
+    MDB_val key = fl_event_user_key(buf, call, id, user);
     if (state == FLOW__RSVP_STATE__RSVP_NONE) {
         int rc = mdb_del(call->txn, s_db.rsvps, &key, NULL);
         return rc == MDB_NOTFOUND ? 0 : rc;
@@ -805,7 +809,7 @@ s_meets_requirements(fl_call_t *call, const Flow__Storage__EventRecord *rec)
 {
     const Flow__Requirements *req = rec->event->requirements;
     const char *user = call->principal->user_id;
-    if (!req || s_is_organizer(rec, call->principal))
+    if (!req || fl_event_is_organizer(rec, call->principal))
         return true;
     if (req->invite_only && !s_is_invited(rec, user)) {
         fl_call_fail(call, FLOW__STATUS__FAILED_PRECONDITION,
@@ -873,9 +877,9 @@ fl_event_rsvp(fl_call_t *call)
 {
     const Flow__RsvpRequest *r = call->request->rsvp;
     Flow__Storage__EventRecord *rec = NULL;
-    int rc = s_read_visible(call, r->event_id, &rec);
+    int rc = fl_event_read_visible(call, r->event_id, &rec);
     if (rc)
-        return rc == FL_E_NOTFOUND ? 0 : s_storage(call, rc);
+        return rc == FL_E_NOTFOUND ? 0 : fl_event_storage(call, rc);
     if (rec->event->status == FLOW__EVENT_STATUS__EVENT_CANCELLED
         || rec->event->end_s <= zclock_time() / 1000) {
         fl_call_fail(call, FLOW__STATUS__FAILED_PRECONDITION, "event: %s",
@@ -884,17 +888,17 @@ fl_event_rsvp(fl_call_t *call)
         return 0;
     }
     Flow__Storage__RsvpRecord *cur = NULL;
-    rc = s_read_rsvp(call, r->event_id, call->principal->user_id, &cur);
+    rc = fl_event_read_rsvp(call, r->event_id, call->principal->user_id, &cur);
     if (rc && rc != FL_E_NOTFOUND)
-        return s_storage(call, rc);
+        return fl_event_storage(call, rc);
     Flow__RsvpState state;
     uint64_t seq;
     if ((rc = s_move(call, rec, rc == 0 ? cur : NULL, r->state, &state, &seq)))
-        return s_storage(call, rc);
+        return fl_event_storage(call, rc);
     if (call->reply.status != FLOW__STATUS__OK)
         return 0;
-    if ((rc = s_write(call, rec)))
-        return s_storage(call, rc);
+    if ((rc = fl_event_write(call, rec)))
+        return fl_event_storage(call, rc);
     Flow__RsvpReply *out = fl_call_alloc(call, sizeof *out);
     flow__rsvp_reply__init(out);
     out->state = state;
@@ -913,11 +917,11 @@ fl_event_get(fl_call_t *call)
 {
     const char *id = call->request->get_event->id;
     Flow__Storage__EventRecord *rec = NULL;
-    int rc = s_read_visible(call, id, &rec);
+    int rc = fl_event_read_visible(call, id, &rec);
     if (rc)
-        return rc == FL_E_NOTFOUND ? 0 : s_storage(call, rc);
+        return rc == FL_E_NOTFOUND ? 0 : fl_event_storage(call, rc);
     Flow__Storage__RsvpRecord *mine = NULL;
-    if (call->principal && s_read_rsvp(call, id, call->principal->user_id, &mine) == 0) {
+    if (call->principal && fl_event_read_rsvp(call, id, call->principal->user_id, &mine) == 0) {
         rec->event->my_rsvp = mine->state;
         if (mine->state == FLOW__RSVP_STATE__RSVP_WAITLISTED)
             rec->event->my_waitlist_position = s_position(call, id, mine->waitlist_seq);
@@ -931,10 +935,10 @@ fl_event_invite(fl_call_t *call)
 {
     const Flow__InviteRequest *r = call->request->invite;
     Flow__Storage__EventRecord *rec = NULL;
-    int rc = s_read_visible(call, r->event_id, &rec);
+    int rc = fl_event_read_visible(call, r->event_id, &rec);
     if (rc)
-        return rc == FL_E_NOTFOUND ? 0 : s_storage(call, rc);
-    if (!s_may_change(call, rec))
+        return rc == FL_E_NOTFOUND ? 0 : fl_event_storage(call, rc);
+    if (!fl_event_may_change(call, rec))
         return 0;
     if (rec->event->status == FLOW__EVENT_STATUS__EVENT_CANCELLED) {
         fl_call_fail(call, FLOW__STATUS__FAILED_PRECONDITION, "event: cancelled events do not change");
@@ -954,8 +958,8 @@ fl_event_invite(fl_call_t *call)
                      INVITES_MAX);
         return 0;
     }
-    if ((rc = s_write(call, rec)))
-        return s_storage(call, rc);
+    if ((rc = fl_event_write(call, rec)))
+        return fl_event_storage(call, rc);
     s_reply_event(call, rec->event);
     return 0;
 }
@@ -982,9 +986,9 @@ s_list_rsvps(fl_call_t *call, const char *id, Flow__RsvpState want, const char *
              Flow__AttendeesReply *out, size_t limit)
 {
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
-    MDB_val prefix = s_rsvp_key(buf, call, id, "");
+    MDB_val prefix = fl_event_user_key(buf, call, id, "");
     uint8_t start_buf[FL_KEYSPACE_KEY_MAX];
-    MDB_val key = after[0] ? s_rsvp_key(start_buf, call, id, after) : prefix, value;
+    MDB_val key = after[0] ? fl_event_user_key(start_buf, call, id, after) : prefix, value;
     MDB_cursor *cursor = NULL;
     int rc = mdb_cursor_open(call->txn, s_db.rsvps, &cursor);
     int op = MDB_SET_RANGE;
@@ -1055,9 +1059,9 @@ fl_event_attendees(fl_call_t *call)
 {
     const Flow__AttendeesRequest *r = call->request->attendees;
     Flow__Storage__EventRecord *rec = NULL;
-    int rc = s_read_visible(call, r->event_id, &rec);
+    int rc = fl_event_read_visible(call, r->event_id, &rec);
     if (rc)
-        return rc == FL_E_NOTFOUND ? 0 : s_storage(call, rc);
+        return rc == FL_E_NOTFOUND ? 0 : fl_event_storage(call, rc);
     size_t limit = r->limit ? r->limit : PAGE_DEFAULT;
     Flow__AttendeesReply *out = fl_call_alloc(call, sizeof *out);
     flow__attendees_reply__init(out);
@@ -1067,8 +1071,23 @@ fl_event_attendees(fl_call_t *call)
        ? s_list_waitlist(call, r->event_id, r->cursor, out, limit)
        : s_list_rsvps(call, r->event_id, want, r->cursor, out, limit);
     if (rc)
-        return s_storage(call, rc == MDB_MAP_FULL ? rc : FL_E_IO);
+        return fl_event_storage(call, rc == MDB_MAP_FULL ? rc : FL_E_IO);
     call->reply.body_case = FLOW__REPLY__BODY_ATTENDEES;
     call->reply.attendees = out;
     return 0;
+}
+
+/*  ------------------------------------------------------------------
+ *  Shared with review.c (records.h)  */
+
+MDB_dbi
+fl_event_rsvps_db(void)
+{
+    return s_db.rsvps;
+}
+
+MDB_dbi
+fl_event_reviews_db(void)
+{
+    return s_db.reviews;
 }

@@ -9,6 +9,7 @@
  *      events    P | event id                  EventRecord
  *      rsvps     P | event id "/" user id      RsvpRecord
  *      waitlist  P | event id "/" u64 seq (BE) WaitlistRecord (FIFO)
+ *      reviews   P | event id "/" user id      ReviewRecord
  *  After each committed change the actor tells the geo actor
  *  (GeoUpdate), which keeps public upcoming events searchable.
  */
@@ -49,6 +50,10 @@ fl_check_fn fl_event_check_rsvp;
 fl_check_fn fl_event_check_invite;
 fl_check_fn fl_event_check_attendees;
 fl_check_fn fl_event_check_upsert;
+fl_check_fn fl_event_check_check_in;
+fl_check_fn fl_event_check_rate_attendee;
+fl_check_fn fl_event_check_review;
+fl_check_fn fl_event_check_reviews;
 
 fl_handler_fn fl_event_create;
 fl_handler_fn fl_event_update;
@@ -57,6 +62,19 @@ fl_handler_fn fl_event_get;
 fl_handler_fn fl_event_rsvp;
 fl_handler_fn fl_event_invite;
 fl_handler_fn fl_event_attendees;
+
+/*  Attendance and reviews (review.c, docs/events.md).  Check-in: the
+ *  organizer, moderators and admins mark a going user present, from 2
+ *  hours before the start until the end; idempotent.  Rate attendee: the
+ *  organizer, after the start, rates a checked-in user 1..5 (replacing).
+ *  Review: a checked-in caller reviews 1..5 with text, once, editable;
+ *  event.rating and event.reviews follow in the same transaction.  An
+ *  unmet rule is FAILED_PRECONDITION naming it; the wrong caller is
+ *  PERMISSION_DENIED; an invisible event is NOT_FOUND.  */
+fl_handler_fn fl_event_check_in;
+fl_handler_fn fl_event_rate_attendee;
+fl_handler_fn fl_event_review;
+fl_handler_fn fl_event_reviews;
 
 /*  Imports (docs/import.md): creates the event of (source.platform,
  *  source.external_id) or updates it when its fields differ, answering OK

@@ -620,3 +620,174 @@ FL_TEST(bad_events_are_refused_naming_the_field_and_nothing_is_stored)
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
+
+/*  ------------------------------------------------------------------
+ *  Check-in, attendee ratings and reviews  */
+
+/*  An event of ANN's that started START_AGO_S seconds ago (negative: in
+ *  the future) and ends in an hour, with BOB going.  */
+static void
+s_running_event(flow_t *flow, const s_user_t *ann, const s_user_t *bob, int64_t start_ago_s,
+                char *id)
+{
+    s_draft_t d;
+    s_draft(&d, "Session", 52.52, 13.405, 0, 0);
+    int64_t now = time(NULL);
+    d.draft.start_s = now - start_ago_s;
+    d.draft.end_s = now + 3600;
+    FL_EXPECT(s_create(flow, ann, &d.draft, id), FLOW_OK, "");
+    FL_EXPECT(s_rsvp(flow, bob, id, FLOW__RSVP_STATE__RSVP_GOING, NULL, NULL), FLOW_OK, "");
+}
+
+static flow_status_t
+s_check_in(flow_t *flow, const s_user_t *u, const char *id, const char *user)
+{
+    Flow__CheckInRequest body = FLOW__CHECK_IN_REQUEST__INIT;
+    body.event_id = (char *) id;
+    body.user_id = (char *) user;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_CHECK_IN;
+    req.check_in = &body;
+    return fl_call(flow, u->token, &req, NULL);
+}
+
+static flow_status_t
+s_rate(flow_t *flow, const s_user_t *u, const char *id, const char *user, uint32_t stars)
+{
+    Flow__RateAttendeeRequest body = FLOW__RATE_ATTENDEE_REQUEST__INIT;
+    body.event_id = (char *) id;
+    body.user_id = (char *) user;
+    body.stars = stars;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_RATE_ATTENDEE;
+    req.rate_attendee = &body;
+    return fl_call(flow, u->token, &req, NULL);
+}
+
+static flow_status_t
+s_review(flow_t *flow, const s_user_t *u, const char *id, uint32_t stars, const char *text)
+{
+    Flow__ReviewRequest body = FLOW__REVIEW_REQUEST__INIT;
+    body.event_id = (char *) id;
+    body.stars = stars;
+    body.text = (char *) text;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_REVIEW;
+    req.review = &body;
+    return fl_call(flow, u->token, &req, NULL);
+}
+
+FL_TEST(check_in_is_for_the_organizer_and_going_users_only)
+{
+    fl_proc_t node;
+    s_start(&node, NULL);
+    flow_t *flow = flow_new(node.client);
+    s_user_t ann, bob, cat;
+    s_sign_up(flow, "ann@example.com", &ann);
+    s_sign_up(flow, "bob@example.com", &bob);
+    s_sign_up(flow, "cat@example.com", &cat);
+    char id[ID_MAX];
+    s_running_event(flow, &ann, &bob, -60, id);
+    FL_EXPECT(s_check_in(flow, &bob, id, bob.user_id), FLOW_PERMISSION_DENIED, "only");
+    FL_EXPECT(s_check_in(flow, &ann, id, cat.user_id), FLOW_FAILED_PRECONDITION,
+              "check-in: the user is not going");
+    FL_EXPECT(s_check_in(flow, &ann, id, bob.user_id), FLOW_OK, "");
+    FL_EXPECT(s_check_in(flow, &ann, id, bob.user_id), FLOW_OK, "");
+    FL_EXPECT(s_check_in(flow, &ann, id, "nobody"), FLOW_INVALID_ARGUMENT, "user_id");
+
+    s_draft_t d;
+    s_draft(&d, "Later", 52.52, 13.405, 1, 0);
+    char later[ID_MAX];
+    FL_EXPECT(s_create(flow, &ann, &d.draft, later), FLOW_OK, "");
+    FL_EXPECT(s_rsvp(flow, &bob, later, FLOW__RSVP_STATE__RSVP_GOING, NULL, NULL), FLOW_OK, "");
+    FL_EXPECT(s_check_in(flow, &ann, later, bob.user_id), FLOW_FAILED_PRECONDITION,
+              "check-in: opens 2 hours before the start");
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
+}
+
+FL_TEST(reviews_need_a_check_in_and_keep_the_event_rating_current)
+{
+    fl_proc_t node;
+    s_start(&node, NULL);
+    flow_t *flow = flow_new(node.client);
+    s_user_t ann, bob, cat;
+    s_sign_up(flow, "ann@example.com", &ann);
+    s_sign_up(flow, "bob@example.com", &bob);
+    s_sign_up(flow, "cat@example.com", &cat);
+    char id[ID_MAX];
+    s_running_event(flow, &ann, &bob, 60, id);
+    FL_EXPECT(s_rsvp(flow, &cat, id, FLOW__RSVP_STATE__RSVP_GOING, NULL, NULL), FLOW_OK, "");
+    FL_EXPECT(s_review(flow, &bob, id, 4, "Lovely"), FLOW_FAILED_PRECONDITION,
+              "review: only checked-in attendees may review");
+    FL_EXPECT(s_check_in(flow, &ann, id, bob.user_id), FLOW_OK, "");
+    FL_EXPECT(s_check_in(flow, &ann, id, cat.user_id), FLOW_OK, "");
+    FL_EXPECT(s_review(flow, &bob, id, 0, ""), FLOW_INVALID_ARGUMENT, "stars");
+    FL_EXPECT(s_review(flow, &bob, id, 6, ""), FLOW_INVALID_ARGUMENT, "stars");
+    FL_EXPECT(s_review(flow, &bob, id, 4, "Lovely"), FLOW_OK, "");
+    FL_EXPECT(s_review(flow, &cat, id, 5, "Great\nband"), FLOW_OK, "");
+    FL_EXPECT(s_review(flow, &bob, id, 2, "Too loud, on reflection"), FLOW_OK, "");
+
+    Flow__Event *ev = NULL;
+    FL_EXPECT(s_get(flow, &ann, id, &ev), FLOW_OK, "");
+    FL_CHECK_INT(ev->reviews, ==, 2);
+    FL_CHECK(fabs(ev->rating - 3.5) < 1e-9);
+    flow__event__free_unpacked(ev, NULL);
+
+    Flow__ReviewsRequest body = FLOW__REVIEWS_REQUEST__INIT;
+    body.event_id = id;
+    body.limit = 1;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_REVIEWS;
+    req.reviews = &body;
+    Flow__Reply *reply = NULL;
+    FL_EXPECT(fl_call(flow, ann.token, &req, &reply), FLOW_OK, "");
+    FL_CHECK_INT(reply->reviews->n_reviews, ==, 1);
+    char first[ID_MAX];
+    snprintf(first, sizeof first, "%s", reply->reviews->reviews[0]->user_id);
+    FL_CHECK(reply->reviews->next_cursor[0] != '\0');
+    body.cursor = reply->reviews->next_cursor;
+    Flow__Reply *next = NULL;
+    req.id = 0;
+    FL_EXPECT(fl_call(flow, ann.token, &req, &next), FLOW_OK, "");
+    FL_CHECK_INT(next->reviews->n_reviews, ==, 1);
+    FL_CHECK(strcmp(next->reviews->reviews[0]->user_id, first) > 0);
+    FL_CHECK_STR(next->reviews->next_cursor, "");
+    const Flow__Review *bobs = strcmp(first, bob.user_id) == 0 ? reply->reviews->reviews[0]
+                                                               : next->reviews->reviews[0];
+    FL_CHECK_INT(bobs->stars, ==, 2);
+    FL_CHECK_STR(bobs->text, "Too loud, on reflection");
+    flow__reply__free_unpacked(next, NULL);
+    flow__reply__free_unpacked(reply, NULL);
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
+}
+
+FL_TEST(organizer_rates_checked_in_attendees_after_the_start)
+{
+    fl_proc_t node;
+    s_start(&node, NULL);
+    flow_t *flow = flow_new(node.client);
+    s_user_t ann, bob, cat;
+    s_sign_up(flow, "ann@example.com", &ann);
+    s_sign_up(flow, "bob@example.com", &bob);
+    s_sign_up(flow, "cat@example.com", &cat);
+    char soon[ID_MAX], started[ID_MAX];
+    s_running_event(flow, &ann, &bob, -60, soon);
+    FL_EXPECT(s_check_in(flow, &ann, soon, bob.user_id), FLOW_OK, "");
+    FL_EXPECT(s_rate(flow, &ann, soon, bob.user_id, 5), FLOW_FAILED_PRECONDITION,
+              "rate_attendee: attendees are rated after the start");
+
+    s_running_event(flow, &ann, &bob, 60, started);
+    FL_EXPECT(s_rsvp(flow, &cat, started, FLOW__RSVP_STATE__RSVP_GOING, NULL, NULL), FLOW_OK, "");
+    FL_EXPECT(s_rate(flow, &ann, started, bob.user_id, 5), FLOW_FAILED_PRECONDITION,
+              "rate_attendee: the user was not checked in");
+    FL_EXPECT(s_check_in(flow, &ann, started, bob.user_id), FLOW_OK, "");
+    FL_EXPECT(s_rate(flow, &cat, started, bob.user_id, 5), FLOW_PERMISSION_DENIED, "only");
+    FL_EXPECT(s_rate(flow, &ann, started, bob.user_id, 0), FLOW_INVALID_ARGUMENT, "stars");
+    FL_EXPECT(s_rate(flow, &ann, started, bob.user_id, 6), FLOW_INVALID_ARGUMENT, "stars");
+    FL_EXPECT(s_rate(flow, &ann, started, bob.user_id, 5), FLOW_OK, "");
+    FL_EXPECT(s_rate(flow, &ann, started, bob.user_id, 3), FLOW_OK, "");
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
+}
