@@ -980,19 +980,19 @@ s_attendee(fl_call_t *call, const char *user, Flow__RsvpState state, uint64_t si
     return a;
 }
 
-/*  GOING or INTERESTED: RSVPs in user id order, after the cursor.  */
-static int
-s_list_rsvps(fl_call_t *call, const char *id, Flow__RsvpState want, const char *after,
-             Flow__AttendeesReply *out, size_t limit)
+int
+fl_event_scan_users(fl_call_t *call, MDB_dbi dbi, const char *id, const char *after,
+                    fl_event_user_visit_fn *visit, void *arg)
 {
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
     MDB_val prefix = fl_event_user_key(buf, call, id, "");
     uint8_t start_buf[FL_KEYSPACE_KEY_MAX];
     MDB_val key = after[0] ? fl_event_user_key(start_buf, call, id, after) : prefix, value;
     MDB_cursor *cursor = NULL;
-    int rc = mdb_cursor_open(call->txn, s_db.rsvps, &cursor);
+    int rc = mdb_cursor_open(call->txn, dbi, &cursor);
     int op = MDB_SET_RANGE;
-    while (rc == 0 && (rc = mdb_cursor_get(cursor, &key, &value, op)) == 0
+    bool more = true;
+    while (more && rc == 0 && (rc = mdb_cursor_get(cursor, &key, &value, op)) == 0
            && key.mv_size > prefix.mv_size
            && memcmp(key.mv_data, prefix.mv_data, prefix.mv_size) == 0) {
         op = MDB_NEXT;
@@ -1002,20 +1002,43 @@ s_list_rsvps(fl_call_t *call, const char *id, Flow__RsvpState want, const char *
             continue;
         memcpy(user, (char *) key.mv_data + prefix.mv_size, len);
         user[len] = '\0';
-        if (after[0] && strcmp(user, after) <= 0)
-            continue;
-        Flow__Storage__RsvpRecord *r = flow__storage__rsvp_record__unpack(
-            fl_call_allocator(call), value.mv_size, value.mv_data);
-        if (!r || r->state != want)
-            continue;
-        if (out->n_attendees == limit) {
-            out->next_cursor = fl_call_strdup(call, out->attendees[limit - 1]->user_id);
-            break;
-        }
-        out->attendees[out->n_attendees++] = s_attendee(call, user, want, r->since_s, 0);
+        if (!after[0] || strcmp(user, after) > 0)
+            more = visit(call, user, &value, arg);
     }
     mdb_cursor_close(cursor);
     return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+typedef struct {
+    Flow__RsvpState want;
+    Flow__AttendeesReply *out;
+    size_t limit;
+} s_rsvp_page_t;
+
+static bool
+s_rsvp_visit(fl_call_t *call, const char *user, const MDB_val *value, void *arg)
+{
+    s_rsvp_page_t *page = arg;
+    Flow__Storage__RsvpRecord *r = flow__storage__rsvp_record__unpack(
+        fl_call_allocator(call), value->mv_size, value->mv_data);
+    if (!r || r->state != page->want)
+        return true;
+    Flow__AttendeesReply *out = page->out;
+    if (out->n_attendees == page->limit) {
+        out->next_cursor = fl_call_strdup(call, out->attendees[page->limit - 1]->user_id);
+        return false;
+    }
+    out->attendees[out->n_attendees++] = s_attendee(call, user, page->want, r->since_s, 0);
+    return true;
+}
+
+/*  GOING or INTERESTED: RSVPs in user id order, after the cursor.  */
+static int
+s_list_rsvps(fl_call_t *call, const char *id, Flow__RsvpState want, const char *after,
+             Flow__AttendeesReply *out, size_t limit)
+{
+    s_rsvp_page_t page = { want, out, limit };
+    return fl_event_scan_users(call, s_db.rsvps, id, after, s_rsvp_visit, &page);
 }
 
 /*  WAITLISTED: in queue order, after the cursor (a sequence number).  */

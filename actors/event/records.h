@@ -46,4 +46,15 @@ bool fl_event_may_change(fl_call_t *call, const Flow__Storage__EventRecord *rec)
  *  event id.  */
 Flow__Status fl_event_route(const char *id, fl_route_t *route, char *msg, size_t msglen);
 
+/*  Called for each user record of an event in user id order; returns
+ *  false to stop.  */
+typedef bool (fl_event_user_visit_fn)(fl_call_t *call, const char *user, const MDB_val *value,
+                                      void *arg);
+
+/*  Visits the records of event ID in DBI (rsvps or reviews), keyed by
+ *  user, that come after user AFTER ("" = from the first).  Errors: LMDB
+ *  codes.  */
+int fl_event_scan_users(fl_call_t *call, MDB_dbi dbi, const char *id, const char *after,
+                        fl_event_user_visit_fn *visit, void *arg);
+
 #endif

@@ -273,42 +273,35 @@ fl_event_review(fl_call_t *call)
     return 0;
 }
 
+typedef struct {
+    Flow__ReviewsReply *out;
+    size_t limit;
+} s_page_t;
+
+static bool
+s_review_visit(fl_call_t *call, const char *user, const MDB_val *value, void *arg)
+{
+    s_page_t *page = arg;
+    Flow__Storage__ReviewRecord *rv = flow__storage__review_record__unpack(
+        fl_call_allocator(call), value->mv_size, value->mv_data);
+    if (!rv)
+        return true;
+    Flow__ReviewsReply *out = page->out;
+    if (out->n_reviews == page->limit) {
+        out->next_cursor = fl_call_strdup(call, out->reviews[page->limit - 1]->user_id);
+        return false;
+    }
+    out->reviews[out->n_reviews++] = s_review(call, user, rv);
+    return true;
+}
+
 /*  Reviews of event ID in user id order, after the cursor AFTER.  */
 static int
 s_list_reviews(fl_call_t *call, const char *id, const char *after, Flow__ReviewsReply *out,
                size_t limit)
 {
-    uint8_t buf[FL_KEYSPACE_KEY_MAX];
-    MDB_val prefix = fl_event_user_key(buf, call, id, "");
-    uint8_t start_buf[FL_KEYSPACE_KEY_MAX];
-    MDB_val key = after[0] ? fl_event_user_key(start_buf, call, id, after) : prefix, value;
-    MDB_cursor *cursor = NULL;
-    int rc = mdb_cursor_open(call->txn, fl_event_reviews_db(), &cursor);
-    int op = MDB_SET_RANGE;
-    while (rc == 0 && (rc = mdb_cursor_get(cursor, &key, &value, op)) == 0
-           && key.mv_size > prefix.mv_size
-           && memcmp(key.mv_data, prefix.mv_data, prefix.mv_size) == 0) {
-        op = MDB_NEXT;
-        char user[64];
-        size_t len = key.mv_size - prefix.mv_size;
-        if (len >= sizeof user)
-            continue;
-        memcpy(user, (char *) key.mv_data + prefix.mv_size, len);
-        user[len] = '\0';
-        if (after[0] && strcmp(user, after) <= 0)
-            continue;
-        Flow__Storage__ReviewRecord *rv = flow__storage__review_record__unpack(
-            fl_call_allocator(call), value.mv_size, value.mv_data);
-        if (!rv)
-            continue;
-        if (out->n_reviews == limit) {
-            out->next_cursor = fl_call_strdup(call, out->reviews[limit - 1]->user_id);
-            break;
-        }
-        out->reviews[out->n_reviews++] = s_review(call, user, rv);
-    }
-    mdb_cursor_close(cursor);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    s_page_t page = { out, limit };
+    return fl_event_scan_users(call, fl_event_reviews_db(), id, after, s_review_visit, &page);
 }
 
 int

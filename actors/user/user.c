@@ -4,7 +4,7 @@
  *  the handler reads what it needs and defers the Argon2id work to the
  *  worker pool; the resume handler, in a later group commit, re-checks
  *  what may have changed meanwhile (an email taken by a racing sign-up)
- *  and writes.  A login for an unknown email is verified against a dummy
+ *  and writes.  A login for an unknown email is verified against a decoy
  *  hash, and a wrong password and an unknown email get the same answer, so
  *  neither the reply nor its timing tells whether an account exists.
  *
@@ -37,7 +37,7 @@
 fl_user_dbs_t fl_user_dbs;
 
 static struct {
-    char dummy_hash[crypto_pwhash_STRBYTES];
+    char decoy_hash[crypto_pwhash_STRBYTES];
     uint64_t ops;
     size_t mem;
     zhashx_t *failures;       /* email -> s_failure_t; the user actor's thread only */
@@ -162,7 +162,7 @@ fl_user_init(fl_store_t *store, uint64_t pwhash_ops, uint64_t pwhash_mem_kb)
     s_user.mem = (size_t) pwhash_mem_kb * 1024;
     char random[33];
     fl_token_random_id(random, 16);
-    if (crypto_pwhash_str(s_user.dummy_hash, random, strlen(random), s_user.ops, s_user.mem) != 0)
+    if (crypto_pwhash_str(s_user.decoy_hash, random, strlen(random), s_user.ops, s_user.mem) != 0)
         return FL_E_NOMEM;
     zhashx_destroy(&s_user.failures);
     s_user.failures = zhashx_new();
@@ -636,7 +636,7 @@ fl_user_login(fl_call_t *call)
     if (rc == 0)
         rc = fl_user_read(call, user_id, &rec);
     job->known = rc == 0;
-    snprintf(job->hash, sizeof job->hash, "%s", job->known ? rec->password_hash : s_user.dummy_hash);
+    snprintf(job->hash, sizeof job->hash, "%s", job->known ? rec->password_hash : s_user.decoy_hash);
     snprintf(job->user_id, sizeof job->user_id, "%s", job->known ? user_id : "");
     if (rc != 0 && rc != FL_E_NOTFOUND) {
         free(job);

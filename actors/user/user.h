@@ -20,7 +20,7 @@
 #include "node/requests.h"
 #include "storage/store.h"
 
-/*  Opens the user actor's databases and prepares the dummy password hash
+/*  Opens the user actor's databases and prepares the decoy password hash
  *  used to answer logins of unknown emails in the same time as known
  *  ones.  Called once by the supervisor before any actor starts.
  *  Errors: those of fl_store_dbi, FL_E_NOMEM.  */
