@@ -43,6 +43,8 @@
  */
 #include "clients/libflow.h"
 #include "tests/bench/benchlib.h"
+#include "tests/bench/benchnode.h"
+#include "tests/bench/world.h"
 
 #include <arpa/inet.h>
 #include <czmq.h>
@@ -67,7 +69,6 @@
 #define QUERIES 3000
 #define SCAN_QUERIES 100
 #define LIMIT 50
-#define N_CATEGORIES 12
 #define N_USERS 200
 #define HOT_RSVPS 10000
 #define SPREAD_RSVPS 10000
@@ -80,158 +81,13 @@
 #define PACK_MAX 4096
 #define REDIS_KEY "events"
 
-/*  ------------------------------------------------------------------
- *  The generated world  */
-
-static const char *s_vocab[64][2] = {
-    { "Jazz", "jazz" }, { "Night", "night" }, { "Café", "cafe" }, { "Rock", "rock" },
-    { "Open", "open" }, { "Air", "air" }, { "Market", "market" }, { "Food", "food" },
-    { "Street", "street" }, { "Festival", "festival" }, { "Fête", "fete" },
-    { "Music", "music" }, { "Live", "live" }, { "Comedy", "comedy" }, { "Show", "show" },
-    { "Art", "art" }, { "Gallery", "gallery" }, { "Opening", "opening" },
-    { "Yoga", "yoga" }, { "Park", "park" }, { "Run", "run" }, { "Club", "club" },
-    { "Book", "book" }, { "Reading", "reading" }, { "Wine", "wine" },
-    { "Tasting", "tasting" }, { "Beer", "beer" }, { "Garden", "garden" },
-    { "Workshop", "workshop" }, { "Dance", "dance" }, { "Salsa", "salsa" },
-    { "Tango", "tango" }, { "Cinema", "cinema" }, { "Film", "film" },
-    { "Screening", "screening" }, { "Poetry", "poetry" }, { "Slam", "slam" },
-    { "Brunch", "brunch" }, { "Vinyl", "vinyl" }, { "Fair", "fair" },
-    { "Crêpe", "crepe" }, { "Kids", "kids" }, { "Family", "family" }, { "Tour", "tour" },
-    { "Walking", "walking" }, { "History", "history" }, { "Science", "science" },
-    { "Talk", "talk" }, { "Startup", "startup" }, { "Meetup", "meetup" },
-    { "Code", "code" }, { "Chess", "chess" }, { "Board", "board" }, { "Games", "games" },
-    { "Quiz", "quiz" }, { "Karaoke", "karaoke" }, { "Sunset", "sunset" },
-    { "River", "river" }, { "Boat", "boat" }, { "Party", "party" }, { "Choir", "choir" },
-    { "Opera", "opera" }, { "Ballet", "ballet" }, { "Naïve", "naive" },
-};
-
-static char *s_tags[8] = { "outdoor", "indoor", "free", "kids", "music", "food", "art",
-                           "sport" };
-
-static const struct {
-    double lat, lon, sigma_deg, share;
-    const char *tz;
-} s_cities[8] = {
-    { 48.8566, 2.3522, 0.08, 0.15, "Europe/Paris" },
-    { 51.5074, -0.1278, 0.12, 0.15, "Europe/London" },
-    { 40.7128, -74.0060, 0.10, 0.12, "America/New_York" },
-    { 35.6762, 139.6503, 0.15, 0.10, "Asia/Tokyo" },
-    { -23.5505, -46.6333, 0.12, 0.06, "America/Sao_Paulo" },
-    { 52.5200, 13.4050, 0.07, 0.05, "Europe/Berlin" },
-    { 19.0760, 72.8777, 0.10, 0.04, "Asia/Kolkata" },
-    { -33.8688, 151.2093, 0.10, 0.03, "Australia/Sydney" },
-};
-
-typedef struct {
-    double lat, lon;
-    int64_t start_s, end_s;
-    uint64_t words;                 /* bit i: s_vocab[i] is in the title */
-    uint8_t category;
-    uint8_t tag, n_tags;            /* s_tags[tag .. tag + n_tags) */
-    int8_t city;                    /* -1: the background */
-    char title[72];
-    char *id;                       /* flowd's, once created */
-} s_event_t;
-
-typedef struct {
-    double lat, lon;
-    uint32_t radius_m;
-    bool filtered;
-    int categories[3];
-    char text[8];                   /* "" or one folded prefix */
-    uint64_t prefix_words;          /* the words the prefix begins */
-} s_query_t;
-
 typedef struct {
     double d;
     uint32_t event;
 } s_match_t;
 
-static uint64_t s_rng = 0x6E0BE7C4ULL;
+static fl_world_t s_world;
 static int64_t s_now_s;
-
-static uint64_t
-s_next(void)
-{
-    uint64_t z = (s_rng += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static double
-s_unit(void)
-{
-    return (double) (s_next() >> 11) * 0x1p-53;
-}
-
-static double
-s_gauss(void)
-{
-    return sqrt(-2 * log(1 - s_unit())) * cos(2 * PI * s_unit());
-}
-
-/*  A point where events are: in a city (returned) or the background
- *  (-1).  */
-static int
-s_place(double *lat, double *lon)
-{
-    double u = s_unit();
-    int city = -1;
-    for (int c = 0; c < 8 && city < 0; c++) {
-        if (u < s_cities[c].share)
-            city = c;
-        u -= s_cities[c].share;
-    }
-    if (city < 0) {
-        *lat = -55 + 125 * s_unit();
-        *lon = -180 + 360 * s_unit();
-        return -1;
-    }
-    double sigma = s_cities[city].sigma_deg;
-    *lat = fmax(-85, fmin(85, s_cities[city].lat + sigma * s_gauss()));
-    *lon = s_cities[city].lon + sigma * s_gauss() / cos(s_cities[city].lat * PI / 180);
-    *lon = *lon > 180 ? *lon - 360 : *lon < -180 ? *lon + 360 : *lon;
-    return city;
-}
-
-static void
-s_make(s_event_t *ev)
-{
-    memset(ev, 0, sizeof *ev);
-    ev->city = (int8_t) s_place(&ev->lat, &ev->lon);
-    ev->start_s = s_now_s + 3600 + (int64_t) (s_next() % (30 * DAY_S));
-    ev->end_s = ev->start_s + 3600 * (1 + (int64_t) (s_next() % 4));
-    ev->category = (uint8_t) (1 + s_next() % N_CATEGORIES);
-    ev->tag = (uint8_t) (s_next() % 6);
-    ev->n_tags = (uint8_t) (s_next() % 3);
-    int words = 3 + (int) (s_next() % 4);
-    size_t k = 0;
-    for (int i = 0; i < words; i++) {
-        int w = (int) (s_next() % 64);
-        ev->words |= 1ULL << w;
-        k += (size_t) snprintf(ev->title + k, sizeof ev->title - k, "%s%s", i ? " " : "",
-                               s_vocab[w][0]);
-    }
-}
-
-static void
-s_make_query(s_query_t *q, uint32_t radius_m, bool filtered)
-{
-    memset(q, 0, sizeof *q);
-    s_place(&q->lat, &q->lon);
-    q->radius_m = radius_m;
-    q->filtered = filtered;
-    if (!filtered)
-        return;
-    for (int i = 0; i < 3; i++)
-        q->categories[i] = 1 + (int) (s_next() % N_CATEGORIES);
-    const char *word = s_vocab[s_next() % 64][1];
-    snprintf(q->text, sizeof q->text, "%.*s", 3 + (int) (s_next() % 2), word);
-    for (int w = 0; w < 64; w++)
-        if (strncmp(s_vocab[w][1], q->text, strlen(q->text)) == 0)
-            q->prefix_words |= 1ULL << w;
-}
 
 /*  ------------------------------------------------------------------
  *  Brute-force scan  */
@@ -246,7 +102,7 @@ s_haversine_m(double lat1, double lon1, double lat2, double lon2)
 }
 
 static bool
-s_scan_passes(const s_query_t *q, const s_event_t *ev)
+s_scan_passes(const fl_world_query_t *q, const fl_world_event_t *ev)
 {
     if (!q->filtered)
         return true;
@@ -270,7 +126,7 @@ s_cmp_match(const void *a, const void *b)
 /*  The size of Q's first page by a full scan; MATCHES has room for every
  *  event.  */
 static size_t
-s_scan(const s_event_t *events, uint32_t n, const s_query_t *q, s_match_t *matches)
+s_scan(const fl_world_event_t *events, uint32_t n, const fl_world_query_t *q, s_match_t *matches)
 {
     size_t found = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -286,62 +142,6 @@ s_scan(const s_event_t *events, uint32_t n, const s_query_t *q, s_match_t *match
 
 /*  ------------------------------------------------------------------
  *  flowd  */
-
-typedef struct {
-    pid_t pid;
-    char dir[256];
-    char client[300];
-} s_node_t;
-
-static int
-s_node_start(const char *flowd, s_node_t *node)
-{
-    snprintf(node->dir, sizeof node->dir, "/tmp/flow-bench-XXXXXX");
-    if (!mkdtemp(node->dir))
-        return -1;
-    node->pid = fork();
-    if (node->pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, STDERR_FILENO);
-        execl(flowd, flowd, "--data", node->dir, "--client", "tcp://127.0.0.1:*",
-              "--control", "tcp://127.0.0.1:*", "--log-level", "warn",
-              "--pwhash-ops", "1", "--pwhash-mem-kb", "8",
-              "--rate-requests-per-s", "10000000", "--rate-auth-per-min", "1000000",
-              "--map-size-mb", "1024", (char *) NULL);
-        _exit(127);
-    }
-    char path[300];
-    snprintf(path, sizeof path, "%s/flowd.endpoints", node->dir);
-    for (int i = 0; i < 300; i++) {
-        FILE *f = fopen(path, "r");
-        if (f) {
-            char line[300];
-            while (fgets(line, sizeof line, f))
-                if (strncmp(line, "client=", 7) == 0) {
-                    line[strcspn(line, "\n")] = '\0';
-                    snprintf(node->client, sizeof node->client, "%s", line + 7);
-                }
-            fclose(f);
-            if (node->client[0])
-                return 0;
-        }
-        usleep(20000);
-    }
-    return -1;
-}
-
-static void
-s_node_stop(s_node_t *node)
-{
-    if (node->pid > 0) {
-        kill(node->pid, SIGTERM);
-        waitpid(node->pid, NULL, 0);
-    }
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", node->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "bench_events: could not remove %s\n", node->dir);
-}
 
 /*  Signs user NUMBER up and copies its access token into TOKEN.  */
 static int
@@ -440,7 +240,7 @@ s_pack_request(Flow__Request *req, size_t i, const char *token, uint8_t *buf)
 }
 
 typedef struct {
-    s_event_t *events;
+    fl_world_event_t *events;
     const char *token;
     uint32_t capacity;              /* of every event */
 } s_create_t;
@@ -449,18 +249,18 @@ static size_t
 s_pack_create(void *ctx, size_t i, uint8_t *buf)
 {
     s_create_t *self = ctx;
-    const s_event_t *ev = &self->events[i];
+    const fl_world_event_t *ev = &self->events[i];
     Flow__Location loc = FLOW__LOCATION__INIT;
     loc.lat = ev->lat;
     loc.lon = ev->lon;
     Flow__EventDraft draft = FLOW__EVENT_DRAFT__INIT;
     draft.title = (char *) ev->title;
     draft.category = (Flow__Category) ev->category;
-    draft.tags = &s_tags[ev->tag];
+    draft.tags = (char **) fl_world_event_tags(ev);
     draft.n_tags = ev->n_tags;
     draft.start_s = ev->start_s;
     draft.end_s = ev->end_s;
-    draft.time_zone = (char *) (ev->city < 0 ? "UTC" : s_cities[ev->city].tz);
+    draft.time_zone = (char *) fl_world_event_tz(ev);
     draft.location = &loc;
     draft.capacity = self->capacity;
     Flow__CreateEventRequest create = FLOW__CREATE_EVENT_REQUEST__INIT;
@@ -482,7 +282,7 @@ s_take_create(void *ctx, size_t i, const Flow__Reply *reply)
 }
 
 typedef struct {
-    const s_query_t *queries;
+    const fl_world_query_t *queries;
     const char *token;
     size_t hits;
 } s_nearby_t;
@@ -491,12 +291,12 @@ static size_t
 s_pack_nearby(void *ctx, size_t i, uint8_t *buf)
 {
     s_nearby_t *self = ctx;
-    const s_query_t *q = &self->queries[i];
+    const fl_world_query_t *q = &self->queries[i];
     Flow__Category categories[3];
     Flow__NearbyRequest nearby = FLOW__NEARBY_REQUEST__INIT;
     nearby.lat = q->lat;
     nearby.lon = q->lon;
-    nearby.radius_m = q->radius_m;
+    nearby.radius_m = (uint32_t) q->radius_m;
     nearby.limit = LIMIT;
     nearby.sort = FLOW__NEARBY_SORT__SORT_DISTANCE;
     if (q->filtered) {
@@ -525,7 +325,7 @@ s_take_nearby(void *ctx, size_t i, const Flow__Reply *reply)
 }
 
 typedef struct {
-    s_event_t *events;              /* NULL: every RSVP goes to HOT */
+    fl_world_event_t *events;              /* NULL: every RSVP goes to HOT */
     const char *hot;
     char (*tokens)[600];
     int n_users;
@@ -661,7 +461,7 @@ s_redis_reply(redisContext *ctx, size_t *hits)
 
 /*  GEOADDs every event, pipelined CREATE_WINDOW at a time.  */
 static int
-s_redis_load(redisContext *ctx, const s_event_t *events, uint32_t n)
+s_redis_load(redisContext *ctx, const fl_world_event_t *events, uint32_t n)
 {
     fl_bench_t *bench = NULL;
     fl_bench_new("redis GEOADD, 64 in flight", &bench);
@@ -691,7 +491,7 @@ s_redis_load(redisContext *ctx, const s_event_t *events, uint32_t n)
  *  none after RUN_MAX_US; the answered into *DONE, their hits into
  *  *HITS.  */
 static int
-s_redis_search(redisContext *ctx, const s_query_t *queries, size_t count, int window,
+s_redis_search(redisContext *ctx, const fl_world_query_t *queries, size_t count, int window,
                fl_bench_t *bench, size_t *done, size_t *hits)
 {
     uint64_t sent_at[WINDOW_MAX];
@@ -703,10 +503,11 @@ s_redis_search(redisContext *ctx, const s_query_t *queries, size_t count, int wi
     while (rc == 0) {
         bool open = fl_bench_now_us() < deadline;
         for (; open && sent < count && sent - got < (size_t) window; sent++) {
-            const s_query_t *q = &queries[sent];
+            const fl_world_query_t *q = &queries[sent];
             sent_at[sent % WINDOW_MAX] = fl_bench_now_us();
             redisAppendCommand(ctx, "GEOSEARCH " REDIS_KEY " FROMLONLAT %.9f %.9f "
-                               "BYRADIUS %u m ASC COUNT %d", q->lon, q->lat, q->radius_m, LIMIT);
+                               "BYRADIUS %u m ASC COUNT %d", q->lon, q->lat,
+                               (unsigned) q->radius_m, LIMIT);
         }
         if (got == sent)
             break;
@@ -742,13 +543,13 @@ static const s_kind_t s_kinds[] = {
 static const int s_windows[2] = { 1, QUERY_WINDOW };
 
 typedef struct {
-    s_node_t node;
+    fl_benchnode_t node;
     flow_t *flow;
     char token[600];
-    s_event_t *events;
+    fl_world_event_t *events;
     uint32_t n;
     s_match_t *matches;
-    s_query_t *queries[KINDS];
+    fl_world_query_t *queries[KINDS];
     bool redis_up;
     double redis_per_s[KINDS][2];
 #ifdef FL_BENCH_HIREDIS
@@ -894,9 +695,10 @@ s_run_rsvps(s_self_t *self)
     int rc = 0;
     for (int u = 0; u < N_USERS && rc == 0; u++)
         rc = s_sign_up(self->flow, u + 1, tokens[u], sizeof tokens[u]);
-    s_event_t hot = { .lat = s_cities[0].lat, .lon = s_cities[0].lon, .category = 1,
-                      .start_s = s_now_s + DAY_S, .end_s = s_now_s + DAY_S + 3600,
-                      .city = 0, .title = "Hot Opening Night" };
+    fl_world_event_t hot = { .lat = fl_world_cities[0].lat, .lon = fl_world_cities[0].lon,
+                             .category = 1, .start_s = s_now_s + DAY_S,
+                             .end_s = s_now_s + DAY_S + 3600,
+                             .city = 0, .title = "Hot Opening Night" };
     s_create_t create = { &hot, self->token, 1000000 };
     fl_bench_t *bench = NULL;
     size_t done = 0;
@@ -961,15 +763,17 @@ s_generate(s_self_t *self)
     self->matches = calloc(self->n, sizeof *self->matches);
     if (!self->events || !self->matches)
         return -1;
+    fl_world_seed(&s_world, FL_WORLD_SEED);
     for (uint32_t i = 0; i < self->n; i++)
-        s_make(&self->events[i]);
+        fl_world_make_event(&s_world, s_now_s + 3600, &self->events[i]);
     for (size_t k = 0; k < KINDS; k++) {
         self->queries[k] = calloc(QUERIES, sizeof *self->queries[k]);
         if (!self->queries[k])
             return -1;
-        s_rng = 0xC0FFEEULL + k;
+        fl_world_seed(&s_world, 0xC0FFEEULL + k);
         for (size_t i = 0; i < QUERIES; i++)
-            s_make_query(&self->queries[k][i], s_kinds[k].radius_m, s_kinds[k].filtered);
+            fl_world_make_query(&s_world, s_kinds[k].radius_m, s_kinds[k].filtered, s_now_s,
+                                &self->queries[k][i]);
     }
     return 0;
 }
@@ -978,8 +782,8 @@ static void
 s_cleanup(s_self_t *self, uint32_t generated)
 {
     flow_destroy(&self->flow);
-    if (self->node.pid)
-        s_node_stop(&self->node);
+    fl_benchnode_stop(&self->node);
+    fl_benchnode_remove(&self->node);
 #ifdef FL_BENCH_HIREDIS
     s_redis_stop(&self->redis);
 #endif
@@ -1008,7 +812,11 @@ main(int argc, char **argv)
         fprintf(stderr, "bench_events: out of memory\n");
     printf("%" PRIu32 " events spread like cities, nearby limit %d by distance\n", self.n,
            LIMIT);
-    if (rc == 0 && s_node_start(flowd, &self.node) != 0) {
+    static const char *const flags[] = {
+        "--rate-requests-per-s", "10000000", "--rate-auth-per-min", "1000000",
+        "--map-size-mb", "1024", NULL,
+    };
+    if (rc == 0 && fl_benchnode_start(&self.node, flowd, flags) != 0) {
         fprintf(stderr, "bench_events: flowd did not start\n");
         rc = -1;
     }

@@ -20,12 +20,12 @@
  *                                              cell size flowd uses)
  */
 #include "tests/bench/benchlib.h"
+#include "tests/bench/world.h"
 #include "actors/geo/geo.h"
 #include "actors/geo/index.h"
 #include "node/error.h"
 
 #include <inttypes.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,71 +35,15 @@
 #define SCAN_QUERIES 20
 #define LIMIT 50
 #define DEFAULT_CELL_DEG FL_GEO_CELL_DEG
-#define N_CATEGORIES 12
 #define NOW_S 1767225600            /* 2026-01-01 */
-#define DAY_S 86400
-#define PI 3.14159265358979323846
-
-typedef struct {
-    const char *shown;
-    const char *folded;
-} s_word_t;
-
-static const s_word_t s_vocab[64] = {
-    { "Jazz", "jazz" }, { "Night", "night" }, { "Café", "cafe" }, { "Rock", "rock" },
-    { "Open", "open" }, { "Air", "air" }, { "Market", "market" }, { "Food", "food" },
-    { "Street", "street" }, { "Festival", "festival" }, { "Fête", "fete" },
-    { "Music", "music" }, { "Live", "live" }, { "Comedy", "comedy" }, { "Show", "show" },
-    { "Art", "art" }, { "Gallery", "gallery" }, { "Opening", "opening" },
-    { "Yoga", "yoga" }, { "Park", "park" }, { "Run", "run" }, { "Club", "club" },
-    { "Book", "book" }, { "Reading", "reading" }, { "Wine", "wine" },
-    { "Tasting", "tasting" }, { "Beer", "beer" }, { "Garden", "garden" },
-    { "Workshop", "workshop" }, { "Dance", "dance" }, { "Salsa", "salsa" },
-    { "Tango", "tango" }, { "Cinema", "cinema" }, { "Film", "film" },
-    { "Screening", "screening" }, { "Poetry", "poetry" }, { "Slam", "slam" },
-    { "Brunch", "brunch" }, { "Vinyl", "vinyl" }, { "Fair", "fair" },
-    { "Crêpe", "crepe" }, { "Kids", "kids" }, { "Family", "family" }, { "Tour", "tour" },
-    { "Walking", "walking" }, { "History", "history" }, { "Science", "science" },
-    { "Talk", "talk" }, { "Startup", "startup" }, { "Meetup", "meetup" },
-    { "Code", "code" }, { "Chess", "chess" }, { "Board", "board" }, { "Games", "games" },
-    { "Quiz", "quiz" }, { "Karaoke", "karaoke" }, { "Sunset", "sunset" },
-    { "River", "river" }, { "Boat", "boat" }, { "Party", "party" }, { "Choir", "choir" },
-    { "Opera", "opera" }, { "Ballet", "ballet" }, { "Naïve", "naive" },
-};
-
-static char *s_tags[8] = { "outdoor", "indoor", "free", "kids", "music", "food", "art",
-                           "sport" };
-
-static const struct {
-    double lat, lon, sigma_deg, share;
-    const char *tz;
-} s_cities[8] = {
-    { 48.8566, 2.3522, 0.08, 0.15, "Europe/Paris" },
-    { 51.5074, -0.1278, 0.12, 0.15, "Europe/London" },
-    { 40.7128, -74.0060, 0.10, 0.12, "America/New_York" },
-    { 35.6762, 139.6503, 0.15, 0.10, "Asia/Tokyo" },
-    { -23.5505, -46.6333, 0.12, 0.06, "America/Sao_Paulo" },
-    { 52.5200, 13.4050, 0.07, 0.05, "Europe/Berlin" },
-    { 19.0760, 72.8777, 0.10, 0.04, "Asia/Kolkata" },
-    { -33.8688, 151.2093, 0.10, 0.03, "Australia/Sydney" },
-};
 
 /*  What the scan knows of an event.  */
 typedef struct {
     double lat, lon;
     int64_t start_s, end_s;
-    uint64_t words;                 /* bit i: s_vocab[i] is in the title */
+    uint64_t words;                 /* bit i: fl_world_vocab[i] is in the title */
     uint8_t category;
 } s_event_t;
-
-typedef struct {
-    double lat, lon, radius_m;
-    int categories[3];
-    size_t n_categories;
-    int64_t from_s, to_s;
-    char text[32];                  /* "" or one folded prefix */
-    uint64_t prefix_words;          /* the words the prefix begins */
-} s_nearby_t;
 
 typedef struct {
     double d;
@@ -107,28 +51,7 @@ typedef struct {
 } s_match_t;
 
 static volatile size_t s_sink;
-static uint64_t s_rng = 0x6E0BE7C4ULL;
-
-static uint64_t
-s_next(void)
-{
-    uint64_t z = (s_rng += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static double
-s_unit(void)
-{
-    return (double) (s_next() >> 11) * 0x1p-53;
-}
-
-static double
-s_gauss(void)
-{
-    return sqrt(-2 * log(1 - s_unit())) * cos(2 * PI * s_unit());
-}
+static fl_world_t s_world;
 
 static void
 s_event_id(uint32_t i, char *id)
@@ -136,86 +59,42 @@ s_event_id(uint32_t i, char *id)
     snprintf(id, FL_GEO_ID_MAX, "ev%07" PRIu32, i);
 }
 
-/*  The city an event or a query centre belongs to, or -1 for the
- *  background.  */
-static int
-s_pick_city(void)
-{
-    double u = s_unit();
-    for (int c = 0; c < 8; c++) {
-        if (u < s_cities[c].share)
-            return c;
-        u -= s_cities[c].share;
-    }
-    return -1;
-}
-
+/*  Makes event I, both as the index gets it (E, with its text in
+ *  GEN's title) and as the scan keeps it.  */
 static void
-s_place(double *lat, double *lon, int *city)
+s_make(uint32_t i, fl_geo_entry_t *e, fl_world_event_t *gen, s_event_t *ev)
 {
-    *city = s_pick_city();
-    if (*city < 0) {
-        *lat = -55 + 125 * s_unit();
-        *lon = -180 + 360 * s_unit();
-        return;
-    }
-    double sigma = s_cities[*city].sigma_deg;
-    *lat = s_cities[*city].lat + sigma * s_gauss();
-    *lon = s_cities[*city].lon + sigma * s_gauss() / cos(s_cities[*city].lat * PI / 180);
-}
-
-/*  A title of three to six vocabulary words into TEXT; their bits.  */
-static uint64_t
-s_title(char *text, size_t cap)
-{
-    uint64_t words = 0;
-    size_t k = 0;
-    int n = 3 + (int) (s_next() % 4);
-    text[0] = '\0';
-    for (int i = 0; i < n; i++) {
-        int w = (int) (s_next() % 64);
-        words |= 1ULL << w;
-        k += (size_t) snprintf(text + k, cap - k, "%s%s", i ? " " : "", s_vocab[w].shown);
-    }
-    return words;
-}
-
-/*  Makes event I, both as the index gets it and as the scan keeps it.  */
-static void
-s_make(uint32_t i, fl_geo_entry_t *e, s_event_t *ev, char *text, size_t cap)
-{
-    int city;
+    fl_world_make_event(&s_world, NOW_S, gen);
     memset(e, 0, sizeof *e);
     s_event_id(i, e->id);
-    s_place(&e->lat, &e->lon, &city);
-    e->lat = fmax(-90, fmin(90, e->lat));
-    e->lon = e->lon > 180 ? e->lon - 360 : e->lon < -180 ? e->lon + 360 : e->lon;
-    e->start_s = NOW_S + (int64_t) (s_next() % (30 * DAY_S));
-    e->end_s = e->start_s + 3600 * (1 + (int64_t) (s_next() % 4));
-    snprintf(e->tz, sizeof e->tz, "%s", city < 0 ? "UTC" : s_cities[city].tz);
-    e->category = 1 + (int) (s_next() % N_CATEGORIES);
-    e->price_type = 1 + (int) (s_next() % 3);
-    e->price_minor = e->price_type == 1 ? 0 : s_next() % 5000;
-    e->free_spots = (int32_t) (s_next() % 200) - 1;
-    e->popularity = (uint32_t) (s_next() % 2000);
-    e->tags = &s_tags[s_next() % 6];
-    e->n_tags = s_next() % 3;
-    uint64_t words = s_title(text, cap);
-    e->text = text;
-    *ev = (s_event_t) { e->lat, e->lon, e->start_s, e->end_s, words, (uint8_t) e->category };
+    e->lat = gen->lat;
+    e->lon = gen->lon;
+    e->start_s = gen->start_s;
+    e->end_s = gen->end_s;
+    snprintf(e->tz, sizeof e->tz, "%s", fl_world_event_tz(gen));
+    e->category = gen->category;
+    e->price_type = gen->price_type;
+    e->price_minor = gen->price_minor;
+    e->free_spots = gen->free_spots;
+    e->popularity = gen->popularity;
+    e->tags = fl_world_event_tags(gen);
+    e->n_tags = gen->n_tags;
+    e->text = gen->title;
+    *ev = (s_event_t) { gen->lat, gen->lon, gen->start_s, gen->end_s, gen->words,
+                        gen->category };
 }
 
 /*  Puts N generated events, timing every 16th put.  */
 static int
 s_build(fl_geo_index_t *index, s_event_t *events, uint32_t n)
 {
-    char text[256];
+    fl_world_event_t gen;
     fl_geo_entry_t e;
     fl_bench_t *bench = NULL;
     int rc = fl_bench_new("index put", &bench);
     uint64_t start = fl_bench_now_us();
     for (uint32_t i = 0; i < n && rc == 0; i++) {
-        s_make(i, &e, &events[i], text, sizeof text);
+        s_make(i, &e, &gen, &events[i]);
         uint64_t t0 = fl_bench_now_us();
         rc = fl_geo_index_put(index, &e);
         if (rc == 0 && i % 16 == 0)
@@ -230,37 +109,12 @@ s_build(fl_geo_index_t *index, s_event_t *events, uint32_t n)
     return rc;
 }
 
-/*  A query of kind FILTERED or not, of RADIUS_M, centred where events
- *  are.  */
-static void
-s_nearby(s_nearby_t *q, double radius_m, bool filtered)
-{
-    int city;
-    memset(q, 0, sizeof *q);
-    s_place(&q->lat, &q->lon, &city);
-    q->lat = fmax(-90, fmin(90, q->lat));
-    q->lon = q->lon > 180 ? q->lon - 360 : q->lon < -180 ? q->lon + 360 : q->lon;
-    q->radius_m = radius_m;
-    if (!filtered)
-        return;
-    q->n_categories = 3;
-    for (int i = 0; i < 3; i++)
-        q->categories[i] = 1 + (int) (s_next() % N_CATEGORIES);
-    q->from_s = NOW_S + (int64_t) (s_next() % (3 * DAY_S));
-    q->to_s = q->from_s + 3 * DAY_S;
-    const char *word = s_vocab[s_next() % 64].folded;
-    snprintf(q->text, sizeof q->text, "%.*s", 3 + (int) (s_next() % 2), word);
-    for (int w = 0; w < 64; w++)
-        if (strncmp(s_vocab[w].folded, q->text, strlen(q->text)) == 0)
-            q->prefix_words |= 1ULL << w;
-}
-
 static fl_geo_query_t
-s_index_query(const s_nearby_t *q)
+s_index_query(const fl_world_query_t *q)
 {
     return (fl_geo_query_t) {
         .lat = q->lat, .lon = q->lon, .radius_m = q->radius_m,
-        .categories = q->categories, .n_categories = q->n_categories,
+        .categories = q->categories, .n_categories = q->filtered ? 3 : 0,
         .from_s = q->from_s, .to_s = q->to_s, .max_price_minor = -1,
         .text = q->text[0] ? q->text : NULL, .now_s = NOW_S,
         .sort = FL_GEO_SORT_DISTANCE, .limit = LIMIT,
@@ -268,11 +122,11 @@ s_index_query(const s_nearby_t *q)
 }
 
 static bool
-s_scan_passes(const s_nearby_t *q, const s_event_t *ev)
+s_scan_passes(const fl_world_query_t *q, const s_event_t *ev)
 {
-    if (q->n_categories) {
+    if (q->filtered) {
         bool any = false;
-        for (size_t i = 0; i < q->n_categories; i++)
+        for (size_t i = 0; i < 3; i++)
             any = any || q->categories[i] == ev->category;
         if (!any)
             return false;
@@ -294,7 +148,7 @@ s_cmp_match(const void *a, const void *b)
 /*  The first page of Q by a full scan: event numbers into PAGE, their
  *  count returned.  MATCHES has room for every event.  */
 static size_t
-s_scan(const s_event_t *events, uint32_t n, const s_nearby_t *q, s_match_t *matches,
+s_scan(const s_event_t *events, uint32_t n, const fl_world_query_t *q, s_match_t *matches,
        uint32_t *page)
 {
     size_t found = 0;
@@ -314,7 +168,7 @@ s_scan(const s_event_t *events, uint32_t n, const s_nearby_t *q, s_match_t *matc
 
 /*  The first page of Q from the index, as event numbers.  */
 static int
-s_ask(const fl_geo_index_t *index, const s_nearby_t *q, uint32_t *page, size_t *n)
+s_ask(const fl_geo_index_t *index, const fl_world_query_t *q, uint32_t *page, size_t *n)
 {
     fl_geo_query_t query = s_index_query(q);
     fl_geo_hit_t hits[LIMIT];
@@ -345,13 +199,13 @@ s_measure(const char *name, const s_kind_t *kind, size_t count, const fl_geo_ind
     fl_bench_t *bench = NULL;
     int rc = fl_bench_new(name, &bench);
     uint32_t page[LIMIT];
-    s_rng = 0xC0FFEEULL + (uint64_t) kind->radius_m + kind->filtered;
+    fl_world_seed(&s_world, 0xC0FFEEULL + (uint64_t) kind->radius_m + kind->filtered);
     *hits = 0;
     if (rc == 0)
         fl_bench_start(bench);
     for (size_t i = 0; i < count && rc == 0; i++) {
-        s_nearby_t q;
-        s_nearby(&q, kind->radius_m, kind->filtered);
+        fl_world_query_t q;
+        fl_world_make_query(&s_world, kind->radius_m, kind->filtered, NOW_S, &q);
         size_t got = 0;
         uint64_t t0 = fl_bench_now_us();
         if (matches)
@@ -378,11 +232,11 @@ static int
 s_agree(const s_kind_t *kind, size_t count, const fl_geo_index_t *index,
         const s_event_t *events, uint32_t n, s_match_t *matches)
 {
-    s_rng = 0xC0FFEEULL + (uint64_t) kind->radius_m + kind->filtered;
+    fl_world_seed(&s_world, 0xC0FFEEULL + (uint64_t) kind->radius_m + kind->filtered);
     int rc = 0;
     for (size_t i = 0; i < count && rc == 0; i++) {
-        s_nearby_t q;
-        s_nearby(&q, kind->radius_m, kind->filtered);
+        fl_world_query_t q;
+        fl_world_make_query(&s_world, kind->radius_m, kind->filtered, NOW_S, &q);
         uint32_t a[LIMIT], b[LIMIT];
         size_t na = 0, nb = s_scan(events, n, &q, matches, b);
         rc = s_ask(index, &q, a, &na);
@@ -456,6 +310,7 @@ main(int argc, char **argv)
         return 2;
     }
     printf("%" PRIu32 " events, cells of %g degrees, one thread\n", n, cell_deg);
+    fl_world_seed(&s_world, FL_WORLD_SEED);
     s_event_t *events = calloc(n, sizeof *events);
     s_match_t *matches = calloc(n, sizeof *matches);
     int rc = events && matches ? 0 : FL_E_NOMEM;

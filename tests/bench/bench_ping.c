@@ -13,12 +13,9 @@
  */
 #include "clients/libflow.h"
 #include "tests/bench/benchlib.h"
+#include "tests/bench/benchnode.h"
 
 #include <czmq.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define WINDOW 64
 
@@ -69,61 +66,6 @@ s_measure_echo(const char *endpoint, int window, fl_bench_t *bench)
 
 /*  ------------------------------------------------------------------
  *  flowd  */
-
-typedef struct {
-    pid_t pid;
-    char dir[256];
-    char client[300];
-} s_node_t;
-
-static int
-s_node_start(const char *flowd, s_node_t *node)
-{
-    snprintf(node->dir, sizeof node->dir, "/tmp/flow-bench-XXXXXX");
-    if (!mkdtemp(node->dir))
-        return -1;
-    node->pid = fork();
-    if (node->pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, STDERR_FILENO);
-        execl(flowd, flowd, "--data", node->dir, "--client", "tcp://127.0.0.1:*",
-              "--control", "tcp://127.0.0.1:*", "--log-level", "warn",
-              "--pwhash-ops", "1", "--pwhash-mem-kb", "8",
-              "--rate-requests-per-s", "10000000", (char *) NULL);
-        _exit(127);
-    }
-    char path[300];
-    snprintf(path, sizeof path, "%s/flowd.endpoints", node->dir);
-    for (int i = 0; i < 300; i++) {
-        FILE *f = fopen(path, "r");
-        if (f) {
-            char line[300];
-            while (fgets(line, sizeof line, f))
-                if (strncmp(line, "client=", 7) == 0) {
-                    line[strcspn(line, "\n")] = '\0';
-                    snprintf(node->client, sizeof node->client, "%s", line + 7);
-                }
-            fclose(f);
-            if (node->client[0])
-                return 0;
-        }
-        usleep(20000);
-    }
-    return -1;
-}
-
-static void
-s_node_stop(s_node_t *node)
-{
-    if (node->pid > 0) {
-        kill(node->pid, SIGTERM);
-        waitpid(node->pid, NULL, 0);
-    }
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", node->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "bench_ping: could not remove %s\n", node->dir);
-}
 
 /*  Pings with WINDOW in flight over one connection, as raw frames so the
  *  client library's one-call-at-a-time API does not hide the pipeline. */
@@ -233,16 +175,19 @@ main(int argc, char **argv)
     snprintf(echo_ep, sizeof echo_ep, "%s", zsock_endpoint(router));
     zactor_t *echo = zactor_new(s_echo_task, router);
 
-    s_node_t node = { 0 };
-    if (s_node_start(flowd, &node) != 0) {
+    static const char *const flags[] = { "--rate-requests-per-s", "10000000", NULL };
+    fl_benchnode_t node;
+    if (fl_benchnode_start(&node, flowd, flags) != 0) {
         fprintf(stderr, "bench_ping: flowd did not start\n");
-        s_node_stop(&node);
+        fl_benchnode_stop(&node);
+        fl_benchnode_remove(&node);
         return 1;
     }
 
     char token[600];
     if (s_sign_up(node.client, token, sizeof token) != 0) {
-        s_node_stop(&node);
+        fl_benchnode_stop(&node);
+        fl_benchnode_remove(&node);
         return 1;
     }
     const struct {
@@ -289,7 +234,8 @@ main(int argc, char **argv)
     }
     fl_bench_destroy(&anonymous);
     fl_bench_destroy(&base);
-    s_node_stop(&node);
+    fl_benchnode_stop(&node);
+    fl_benchnode_remove(&node);
     zactor_destroy(&echo);
     zsock_destroy(&router);
     return rc == 0 ? 0 : 1;
