@@ -8,16 +8,31 @@
  *  batch that runs its resume handler.  Nothing else crosses threads: the
  *  job's argument belongs to the worker from submission until it sends
  *  the completion message, and to the actor again from receipt.
+ *
+ *  Actors talk to one another through `links`, one DEALER per actor type
+ *  this one tells or asks.  A told request (fl_call_tell) is sent after
+ *  its batch committed, under its outbox number with TELL_BIT set, and
+ *  deleted from the outbox once answered; housekeeping sends again what
+ *  went unanswered.  An asking item (fl_call_ask) waits in `asks` under
+ *  the number its request was sent with, and joins a batch again, like a
+ *  finished job, when the answer comes or its deadline passes.
  */
 #include "node/actor.h"
 #include "cluster.pb-c.h"
 #include "node/envelope.h"
 #include "node/error.h"
 #include "node/log.h"
+#include "node/outbox.h"
 
 #include <inttypes.h>
 
 #define TERM_WAIT_MS 60000
+#define ASK_TERM_WAIT_MS 1000
+#define HOUSEKEEPING_MS 250
+#define RESEND_US (2 * 1000000LL)
+#define TELL_DEADLINE_US (10 * 1000000LL)
+#define TELL_BIT (1ULL << 63)
+#define DUE_MAX 1024
 
 typedef struct {
     zframe_t *identity;
@@ -26,6 +41,8 @@ typedef struct {
     bool answered;                     /* refused before its handler ran */
     uint64_t seq;
     uint64_t job;                      /* id of its deferred work, 0 if none */
+    uint64_t ask;                      /* seq of its question, 0 if none */
+    Flow__ServerMessage *answer;       /* owns call.answer */
     fl_call_t call;
 } s_item_t;
 
@@ -45,6 +62,12 @@ typedef struct {
     size_t nbatch;
     zhashx_t *deferred;                /* job id -> s_item_t */
     uint64_t next_job;
+    zsock_t *link[FL_ACTOR_COUNT + 1]; /* DEALER per actor type told or asked */
+    zpoller_t *poller;
+    fl_outbox_t *outbox;
+    zhashx_t *asks;                    /* ask seq -> s_item_t */
+    uint64_t next_ask;
+    int64_t housekeeping_ms;           /* next run, zclock_mono */
     bool terminated;
 } self_t;
 
@@ -89,6 +112,8 @@ s_item_destroy(s_item_t **item_p)
         return;
     fl_call_release(&item->call);
     free(item->call.work_arg);
+    if (item->answer)
+        flow__server_message__free_unpacked(item->answer, NULL);
     zframe_destroy(&item->identity);
     if (item->in)
         flow__cluster__actor_request__free_unpacked(item->in, NULL);
@@ -120,6 +145,7 @@ s_receive(self_t *self)
     const Flow__Request *req = item->in ? item->in->request : NULL;
     fl_call_init(&item->call, self->args->node, req, self->args->type,
                  item->in ? item->in->partition : 0);
+    item->call.outbox = self->outbox;
     if (!req) {
         fl_call_fail(&item->call, FLOW__STATUS__INTERNAL, "actor %s got an undecodable message",
                      self->name);
@@ -204,8 +230,9 @@ s_run_nested(s_item_t *item, MDB_txn *parent)
     rc = s_handler(item)(&item->call);
     item->call.txn = NULL;
     bool keep = item->call.reply.status == FLOW__STATUS__OK || item->call.commit_on_error;
-    if (rc || !keep || item->call.work) {
+    if (rc || !keep || item->call.work || item->call.ask_request) {
         mdb_txn_abort(child);
+        item->call.told = NULL;
         for (size_t i = 0; i < item->call.nafter; i++)
             zframe_destroy((zframe_t **) &item->call.after_frame[i]);
         item->call.nafter = 0;
@@ -369,6 +396,177 @@ s_send_after_commit(self_t *self, s_item_t *item)
     item->call.nafter = 0;
 }
 
+/*  ------------------------------------------------------------------
+ *  Links: requests to other actors  */
+
+static zsock_t *
+s_link(self_t *self, Flow__Actor actor)
+{
+    if (actor < FLOW__ACTOR__ACTOR_SESSION || actor > FLOW__ACTOR__ACTOR_NOTIFY)
+        return NULL;
+    if (!self->link[actor]) {
+        self->link[actor] = zsock_new_dealer(fl_actor_endpoint(actor));
+        if (!self->link[actor])
+            return NULL;
+        zsock_set_sndhwm(self->link[actor], PEER_HWM);
+        zpoller_add(self->poller, self->link[actor]);
+    }
+    return self->link[actor];
+}
+
+/*  Sends REQUEST to ACTOR at the owner of ROUTE_KEY under SEQ; false when
+ *  it could not be sent.  */
+static bool
+s_link_send(self_t *self, Flow__Actor actor, const char *route_key, const Flow__Request *request,
+            uint64_t seq, int64_t deadline_us)
+{
+    zsock_t *link = s_link(self, actor);
+    if (!link)
+        return false;
+    const fl_ring_t *ring = self->args->node->ring;
+    Flow__Cluster__ActorRequest out = FLOW__CLUSTER__ACTOR_REQUEST__INIT;
+    out.seq = seq;
+    out.actor = actor;
+    out.partition = fl_ring_partition(ring, route_key, strlen(route_key));
+    out.ring_epoch = fl_ring_epoch(ring);
+    out.deadline_us = deadline_us;
+    out.request = (Flow__Request *) request;
+    out.route_key.data = (uint8_t *) route_key;
+    out.route_key.len = strlen(route_key);
+    zframe_t *frame = zframe_new(NULL, flow__cluster__actor_request__get_packed_size(&out));
+    flow__cluster__actor_request__pack(&out, zframe_data(frame));
+    return zframe_send(&frame, link, ZFRAME_DONTWAIT) == 0 || (zframe_destroy(&frame), false);
+}
+
+static void
+s_send_told(self_t *self, s_item_t *item)
+{
+    int64_t now = zclock_usecs();
+    for (fl_call_told_t *t = item->call.told; t; t = t->next) {
+        fl_outbox_sent(self->outbox, t->seq, item->call.partition, now);
+        if (!s_link_send(self, t->actor, t->route_key, t->request, t->seq | TELL_BIT,
+                         now + TELL_DEADLINE_US))
+            fl_warn(self->name, "cannot send a told request yet; it stays in the outbox",
+                    "seq=%" PRIu64, t->seq);
+    }
+    item->call.told = NULL;
+}
+
+/*  Sends the item's question; false when it could not be sent.  */
+static bool
+s_ask(self_t *self, s_item_t *item)
+{
+    uint64_t seq = ++self->next_ask;
+    if (!s_link_send(self, item->call.ask_actor, item->call.ask_key, item->call.ask_request,
+                     seq, item->in->deadline_us))
+        return false;
+    item->ask = seq;
+    zhashx_insert(self->asks, (void *) (uintptr_t) seq, item);
+    return true;
+}
+
+/*  The asking item resumes with ANSWER (may be NULL: none came).  */
+static s_item_t *
+s_answered(self_t *self, uint64_t seq, Flow__ServerMessage *answer)
+{
+    s_item_t *item = zhashx_lookup(self->asks, (void *) (uintptr_t) seq);
+    if (!item) {
+        if (answer)
+            flow__server_message__free_unpacked(answer, NULL);
+        return NULL;
+    }
+    zhashx_delete(self->asks, (void *) (uintptr_t) seq);
+    item->ask = 0;
+    item->answer = answer;
+    item->call.answer = answer && answer->kind_case == FLOW__SERVER_MESSAGE__KIND_REPLY
+                      ? answer->reply : NULL;
+    item->call.resumed = true;
+    item->call.ask_request = NULL;
+    return item;
+}
+
+/*  A told request is done when answered OK, and also when refused for
+ *  good (a bug to log, not a reason to send it forever).  */
+static void
+s_tell_answered(self_t *self, uint64_t seq, Flow__Status status, const char *message)
+{
+    if (status == FLOW__STATUS__UNAVAILABLE || status == FLOW__STATUS__DEADLINE_EXCEEDED
+        || status == FLOW__STATUS__RESOURCE_EXHAUSTED)
+        return;
+    if (status != FLOW__STATUS__OK)
+        fl_error(self->name, "a told request was refused; it is dropped",
+                 "seq=%" PRIu64 " status=%d message=\"%s\"", seq, (int) status,
+                 message ? message : "");
+    fl_outbox_done(self->outbox, seq);
+}
+
+/*  One answer on LINK: an asking item ready to resume, or NULL.  */
+static s_item_t *
+s_receive_link(self_t *self, zsock_t *link)
+{
+    zframe_t *frame = zframe_recv(link);
+    if (!frame)
+        return NULL;
+    Flow__Cluster__ActorReply *reply =
+        flow__cluster__actor_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
+    zframe_destroy(&frame);
+    if (!reply) {
+        fl_error(self->name, "undecodable answer from another actor", NULL);
+        return NULL;
+    }
+    s_item_t *item = NULL;
+    if (reply->seq & TELL_BIT) {
+        Flow__ServerMessage *sm = flow__server_message__unpack(NULL, reply->server_message.len,
+                                                               reply->server_message.data);
+        const char *message = sm && sm->kind_case == FLOW__SERVER_MESSAGE__KIND_REPLY
+                            ? sm->reply->message : NULL;
+        s_tell_answered(self, reply->seq & ~TELL_BIT, reply->status, message);
+        if (sm)
+            flow__server_message__free_unpacked(sm, NULL);
+    }
+    else
+        item = s_answered(self, reply->seq,
+                          flow__server_message__unpack(NULL, reply->server_message.len,
+                                                       reply->server_message.data));
+    flow__cluster__actor_reply__free_unpacked(reply, NULL);
+    return item;
+}
+
+/*  Sends again what the outbox holds unanswered.  */
+static void
+s_resend_due(self_t *self)
+{
+    uint64_t due[DUE_MAX];
+    int64_t now = zclock_usecs();
+    size_t n = fl_outbox_due(self->outbox, now, RESEND_US, due, DUE_MAX);
+    if (n == 0)
+        return;
+    MDB_txn *txn = NULL;
+    if (fl_store_read_begin(self->args->node->store, &txn) != 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        Flow__Storage__OutboxRecord *rec = NULL;
+        int rc = fl_outbox_read(self->outbox, txn, due[i], NULL, &rec);
+        if (rc == FL_E_NOTFOUND)
+            continue;
+        if (rc) {
+            fl_error(self->name, "unreadable outbox record; it is dropped",
+                     "seq=%" PRIu64 " error=%s", due[i], fl_err_name(rc));
+            fl_outbox_done(self->outbox, due[i]);
+            continue;
+        }
+        char key[256];
+        size_t klen = rec->route_key.len < sizeof key ? rec->route_key.len : sizeof key - 1;
+        memcpy(key, rec->route_key.data, klen);
+        key[klen] = '\0';
+        fl_outbox_sent(self->outbox, due[i], 0, now);
+        s_link_send(self, rec->actor, key, rec->request, due[i] | TELL_BIT,
+                    now + TELL_DEADLINE_US);
+        flow__storage__outbox_record__free_unpacked(rec, NULL);
+    }
+    fl_store_read_end(self->args->node->store, &txn);
+}
+
 /*  Counts the batch before replying, so a client that holds a reply also
  *  sees it counted; defers the work handlers asked for.  */
 static void
@@ -377,7 +575,10 @@ s_finish_batch(self_t *self)
     size_t answered = 0;
     for (size_t i = 0; i < self->nbatch; i++) {
         s_item_t *item = self->batch[i];
-        if (item->call.work && item->call.reply.status == FLOW__STATUS__OK && s_defer(self, item))
+        bool ok = item->call.reply.status == FLOW__STATUS__OK;
+        if (item->call.work && ok && s_defer(self, item))
+            continue;
+        if (item->call.ask_request && ok && s_ask(self, item))
             continue;
         if (item->call.work) {
             fl_call_release(&item->call);
@@ -386,14 +587,24 @@ s_finish_batch(self_t *self)
             item->call.reply.message = "the node is busy with slow work; retry shortly";
             item->call.reply.retry_after_ms = 1000;
         }
+        else
+        if (item->call.ask_request && ok) {
+            fl_call_release(&item->call);
+            fl_call_reset(&item->call);
+            fl_call_fail(&item->call, FLOW__STATUS__UNAVAILABLE,
+                         "actor %s cannot reach the %s actor; retry shortly", self->name,
+                         fl_actor_name(item->call.ask_actor));
+        }
         answered++;
     }
     fl_metrics_actor_handled(self->args->node->metrics, self->args->type - 1, answered);
-    for (size_t i = 0; i < self->nbatch; i++)
+    for (size_t i = 0; i < self->nbatch; i++) {
         s_send_after_commit(self, self->batch[i]);
+        s_send_told(self, self->batch[i]);
+    }
     for (size_t i = 0; i < self->nbatch; i++) {
         s_item_t *item = self->batch[i];
-        if (item->job)
+        if (item->job || item->ask)
             continue;
         s_reply(self, item);
         s_item_destroy(&item);
@@ -418,8 +629,8 @@ s_run_batch(self_t *self)
     s_finish_batch(self);
 }
 
-/*  Fills a batch from finished jobs first (their clients waited longest),
- *  then from the inbox, and runs it.  */
+/*  Fills a batch from finished jobs and answered questions first (their
+ *  clients waited longest), then from the inbox, and runs it.  */
 static void
 s_handle_ready(self_t *self)
 {
@@ -429,12 +640,54 @@ s_handle_ready(self_t *self)
         if (item)
             self->batch[self->nbatch++] = item;
     }
+    for (size_t a = 0; a <= FL_ACTOR_COUNT; a++)
+        while (self->link[a] && self->nbatch < max && (zsock_events(self->link[a]) & ZMQ_POLLIN)) {
+            s_item_t *item = s_receive_link(self, self->link[a]);
+            if (item)
+                self->batch[self->nbatch++] = item;
+        }
     while (self->nbatch < max && (zsock_events(self->inbox) & ZMQ_POLLIN)) {
         s_item_t *item = s_receive(self);
         if (item)
             self->batch[self->nbatch++] = item;
     }
     s_run_batch(self);
+}
+
+/*  Questions past their deadline resume with no answer.  */
+static void
+s_expire_asks(self_t *self, int64_t now_us)
+{
+    uint64_t expired[DUE_MAX];
+    size_t n = 0;
+    for (s_item_t *item = zhashx_first(self->asks); item && n < DUE_MAX;
+         item = zhashx_next(self->asks))
+        if (item->in->deadline_us <= now_us)
+            expired[n++] = item->ask;
+    for (size_t i = 0; i < n; i++) {
+        if (self->nbatch == self->args->batch_max)
+            s_run_batch(self);
+        self->batch[self->nbatch++] = s_answered(self, expired[i], NULL);
+    }
+    s_run_batch(self);
+}
+
+/*  Deletes answered outbox records, sends again what went unanswered,
+ *  and gives up on questions past their deadline.  */
+static void
+s_housekeeping(self_t *self)
+{
+    int64_t now = zclock_mono();
+    if (now < self->housekeeping_ms)
+        return;
+    self->housekeeping_ms = now + HOUSEKEEPING_MS;
+    int rc = fl_outbox_flush(self->outbox);
+    if (rc)
+        fl_error(self->name, "cannot delete answered outbox records", "error=%s",
+                 fl_err_name(rc));
+    s_resend_due(self);
+    if (zhashx_size(self->asks) > 0)
+        s_expire_asks(self, zclock_usecs());
 }
 
 static void
@@ -464,6 +717,15 @@ s_drain(self_t *self)
     if (zhashx_size(self->deferred) > 0)
         fl_error(self->name, "stopped with slow work unfinished",
                  "jobs=%zu", zhashx_size(self->deferred));
+    deadline = zclock_mono() + ASK_TERM_WAIT_MS;
+    while (zhashx_size(self->asks) > 0 && zclock_mono() < deadline)
+        if (zpoller_wait(self->poller, 100))
+            s_handle_ready(self);
+    s_expire_asks(self, INT64_MAX);
+    int rc = fl_outbox_flush(self->outbox);
+    if (rc)
+        fl_error(self->name, "cannot delete answered outbox records", "error=%s",
+                 fl_err_name(rc));
 }
 
 static void
@@ -503,6 +765,7 @@ s_open(self_t *self)
 {
     self->batch = calloc(self->args->batch_max, sizeof *self->batch);
     self->deferred = fl_actor_seq_table(NULL);
+    self->asks = fl_actor_seq_table(NULL);
     snprintf(self->jobs_endpoint, sizeof self->jobs_endpoint, "%s.jobs", self->args->endpoint);
     self->inbox = zsock_new(ZMQ_ROUTER);
     self->jobs = zsock_new(ZMQ_PULL);
@@ -512,7 +775,13 @@ s_open(self_t *self)
         fl_error(self->name, "actor cannot start", "endpoint=%s", self->args->endpoint);
         return FL_E_IO;
     }
-    return 0;
+    int rc = fl_outbox_open(self->args->node->store, self->args->type, &self->outbox);
+    if (rc) {
+        fl_error(self->name, "cannot open the outbox", "error=%s", fl_err_name(rc));
+        return rc;
+    }
+    self->poller = zpoller_new(self->pipe, self->inbox, self->jobs, NULL);
+    return self->poller ? 0 : FL_E_NOMEM;
 }
 
 static void
@@ -521,6 +790,13 @@ s_close(self_t *self)
     if (self->deferred)
         zhashx_set_destructor(self->deferred, s_deferred_destroy);
     zhashx_destroy(&self->deferred);
+    if (self->asks)
+        zhashx_set_destructor(self->asks, s_deferred_destroy);
+    zhashx_destroy(&self->asks);
+    zpoller_destroy(&self->poller);
+    for (size_t i = 0; i <= FL_ACTOR_COUNT; i++)
+        zsock_destroy(&self->link[i]);
+    fl_outbox_destroy(&self->outbox);
     for (size_t i = 0; i < PEERS_MAX; i++)
         zsock_destroy(&self->peer[i]);
     zsock_destroy(&self->inbox);
@@ -541,19 +817,18 @@ s_actor_task(zsock_t *pipe, void *arg)
         return;
     }
     fl_debug(self.name, "actor started", "endpoint=%s", self.args->endpoint);
-    zpoller_t *poller = zpoller_new(pipe, self.inbox, self.jobs, NULL);
     while (!self.terminated) {
-        void *which = zpoller_wait(poller, -1);
+        void *which = zpoller_wait(self.poller, HOUSEKEEPING_MS);
         if (which == pipe)
             s_handle_pipe(&self);
         else
-        if (which == self.inbox || which == self.jobs)
+        if (which)
             s_handle_ready(&self);
         else
-        if (zpoller_terminated(poller))
+        if (zpoller_terminated(self.poller))
             break;
+        s_housekeeping(&self);
     }
-    zpoller_destroy(&poller);
     s_drain(&self);
     s_close(&self);
     fl_debug(self.name, "actor stopped", NULL);

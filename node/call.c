@@ -1,6 +1,7 @@
 /*  node/call.c — per-request memory and reply helpers; see call.h.  */
 #include "node/call.h"
 #include "cluster.pb-c.h"
+#include "node/outbox.h"
 
 #include <czmq.h>
 
@@ -76,6 +77,34 @@ fl_call_defer(fl_call_t *call, fl_work_fn *work, void *arg)
     call->work_arg = arg;
 }
 
+int
+fl_call_tell(fl_call_t *call, Flow__Actor actor, const char *route_key,
+             const Flow__Request *request)
+{
+    assert(call->outbox && call->txn);
+    fl_call_told_t *told = fl_call_alloc(call, sizeof *told);
+    int rc = fl_outbox_put(call->outbox, call->txn, call->partition, actor, route_key, request,
+                           &told->seq);
+    if (rc)
+        return rc;
+    told->actor = actor;
+    told->route_key = route_key;
+    told->request = request;
+    told->next = call->told;
+    call->told = told;
+    return 0;
+}
+
+void
+fl_call_ask(fl_call_t *call, Flow__Actor actor, const char *route_key,
+            const Flow__Request *request)
+{
+    assert(!call->ask_request && !call->work);
+    call->ask_actor = actor;
+    call->ask_key = route_key;
+    call->ask_request = request;
+}
+
 void
 fl_call_revoke(fl_call_t *call, const char *session_id, uint64_t until_s)
 {
@@ -134,6 +163,9 @@ fl_call_reset(fl_call_t *call)
     call->message[0] = '\0';
     call->nrevoked = 0;
     call->commit_on_error = false;
+    call->scratch = NULL;
+    call->told = NULL;
+    call->ask_request = NULL;
     s_drop_after(call);
     if (!call->resumed) {
         free(call->work_arg);
@@ -146,6 +178,9 @@ void
 fl_call_release(fl_call_t *call)
 {
     call->nrevoked = 0;
+    call->scratch = NULL;
+    call->told = NULL;
+    call->ask_request = NULL;
     s_drop_after(call);
     while (call->blocks) {
         fl_call_block_t *next = call->blocks->next;

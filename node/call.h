@@ -18,8 +18,19 @@
 #include "flow.pb-c.h"
 
 struct fl_node_t;
+struct fl_outbox_t;
 
 typedef struct fl_call_block_t fl_call_block_t;
+
+/*  A request told to another actor in this call (fl_call_tell), sent
+ *  once the call's writes are committed.  */
+typedef struct fl_call_told_t {
+    uint64_t seq;                   /* its number in the outbox */
+    Flow__Actor actor;
+    const char *route_key;
+    const Flow__Request *request;
+    struct fl_call_told_t *next;
+} fl_call_told_t;
 
 /*  Slow work a handler hands to the worker pool; runs on a pool thread
  *  with the ARG the handler gave, and must touch nothing else.  */
@@ -42,6 +53,13 @@ typedef struct fl_call_t {
     void *work_arg;                 /* owned by the call while deferred */
     bool resumed;                   /* running the row's resume handler */
     bool commit_on_error;           /* keep this call's writes although it fails */
+    struct fl_outbox_t *outbox;     /* the actor's: where fl_call_tell writes */
+    fl_call_told_t *told;           /* newest first */
+    Flow__Actor ask_actor;          /* set by fl_call_ask */
+    const char *ask_key;
+    const Flow__Request *ask_request;
+    const Flow__Reply *answer;      /* resumed after fl_call_ask: the reply, NULL if none came */
+    void *scratch;                  /* the handler's own, in call memory; NULL at each run */
     size_t nrevoked;
     Flow__Cluster__Revocation *revoked[FL_CALL_REVOKED_MAX];
     size_t nafter;
@@ -71,6 +89,24 @@ void *fl_call_alloc(fl_call_t *call, size_t size);
  *  memory, which does not survive until the resume.  The handler must not
  *  write before deferring: its writes are dropped.  */
 void fl_call_defer(fl_call_t *call, fl_work_fn *work, void *arg);
+
+/*  Tells ACTOR, at the owner of ROUTE_KEY, of REQUEST (a node-internal
+ *  request such as a RelationUpdate): written to the actor's outbox in
+ *  this call's transaction and delivered after the commit, again until
+ *  the receiver answered (node/outbox.h), so at least once; not at all
+ *  when the call's writes are rolled back.  REQUEST and ROUTE_KEY must
+ *  live in the call's memory or longer.  Write handlers only.
+ *  Errors: those of fl_outbox_put.  */
+int fl_call_tell(fl_call_t *call, Flow__Actor actor, const char *route_key,
+                 const Flow__Request *request);
+
+/*  Answers this call later: REQUEST goes to ACTOR at the owner of
+ *  ROUTE_KEY, and the row's resume handler runs with call->answer set to
+ *  its reply, or NULL when none came before the call's deadline.  As
+ *  with fl_call_defer the handler must not write before asking, and
+ *  REQUEST and ROUTE_KEY must live in the call's memory.  */
+void fl_call_ask(fl_call_t *call, Flow__Actor actor, const char *route_key,
+                 const Flow__Request *request);
 
 /*  Records that this call ended session SESSION_ID, whose access tokens
  *  run until UNTIL_S: the reply carries it to every session actor.  */

@@ -146,7 +146,7 @@ static const fl_request_def_t s_requests[] = {
     { FLOW__REQUEST__BODY_NEARBY, "nearby", FL_ROLE_USER, true, FL_ACCESS_NONE,
       FL_RATE_REQUEST, fl_geo_check_nearby, fl_geo_nearby, NULL },
     { FLOW__REQUEST__BODY_RSVP, "rsvp", FL_ROLE_USER, true, FL_ACCESS_WRITE,
-      FL_RATE_REQUEST, fl_event_check_rsvp, fl_event_rsvp, NULL },
+      FL_RATE_REQUEST, fl_event_check_rsvp, fl_event_rsvp, fl_event_rsvp },
     { FLOW__REQUEST__BODY_INVITE, "invite", FL_ROLE_USER, true, FL_ACCESS_WRITE,
       FL_RATE_REQUEST, fl_event_check_invite, fl_event_invite, NULL },
     { FLOW__REQUEST__BODY_ATTENDEES, "attendees", FL_ROLE_USER, true, FL_ACCESS_READ,
@@ -161,6 +161,13 @@ static const fl_request_def_t s_requests[] = {
       FL_RATE_REQUEST, fl_event_check_review, fl_event_review, NULL },
     { FLOW__REQUEST__BODY_REVIEWS, "reviews", FL_ROLE_USER, true, FL_ACCESS_READ,
       FL_RATE_REQUEST, fl_event_check_reviews, fl_event_reviews, NULL },
+    { FLOW__REQUEST__BODY_HISTORY, "history", FL_ROLE_USER, true, FL_ACCESS_READ,
+      FL_RATE_REQUEST, fl_user_check_history, fl_user_history, NULL },
+    { FLOW__REQUEST__BODY_RELATION_UPDATE, "relation_update", FL_ROLE_INTERNAL, true,
+      FL_ACCESS_WRITE, FL_RATE_NONE, fl_user_check_relation_update, fl_user_relation_update,
+      NULL },
+    { FLOW__REQUEST__BODY_STANDING, "standing", FL_ROLE_INTERNAL, true, FL_ACCESS_READ,
+      FL_RATE_NONE, fl_user_check_standing, fl_user_standing, NULL },
 };
 
 #define REQUESTS (sizeof s_requests / sizeof s_requests[0])

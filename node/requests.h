@@ -29,6 +29,7 @@ typedef enum {
     FL_ROLE_ORGANIZER = FLOW__ROLE__ROLE_ORGANIZER,
     FL_ROLE_MODERATOR = FLOW__ROLE__ROLE_MODERATOR,
     FL_ROLE_ADMIN = FLOW__ROLE__ROLE_ADMIN,
+    FL_ROLE_INTERNAL = 100,     /* sent by actors only: refused from any client */
 } fl_role_t;
 
 /*  Where a request goes: the actor, and the key whose partition picks the

@@ -10,13 +10,18 @@
  *     queue is first in, first out;
  *   - whenever a seat frees (a withdrawal, a capacity raise) the head of
  *     the waitlist is promoted in the same transaction;
- *   - every change bumps the record's revision, and the geo actor is told
- *     after the commit.
+ *   - every change bumps the record's revision; after the commit the geo
+ *     actor hears of it, and so do the connections following topic
+ *     "event:<id>";
+ *   - every user whose relation to the event changed (an RSVP, a
+ *     promotion, a check-in, a rating; the organizer when reviews change)
+ *     is told through the outbox, in the same transaction, with the
+ *     revision: their history and standing follow (actors/user/standing.c).
  */
 #include "actors/event/event.h"
 #include "actors/event/records.h"
-#include "actors/event/records.h"
 #include "actors/geo/geo.h"
+#include "actors/session/session.h"
 #include "node/actor.h"
 #include "node/error.h"
 #include "node/log.h"
@@ -56,20 +61,6 @@ MDB_dbi
 fl_event_db(void)
 {
     return s_db.events;
-}
-
-uint32_t
-fl_event_user_points(const char *user_id)
-{
-    (void) user_id;
-    return 0;
-}
-
-double
-fl_event_user_rating(const char *user_id)
-{
-    (void) user_id;
-    return 0;
 }
 
 bool
@@ -169,6 +160,104 @@ s_tell_geo(fl_call_t *call, const Flow__Storage__EventRecord *rec)
     fl_call_after_commit(call, FL_GEO_UPDATES_ENDPOINT, &update.base);
 }
 
+/*  Followers of "event:<id>" hear that it changed, not what changed.  */
+static void
+s_publish(fl_call_t *call, const Flow__Storage__EventRecord *rec)
+{
+    Flow__EventChange change = FLOW__EVENT_CHANGE__INIT;
+    change.event_id = rec->event->id;
+    change.status = rec->event->status;
+    change.version = rec->event->version;
+    change.revision = rec->revision;
+    Flow__Push push = FLOW__PUSH__INIT;
+    push.body_case = FLOW__PUSH__BODY_EVENT_CHANGE;
+    push.event_change = &change;
+    char topic[FL_EVENT_ID_BYTES * 2 + 8];
+    snprintf(topic, sizeof topic, "event:%s", rec->event->id);
+    Flow__Cluster__Publication publication = FLOW__CLUSTER__PUBLICATION__INIT;
+    publication.topic = topic;
+    publication.push = &push;
+    fl_call_after_commit(call, FL_SESSION_PUBLISH_ENDPOINT, &publication.base);
+}
+
+/*  Users whose relation to the event changed in this call (call->scratch). */
+typedef struct s_noted_t {
+    const char *user;
+    struct s_noted_t *next;
+} s_noted_t;
+
+void
+fl_event_note(fl_call_t *call, const char *user)
+{
+    if (!user || !user[0])
+        return;
+    for (s_noted_t *n = call->scratch; n; n = n->next)
+        if (streq(n->user, user))
+            return;
+    s_noted_t *n = fl_call_alloc(call, sizeof *n);
+    n->user = fl_call_strdup(call, user);
+    n->next = call->scratch;
+    call->scratch = n;
+}
+
+static Flow__Relation
+s_relation(Flow__RsvpState state)
+{
+    switch (state) {
+    case FLOW__RSVP_STATE__RSVP_GOING:      return FLOW__RELATION__RELATION_GOING;
+    case FLOW__RSVP_STATE__RSVP_INTERESTED: return FLOW__RELATION__RELATION_INTERESTED;
+    case FLOW__RSVP_STATE__RSVP_WAITLISTED: return FLOW__RELATION__RELATION_WAITLISTED;
+    default:                                return FLOW__RELATION__RELATION_NONE;
+    }
+}
+
+/*  The whole relation of USER to REC's event, at REC's revision.  */
+static int
+s_relation_update(fl_call_t *call, const Flow__Storage__EventRecord *rec, const char *user,
+                  Flow__RelationUpdate *u)
+{
+    u->user_id = (char *) user;
+    u->event_id = rec->event->id;
+    u->revision = rec->revision;
+    if (streq(rec->event->organizer->user_id, user)) {
+        u->relation = FLOW__RELATION__RELATION_ORGANIZER;
+        u->review_stars = rec->rating_sum;
+        u->reviews = rec->rating_count;
+        return 0;
+    }
+    Flow__Storage__RsvpRecord *rsvp = NULL;
+    int rc = fl_event_read_rsvp(call, rec->event->id, user, &rsvp);
+    if (rc == FL_E_NOTFOUND)
+        return 0;
+    if (rc == 0) {
+        u->relation = s_relation(rsvp->state);
+        u->checked_in = rsvp->checked_in;
+        u->attendee_stars = rsvp->attendee_stars;
+    }
+    return rc;
+}
+
+static int
+s_tell_users(fl_call_t *call, const Flow__Storage__EventRecord *rec)
+{
+    for (s_noted_t *n = call->scratch; n; n = n->next) {
+        Flow__RelationUpdate *u = fl_call_alloc(call, sizeof *u);
+        flow__relation_update__init(u);
+        int rc = s_relation_update(call, rec, n->user, u);
+        if (rc)
+            return rc;
+        Flow__Request *req = fl_call_alloc(call, sizeof *req);
+        flow__request__init(req);
+        req->version = FL_PROTOCOL_VERSION;
+        req->body_case = FLOW__REQUEST__BODY_RELATION_UPDATE;
+        req->relation_update = u;
+        if ((rc = fl_call_tell(call, FLOW__ACTOR__ACTOR_USER, n->user, req)))
+            return rc;
+    }
+    call->scratch = NULL;
+    return 0;
+}
+
 int
 fl_event_write(fl_call_t *call, Flow__Storage__EventRecord *rec)
 {
@@ -178,7 +267,11 @@ fl_event_write(fl_call_t *call, Flow__Storage__EventRecord *rec)
     rec->event->updated_s = (uint64_t) zclock_time() / 1000;
     int rc = fl_codec_put(call->txn, s_db.events, &key, &rec->base);
     if (rc == 0)
+        rc = s_tell_users(call, rec);
+    if (rc == 0) {
         s_tell_geo(call, rec);
+        s_publish(call, rec);
+    }
     return rc;
 }
 
@@ -497,6 +590,7 @@ fl_event_create(fl_call_t *call)
         fl_call_fail(call, FLOW__STATUS__ALREADY_EXISTS, "id: drawn twice; send the request again");
         return 0;
     }
+    fl_event_note(call, org->user_id);
     if (rc != FL_E_NOTFOUND || (rc = fl_event_write(call, rec)))
         return fl_event_storage(call, rc);
     s_reply_event(call, ev);
@@ -684,9 +778,10 @@ static int
 s_put_rsvp(fl_call_t *call, const char *id, const char *user, Flow__RsvpState state,
            uint64_t seq)
 {
-    uint8_t buf[FL_KEYSPACE_KEY_MAX];
-    MDB_val key = fl_event_user_key(buf, call, id, user);
     if (state == FLOW__RSVP_STATE__RSVP_NONE) {
+        uint8_t buf[FL_KEYSPACE_KEY_MAX];
+        MDB_val key = fl_event_user_key(buf, call, id, user);
+        fl_event_note(call, user);
         int rc = mdb_del(call->txn, s_db.rsvps, &key, NULL);
         return rc == MDB_NOTFOUND ? 0 : rc;
     }
@@ -695,7 +790,17 @@ s_put_rsvp(fl_call_t *call, const char *id, const char *user, Flow__RsvpState st
     rec.state = state;
     rec.since_s = (uint64_t) zclock_time() / 1000;
     rec.waitlist_seq = seq;
-    return fl_codec_put(call->txn, s_db.rsvps, &key, &rec.base);
+    return fl_event_put_rsvp(call, id, user, &rec);
+}
+
+int
+fl_event_put_rsvp(fl_call_t *call, const char *id, const char *user,
+                  const Flow__Storage__RsvpRecord *rec)
+{
+    uint8_t buf[FL_KEYSPACE_KEY_MAX];
+    MDB_val key = fl_event_user_key(buf, call, id, user);
+    fl_event_note(call, user);
+    return fl_codec_put(call->txn, s_db.rsvps, &key, &rec->base);
 }
 
 /*  The cursor positioned on the first waitlist entry of event ID at or
@@ -802,8 +907,30 @@ s_leave(fl_call_t *call, Flow__Storage__EventRecord *rec, const Flow__Storage__R
     return 0;
 }
 
+/*  True when asking to go needs the user's standing (points, attendee
+ *  rating), which the user's actor keeps.  */
+static bool
+s_needs_standing(const fl_call_t *call, const Flow__Storage__EventRecord *rec)
+{
+    const Flow__Requirements *req = rec->event->requirements;
+    return req && (req->min_points > 0 || req->min_attendee_rating > 0)
+           && !fl_event_is_organizer(rec, call->principal);
+}
+
+/*  The standing the user's actor answered with; NULL when it did not.  */
+static const Flow__Standing *
+s_standing(const fl_call_t *call)
+{
+    const Flow__Reply *answer = call->answer;
+    if (!answer || answer->status != FLOW__STATUS__OK
+        || answer->body_case != FLOW__REPLY__BODY_STANDING)
+        return NULL;
+    return answer->standing;
+}
+
 /*  Requirements for asking to go; FAILED_PRECONDITION naming the one
- *  that is not met.  */
+ *  that is not met.  Points and the attendee rating are read from the
+ *  standing (s_standing), the one place RSVPs learn them.  */
 static bool
 s_meets_requirements(fl_call_t *call, const Flow__Storage__EventRecord *rec)
 {
@@ -816,19 +943,44 @@ s_meets_requirements(fl_call_t *call, const Flow__Storage__EventRecord *rec)
                      "requirements.invite_only: this event admits invited users only");
         return false;
     }
-    if (req->min_points > fl_event_user_points(user)) {
-        fl_call_fail(call, FLOW__STATUS__FAILED_PRECONDITION,
-                     "requirements.min_points: %u points needed, you have %u", req->min_points,
-                     fl_event_user_points(user));
+    if (!s_needs_standing(call, rec))
+        return true;
+    const Flow__Standing *st = s_standing(call);
+    if (!st) {
+        fl_call_fail(call, FLOW__STATUS__UNAVAILABLE,
+                     "requirements: your points and rating could not be read; retry shortly");
         return false;
     }
-    if (req->min_attendee_rating > 0 && fl_event_user_rating(user) < req->min_attendee_rating) {
+    if (req->min_points > st->points) {
         fl_call_fail(call, FLOW__STATUS__FAILED_PRECONDITION,
-                     "requirements.min_attendee_rating: a rating of %.1f is needed",
-                     req->min_attendee_rating);
+                     "requirements.min_points: %u points needed, you have %u", req->min_points,
+                     st->points);
+        return false;
+    }
+    if (req->min_attendee_rating > 0 && st->attendee_rating < req->min_attendee_rating) {
+        fl_call_fail(call, FLOW__STATUS__FAILED_PRECONDITION,
+                     "requirements.min_attendee_rating: a rating of %.1f is needed, yours is "
+                     "%.1f from %u ratings", req->min_attendee_rating, st->attendee_rating,
+                     st->attendee_ratings);
         return false;
     }
     return true;
+}
+
+/*  Asks the user's actor for the caller's standing; the RSVP runs again
+ *  with the answer (fl_call_ask).  */
+static void
+s_ask_standing(fl_call_t *call)
+{
+    Flow__StandingRequest *sr = fl_call_alloc(call, sizeof *sr);
+    flow__standing_request__init(sr);
+    sr->user_id = fl_call_strdup(call, call->principal->user_id);
+    Flow__Request *req = fl_call_alloc(call, sizeof *req);
+    flow__request__init(req);
+    req->version = FL_PROTOCOL_VERSION;
+    req->body_case = FLOW__REQUEST__BODY_STANDING;
+    req->standing = sr;
+    fl_call_ask(call, FLOW__ACTOR__ACTOR_USER, sr->user_id, req);
 }
 
 /*  Moves the caller from CUR to WANT; sets *STATE and *SEQ to where it
@@ -891,6 +1043,13 @@ fl_event_rsvp(fl_call_t *call)
     rc = fl_event_read_rsvp(call, r->event_id, call->principal->user_id, &cur);
     if (rc && rc != FL_E_NOTFOUND)
         return fl_event_storage(call, rc);
+    bool joining = r->state == FLOW__RSVP_STATE__RSVP_GOING
+                   && (rc || (cur->state != FLOW__RSVP_STATE__RSVP_GOING
+                              && cur->state != FLOW__RSVP_STATE__RSVP_WAITLISTED));
+    if (joining && !call->resumed && s_needs_standing(call, rec)) {
+        s_ask_standing(call);
+        return 0;
+    }
     Flow__RsvpState state;
     uint64_t seq;
     if ((rc = s_move(call, rec, rc == 0 ? cur : NULL, r->state, &state, &seq)))

@@ -37,11 +37,6 @@ MDB_dbi fl_event_db(void);
 bool fl_event_visible(const Flow__Storage__EventRecord *rec,
                       const Flow__Cluster__Principal *viewer);
 
-/*  The points and attendee rating of a user, as RSVP requirements see
- *  them: zero and unrated until gamification and attendee ratings exist;
- *  callers do not change when they do.  */
-uint32_t fl_event_user_points(const char *user_id);
-double fl_event_user_rating(const char *user_id);
 
 fl_check_fn fl_event_check_create;
 fl_check_fn fl_event_check_update;

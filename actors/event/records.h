@@ -46,6 +46,15 @@ bool fl_event_may_change(fl_call_t *call, const Flow__Storage__EventRecord *rec)
  *  event id.  */
 Flow__Status fl_event_route(const char *id, fl_route_t *route, char *msg, size_t msglen);
 
+/*  Writes USER's RSVP to event ID (fl_event_note included).
+ *  Errors: those of fl_codec_put.  */
+int fl_event_put_rsvp(fl_call_t *call, const char *id, const char *user,
+                      const Flow__Storage__RsvpRecord *rec);
+
+/*  USER's relation to the event changes in this call: fl_event_write
+ *  tells their actor of it, at the new revision.  Empty USER: nobody. */
+void fl_event_note(fl_call_t *call, const char *user);
+
 /*  Called for each user record of an event in user id order; returns
  *  false to stop.  */
 typedef bool (fl_event_user_visit_fn)(fl_call_t *call, const char *user, const MDB_val *value,

@@ -10,8 +10,10 @@
  *     event.reviews are set from those in the same transaction as the
  *     review, so they are never out of step;
  *   - each of these changes bumps the event's revision (fl_event_write).
- *  A user's attendee rating across events and an organizer's average are
- *  not kept: they need aggregation across partitions.
+ *  A user's attendee rating across events and an organizer's average
+ *  live with the user (actors/user/standing.c): fl_event_write tells the
+ *  attendee's actor of a check-in or rating, and the organizer's of the
+ *  event's new review sums.
  */
 #include "actors/event/records.h"
 #include "node/error.h"
@@ -108,14 +110,6 @@ fl_event_check_reviews(const Flow__Request *req, const char *user_id, fl_route_t
 /*  ------------------------------------------------------------------
  *  Check-in and attendee ratings  */
 
-static int
-s_put_rsvp(fl_call_t *call, const char *id, const char *user, const Flow__Storage__RsvpRecord *rec)
-{
-    uint8_t buf[FL_KEYSPACE_KEY_MAX];
-    MDB_val key = fl_event_user_key(buf, call, id, user);
-    return fl_codec_put(call->txn, fl_event_rsvps_db(), &key, &rec->base);
-}
-
 /*  USER's RSVP to event ID when it is checked in (WANT_CHECKED_IN) or
  *  going (otherwise); else NULL, with *RC a storage error or 0 and the
  *  call failed FAILED_PRECONDITION with RULE.  */
@@ -171,7 +165,7 @@ fl_event_check_in(fl_call_t *call)
         return rc ? fl_event_storage(call, rc) : 0;
     if (!rsvp->checked_in) {
         rsvp->checked_in = true;
-        if ((rc = s_put_rsvp(call, r->event_id, r->user_id, rsvp))
+        if ((rc = fl_event_put_rsvp(call, r->event_id, r->user_id, rsvp))
             || (rc = fl_event_write(call, rec)))
             return fl_event_storage(call, rc);
     }
@@ -203,7 +197,7 @@ fl_event_rate_attendee(fl_call_t *call)
         return rc ? fl_event_storage(call, rc) : 0;
     if (rsvp->attendee_stars != r->stars) {
         rsvp->attendee_stars = r->stars;
-        if ((rc = s_put_rsvp(call, r->event_id, r->user_id, rsvp))
+        if ((rc = fl_event_put_rsvp(call, r->event_id, r->user_id, rsvp))
             || (rc = fl_event_write(call, rec)))
             return fl_event_storage(call, rc);
     }
@@ -265,6 +259,7 @@ fl_event_review(fl_call_t *call)
     rec->rating_sum += r->stars;
     rec->event->reviews = rec->rating_count;
     rec->event->rating = (double) rec->rating_sum / rec->rating_count;
+    fl_event_note(call, rec->event->organizer->user_id);
     if ((rc = fl_codec_put(call->txn, fl_event_reviews_db(), &key, &review.base))
         || (rc = fl_event_write(call, rec)))
         return fl_event_storage(call, rc);

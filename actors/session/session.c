@@ -62,6 +62,7 @@ typedef struct {
     zsock_t *pipe;
     zsock_t *client;
     zsock_t *actors[FL_ACTOR_COUNT];  /* DEALER per data actor; [0] unused */
+    zsock_t *publications;            /* PULL: pushes actors publish */
     zloop_t *loop;
     zhashx_t *pending;                /* seq -> s_pending_t */
     zhashx_t *conns;                  /* peer hex -> s_conn_t (with a subscription) */
@@ -208,21 +209,68 @@ s_push_node_notice(self_t *self, s_conn_t *conn, Flow__NodeNotice__State state,
     s_push(self, conn, "node", &push);
 }
 
+/*  The connections following TOPIC, collected first: a push to a peer
+ *  that is gone drops it from `conns` while the caller walks the list. */
+static zlistx_t *
+s_followers(self_t *self, const char *topic)
+{
+    zlistx_t *targets = zlistx_new();
+    for (s_conn_t *conn = zhashx_first(self->conns); conn; conn = zhashx_next(self->conns))
+        if (zlistx_find(conn->topics, (void *) topic))
+            zlistx_add_end(targets, conn);
+    return targets;
+}
+
 /*  Pushes a node notice to every connection following topic "node".  */
 static void
 s_broadcast_node_notice(self_t *self, Flow__NodeNotice__State state, const char *text)
 {
-    zlistx_t *targets = zlistx_new();
-    for (s_conn_t *conn = zhashx_first(self->conns); conn; conn = zhashx_next(self->conns))
-        if (zlistx_find(conn->topics, "node"))
-            zlistx_add_end(targets, conn);
+    zlistx_t *targets = s_followers(self, "node");
     for (s_conn_t *conn = zlistx_first(targets); conn; conn = zlistx_next(targets))
         s_push_node_notice(self, conn, state, text);
     zlistx_destroy(&targets);
 }
 
+/*  A publication from an actor: pushed to every connection following
+ *  its topic.  */
+static int
+s_on_publication(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    self_t *self = arg;
+    zframe_t *frame = zframe_recv(reader);
+    if (!frame)
+        return 0;
+    Flow__Cluster__Publication *p =
+        flow__cluster__publication__unpack(NULL, zframe_size(frame), zframe_data(frame));
+    zframe_destroy(&frame);
+    if (!p || !p->push) {
+        fl_error("session", "undecodable publication", NULL);
+        if (p)
+            flow__cluster__publication__free_unpacked(p, NULL);
+        return 0;
+    }
+    zlistx_t *targets = s_followers(self, p->topic);
+    for (s_conn_t *conn = zlistx_first(targets); conn; conn = zlistx_next(targets))
+        s_push(self, conn, p->topic, p->push);
+    zlistx_destroy(&targets);
+    flow__cluster__publication__free_unpacked(p, NULL);
+    return 0;
+}
+
+/*  Topic families: "node" (this node's notices, anyone) and
+ *  "event:<id>" (changes to one event, signed-in users; a push names the
+ *  event and its new version only, so following an event reveals nothing
+ *  the follower could not read by id).  */
 static bool
-s_topic_valid(const char *topic, char *msg, size_t msglen, size_t index)
+s_is_event_topic(const char *topic)
+{
+    return strncmp(topic, "event:", 6) == 0 && strlen(topic + 6) == 16
+           && strspn(topic + 6, "0123456789abcdef") == 16;
+}
+
+static bool
+s_topic_valid(const char *topic, const char *user_id, char *msg, size_t msglen, size_t index)
 {
     size_t len = strlen(topic);
     if (len == 0 || len > TOPIC_MAX) {
@@ -241,8 +289,16 @@ s_topic_valid(const char *topic, char *msg, size_t msglen, size_t index)
     size_t family = colon ? (size_t) (colon - topic) : len;
     if (family == 4 && strncmp(topic, "node", 4) == 0 && !colon)
         return true;
-    snprintf(msg, msglen, "topics[%zu]: unknown topic \"%.*s\" (this node knows: node)",
-             index, (int) (family > 40 ? 40 : family), topic);
+    if (family == 5 && strncmp(topic, "event", 5) == 0) {
+        if (!s_is_event_topic(topic))
+            snprintf(msg, msglen, "topics[%zu]: an event topic is event:<event id>", index);
+        else
+        if (!user_id)
+            snprintf(msg, msglen, "topics[%zu]: event topics need a signed-in user", index);
+        return s_is_event_topic(topic) && user_id;
+    }
+    snprintf(msg, msglen, "topics[%zu]: unknown topic \"%.*s\" (this node knows: node, "
+             "event:<id>)", index, (int) (family > 40 ? 40 : family), topic);
     return false;
 }
 
@@ -250,7 +306,6 @@ Flow__Status
 fl_session_check_topics(const Flow__Request *req, const char *user_id, fl_route_t *route,
                         char *msg, size_t msglen)
 {
-    (void) user_id;
     size_t n = req->body_case == FLOW__REQUEST__BODY_SUBSCRIBE
              ? req->subscribe->n_topics : req->unsubscribe->n_topics;
     char **topics = req->body_case == FLOW__REQUEST__BODY_SUBSCRIBE
@@ -260,7 +315,7 @@ fl_session_check_topics(const Flow__Request *req, const char *user_id, fl_route_
         return FLOW__STATUS__INVALID_ARGUMENT;
     }
     for (size_t i = 0; i < n; i++)
-        if (!s_topic_valid(topics[i], msg, msglen, i))
+        if (!s_topic_valid(topics[i], user_id, msg, msglen, i))
             return FLOW__STATUS__INVALID_ARGUMENT;
     route->actor = FLOW__ACTOR__ACTOR_SESSION;
     return FLOW__STATUS__OK;
@@ -531,6 +586,11 @@ s_authenticate(self_t *self, s_request_t *r, char *text, size_t len)
 static Flow__Status
 s_authorize(const s_request_t *r, char *text, size_t len)
 {
+    if (r->def->role == FL_ROLE_INTERNAL) {
+        snprintf(text, len, "%s is sent between nodes' actors only, never by a client",
+                 r->def->name);
+        return FLOW__STATUS__PERMISSION_DENIED;
+    }
     fl_role_t role = r->signed_in ? (fl_role_t) r->claims.role : FL_ROLE_ANONYMOUS;
     if (r->def->role <= FL_ROLE_ANONYMOUS || role >= r->def->role)
         return FLOW__STATUS__OK;
@@ -855,7 +915,8 @@ s_open(self_t *self)
         if (!self->actors[a - 1])
             return FL_E_IO;
     }
-    return 0;
+    self->publications = zsock_new_pull(FL_SESSION_PUBLISH_ENDPOINT);
+    return self->publications ? 0 : FL_E_IO;
 }
 
 static void
@@ -870,6 +931,7 @@ s_close(self_t *self)
     }
     for (size_t a = 0; a < FL_ACTOR_COUNT; a++)
         zsock_destroy(&self->actors[a]);
+    zsock_destroy(&self->publications);
     /*  Replies already handed to ZeroMQ must still reach their clients:
      *  give them a bounded time to leave before the socket goes.  */
     if (self->client)
@@ -903,6 +965,7 @@ s_session_task(zsock_t *pipe, void *arg)
     zloop_reader(self.loop, self.client, s_on_client, &self);
     for (int a = FLOW__ACTOR__ACTOR_USER; a <= FLOW__ACTOR__ACTOR_NOTIFY; a++)
         zloop_reader(self.loop, self.actors[a - 1], s_on_actor, &self);
+    zloop_reader(self.loop, self.publications, s_on_publication, &self);
     zloop_timer(self.loop, SWEEP_INTERVAL_MS, 0, s_on_sweep, &self);
     zloop_set_nonstop(self.loop, true);
     zloop_start(self.loop);

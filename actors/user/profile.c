@@ -195,6 +195,11 @@ s_reply_profile(fl_call_t *call, const Flow__Storage__UserRecord *rec)
 {
     Flow__Profile *out = fl_call_alloc(call, sizeof *out);
     fl_privacy_view(rec, fl_privacy_viewer(call->principal, rec->user_id), out);
+    int rc = fl_user_standing_of(call, rec->user_id, &out->standing);
+    if (rc)
+        return rc == FL_E_CORRUPT ? (fl_call_fail(call, FLOW__STATUS__INTERNAL,
+                                                  "a stored standing record is damaged"), 0)
+                                  : rc;
     call->reply.body_case = FLOW__REPLY__BODY_PROFILE;
     call->reply.profile = out;
     return 0;

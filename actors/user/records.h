@@ -6,6 +6,8 @@
  *      emails       P | normalised email
  *      sessions     P | user id | "/" | session id
  *      revocations  P | session id
+ *      history      P | user id | "/" | event id
+ *      standing     P | user id
  *  where P = partition(user id) = partition(email).  Records are decoded
  *  into the call's memory, so a reply may point into them.
  */
@@ -16,19 +18,33 @@
 #include <stdint.h>
 
 #include "node/call.h"
+#include "storage/keyspace.h"
 #include "storage.pb-c.h"
 
 #define FL_USER_ID_BYTES 8              /* 16 hex characters */
 #define FL_USER_SESSION_BYTES 16        /* 32 hex characters */
 
 typedef struct {
-    MDB_dbi users, emails, sessions, revocations;
+    MDB_dbi users, emails, sessions, revocations, history, standing;
 } fl_user_dbs_t;
 
 extern fl_user_dbs_t fl_user_dbs;
 
 /*  The partition of an account key (user id or normalised email).  */
 uint32_t fl_user_partition(fl_call_t *call, const char *key);
+
+/*  The key PARTITION | A, or PARTITION | A "/" B when B is not NULL; an
+ *  empty value when it does not fit.  */
+MDB_val fl_user_key(uint8_t buf[FL_KEYSPACE_KEY_MAX], uint32_t partition, const char *a,
+                    const char *b);
+
+/*  The public standing of USER_ID, in the call's memory (zero when
+ *  nothing was recorded).  Errors: FL_E_CORRUPT, FL_E_IO.  */
+int fl_user_standing_of(fl_call_t *call, const char *user_id, Flow__Standing **out);
+
+/*  Deletes USER_ID's history and standing (account deletion).
+ *  Errors: MDB_MAP_FULL, FL_E_IO.  */
+int fl_user_forget_standing(fl_call_t *call, const char *user_id);
 
 /*  Reads the account USER_ID.  Errors: FL_E_NOTFOUND, FL_E_CORRUPT, FL_E_IO. */
 int fl_user_read(fl_call_t *call, const char *user_id, Flow__Storage__UserRecord **rec_p);

@@ -86,9 +86,8 @@ fl_user_partition(fl_call_t *call, const char *key)
     return fl_ring_partition(s_node(call)->ring, key, strlen(key));
 }
 
-/*  KEY = partition of ACCOUNT | PARTS...  */
-static MDB_val
-s_key(uint8_t buf[FL_KEYSPACE_KEY_MAX], uint32_t partition, const char *a, const char *b)
+MDB_val
+fl_user_key(uint8_t buf[FL_KEYSPACE_KEY_MAX], uint32_t partition, const char *a, const char *b)
 {
     char suffix[FL_KEYSPACE_KEY_MAX];
     int n = snprintf(suffix, sizeof suffix, "%s%s%s", a, b ? "/" : "", b ? b : "");
@@ -100,7 +99,7 @@ int
 fl_user_read(fl_call_t *call, const char *user_id, Flow__Storage__UserRecord **rec_p)
 {
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
-    MDB_val key = s_key(buf, fl_user_partition(call, user_id), user_id, NULL);
+    MDB_val key = fl_user_key(buf, fl_user_partition(call, user_id), user_id, NULL);
     return fl_codec_get_with(call->txn, fl_user_dbs.users, &key,
                              &flow__storage__user_record__descriptor, fl_call_allocator(call),
                              (ProtobufCMessage **) rec_p);
@@ -110,7 +109,7 @@ int
 fl_user_write(fl_call_t *call, Flow__Storage__UserRecord *rec)
 {
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
-    MDB_val key = s_key(buf, fl_user_partition(call, rec->user_id), rec->user_id, NULL);
+    MDB_val key = fl_user_key(buf, fl_user_partition(call, rec->user_id), rec->user_id, NULL);
     rec->updated_s = fl_user_now_s();
     return fl_codec_put(call->txn, fl_user_dbs.users, &key, &rec->base);
 }
@@ -119,7 +118,7 @@ int
 fl_user_by_email(fl_call_t *call, const char *email, char *user_id)
 {
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
-    MDB_val key = s_key(buf, fl_user_partition(call, email), email, NULL);
+    MDB_val key = fl_user_key(buf, fl_user_partition(call, email), email, NULL);
     Flow__Storage__EmailRecord *rec = NULL;
     int rc = fl_codec_get_with(call->txn, fl_user_dbs.emails, &key,
                                &flow__storage__email_record__descriptor, fl_call_allocator(call),
@@ -156,7 +155,9 @@ fl_user_init(fl_store_t *store, uint64_t pwhash_ops, uint64_t pwhash_mem_kb)
     if ((rc = fl_store_dbi(store, "users", &fl_user_dbs.users))
         || (rc = fl_store_dbi(store, "emails", &fl_user_dbs.emails))
         || (rc = fl_store_dbi(store, "sessions", &fl_user_dbs.sessions))
-        || (rc = fl_store_dbi(store, "revocations", &fl_user_dbs.revocations)))
+        || (rc = fl_store_dbi(store, "revocations", &fl_user_dbs.revocations))
+        || (rc = fl_store_dbi(store, "history", &fl_user_dbs.history))
+        || (rc = fl_store_dbi(store, "standing", &fl_user_dbs.standing)))
         return rc;
     s_user.ops = pwhash_ops;
     s_user.mem = (size_t) pwhash_mem_kb * 1024;
@@ -362,7 +363,7 @@ static MDB_val
 s_session_key(uint8_t buf[FL_KEYSPACE_KEY_MAX], fl_call_t *call, const char *user_id,
               const char *session_id)
 {
-    return s_key(buf, fl_user_partition(call, user_id), user_id, session_id);
+    return fl_user_key(buf, fl_user_partition(call, user_id), user_id, session_id);
 }
 
 /*  Starts a session for REC and answers with its tokens.  */
@@ -441,7 +442,7 @@ s_revoke(fl_call_t *call, const char *user_id, const char *session_id)
     rec.session_id = (char *) session_id;
     rec.until_s = until;
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
-    MDB_val key = s_key(buf, partition, session_id, NULL);
+    MDB_val key = fl_user_key(buf, partition, session_id, NULL);
     rc = fl_codec_put(call->txn, fl_user_dbs.revocations, &key, &rec.base);
     if (rc == 0)
         fl_call_revoke(call, session_id, until);
@@ -454,7 +455,7 @@ static int
 s_end_sessions(fl_call_t *call, const char *user_id, const char *keep, bool dry, uint32_t *n)
 {
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
-    MDB_val prefix = s_key(buf, fl_user_partition(call, user_id), user_id, "");
+    MDB_val prefix = fl_user_key(buf, fl_user_partition(call, user_id), user_id, "");
     MDB_cursor *cursor = NULL;
     int rc = mdb_cursor_open(call->txn, fl_user_dbs.sessions, &cursor);
     MDB_val k = prefix, v;
@@ -567,7 +568,7 @@ fl_user_sign_up_resume(fl_call_t *call)
     rec.profile = &profile;
     rec.created_s = fl_user_now_s();
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
-    MDB_val key = s_key(buf, fl_user_partition(call, email), email, NULL);
+    MDB_val key = fl_user_key(buf, fl_user_partition(call, email), email, NULL);
     Flow__Storage__EmailRecord erec = FLOW__STORAGE__EMAIL_RECORD__INIT;
     erec.record_version = 1;
     erec.user_id = user_id;
@@ -844,7 +845,8 @@ fl_user_delete_account(fl_call_t *call)
 }
 
 /*  Removes the account's personal data (its record, holding the profile,
- *  and its email) and ends all of its sessions.  */
+ *  its email, its event history and standing) and ends all of its
+ *  sessions.  */
 int
 fl_user_delete_account_resume(fl_call_t *call)
 {
@@ -860,10 +862,11 @@ fl_user_delete_account_resume(fl_call_t *call)
         return 0;
     }
     uint8_t ubuf[FL_KEYSPACE_KEY_MAX], ebuf[FL_KEYSPACE_KEY_MAX];
-    MDB_val ukey = s_key(ubuf, fl_user_partition(call, rec->user_id), rec->user_id, NULL);
-    MDB_val ekey = s_key(ebuf, fl_user_partition(call, rec->email), rec->email, NULL);
+    MDB_val ukey = fl_user_key(ubuf, fl_user_partition(call, rec->user_id), rec->user_id, NULL);
+    MDB_val ekey = fl_user_key(ebuf, fl_user_partition(call, rec->email), rec->email, NULL);
     if (rc == 0 && (rc = mdb_del(call->txn, fl_user_dbs.users, &ukey, NULL)) == 0
-        && (rc = mdb_del(call->txn, fl_user_dbs.emails, &ekey, NULL)) == 0)
+        && (rc = mdb_del(call->txn, fl_user_dbs.emails, &ekey, NULL)) == 0
+        && (rc = fl_user_forget_standing(call, rec->user_id)) == 0)
         rc = s_end_sessions(call, rec->user_id, NULL, false, NULL);
     if (rc)
         return s_storage_error(call, rc == MDB_NOTFOUND ? FL_E_CORRUPT : rc);

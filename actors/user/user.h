@@ -36,6 +36,9 @@ fl_check_fn fl_user_check_get_profile;
 fl_check_fn fl_user_check_update_profile;
 fl_check_fn fl_user_check_set_role;
 fl_check_fn fl_user_check_get_account;
+fl_check_fn fl_user_check_relation_update;
+fl_check_fn fl_user_check_standing;
+fl_check_fn fl_user_check_history;
 
 fl_handler_fn fl_user_sign_up;
 fl_handler_fn fl_user_sign_up_resume;
@@ -51,5 +54,8 @@ fl_handler_fn fl_user_get_profile;
 fl_handler_fn fl_user_update_profile;
 fl_handler_fn fl_user_set_role;
 fl_handler_fn fl_user_get_account;
+fl_handler_fn fl_user_relation_update;
+fl_handler_fn fl_user_standing;
+fl_handler_fn fl_user_history;
 
 #endif
