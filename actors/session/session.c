@@ -250,10 +250,14 @@ s_on_publication(zloop_t *loop, zsock_t *reader, void *arg)
             flow__cluster__publication__free_unpacked(p, NULL);
         return 0;
     }
+    /*  s_push points the push at the topic it is given: the push's own
+     *  topic string goes back in place before the message is freed.  */
+    char *own_topic = p->push->topic;
     zlistx_t *targets = s_followers(self, p->topic);
     for (s_conn_t *conn = zlistx_first(targets); conn; conn = zlistx_next(targets))
         s_push(self, conn, p->topic, p->push);
     zlistx_destroy(&targets);
+    p->push->topic = own_topic;
     flow__cluster__publication__free_unpacked(p, NULL);
     return 0;
 }
@@ -269,37 +273,40 @@ s_is_event_topic(const char *topic)
            && strspn(topic + 6, "0123456789abcdef") == 16;
 }
 
-static bool
-s_topic_valid(const char *topic, const char *user_id, char *msg, size_t msglen, size_t index)
+static Flow__Status
+s_topic_check(const char *topic, const char *user_id, char *msg, size_t msglen, size_t index)
 {
     size_t len = strlen(topic);
     if (len == 0 || len > TOPIC_MAX) {
         snprintf(msg, msglen, "topics[%zu]: must be 1 to %d bytes", index, TOPIC_MAX);
-        return false;
+        return FLOW__STATUS__INVALID_ARGUMENT;
     }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char) topic[i];
         if (!(isalnum(c) || c == ':' || c == '-' || c == '_' || c == '.')) {
             snprintf(msg, msglen, "topics[%zu]: byte 0x%02x is not allowed "
                      "(letters, digits, ':', '-', '_', '.')", index, c);
-            return false;
+            return FLOW__STATUS__INVALID_ARGUMENT;
         }
     }
     const char *colon = strchr(topic, ':');
     size_t family = colon ? (size_t) (colon - topic) : len;
     if (family == 4 && strncmp(topic, "node", 4) == 0 && !colon)
-        return true;
+        return FLOW__STATUS__OK;
     if (family == 5 && strncmp(topic, "event", 5) == 0) {
-        if (!s_is_event_topic(topic))
+        if (!s_is_event_topic(topic)) {
             snprintf(msg, msglen, "topics[%zu]: an event topic is event:<event id>", index);
-        else
-        if (!user_id)
+            return FLOW__STATUS__INVALID_ARGUMENT;
+        }
+        if (!user_id) {
             snprintf(msg, msglen, "topics[%zu]: event topics need a signed-in user", index);
-        return s_is_event_topic(topic) && user_id;
+            return FLOW__STATUS__UNAUTHENTICATED;
+        }
+        return FLOW__STATUS__OK;
     }
     snprintf(msg, msglen, "topics[%zu]: unknown topic \"%.*s\" (this node knows: node, "
              "event:<id>)", index, (int) (family > 40 ? 40 : family), topic);
-    return false;
+    return FLOW__STATUS__INVALID_ARGUMENT;
 }
 
 Flow__Status
@@ -314,9 +321,11 @@ fl_session_check_topics(const Flow__Request *req, const char *user_id, fl_route_
         snprintf(msg, msglen, "topics: give 1 to %d topics", TOPICS_PER_CONNECTION);
         return FLOW__STATUS__INVALID_ARGUMENT;
     }
-    for (size_t i = 0; i < n; i++)
-        if (!s_topic_valid(topics[i], user_id, msg, msglen, i))
-            return FLOW__STATUS__INVALID_ARGUMENT;
+    for (size_t i = 0; i < n; i++) {
+        Flow__Status st = s_topic_check(topics[i], user_id, msg, msglen, i);
+        if (st)
+            return st;
+    }
     route->actor = FLOW__ACTOR__ACTOR_SESSION;
     return FLOW__STATUS__OK;
 }

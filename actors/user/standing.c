@@ -80,6 +80,10 @@ fl_user_check_history(const Flow__Request *req, const char *user_id, fl_route_t 
                       char *msg, size_t msglen)
 {
     const Flow__HistoryRequest *r = req->history;
+    if (!user_id) {
+        snprintf(msg, msglen, "history: the signed-in user's only");
+        return FLOW__STATUS__UNAUTHENTICATED;
+    }
     if (r->limit > PAGE_MAX) {
         snprintf(msg, msglen, "limit: at most %d", PAGE_MAX);
         return FLOW__STATUS__INVALID_ARGUMENT;

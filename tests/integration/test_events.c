@@ -791,3 +791,352 @@ FL_TEST(organizer_rates_checked_in_attendees_after_the_start)
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
+
+/*  ------------------------------------------------------------------
+ *  Standing, history and event topics: what the event actor tells the
+ *  user actor arrives after the reply, so these read until it shows
+ *  (bounded).  */
+
+#define TOLD_WAIT_MS 10000
+
+static Flow__Standing *
+s_standing(flow_t *flow, const s_user_t *viewer, const char *user)
+{
+    Flow__GetProfileRequest body = FLOW__GET_PROFILE_REQUEST__INIT;
+    body.user = (char *) user;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_GET_PROFILE;
+    req.get_profile = &body;
+    Flow__Reply *reply = NULL;
+    FL_EXPECT(fl_call(flow, viewer->token, &req, &reply), FLOW_OK, "");
+    Flow__Standing *st = reply->profile->standing;
+    reply->profile->standing = NULL;
+    flow__reply__free_unpacked(reply, NULL);
+    FL_CHECK(st != NULL);
+    return st;
+}
+
+/*  Reads USER's standing until it has WANT attendee ratings and WANT_REVIEWS
+ *  organizer reviews, or TOLD_WAIT_MS passed; returns the last read.  */
+static Flow__Standing *
+s_standing_when(flow_t *flow, const s_user_t *viewer, const char *user, uint32_t want,
+                uint32_t want_reviews)
+{
+    Flow__Standing *st = NULL;
+    for (int waited = 0; waited <= TOLD_WAIT_MS; waited += 20) {
+        if (st)
+            flow__standing__free_unpacked(st, NULL);
+        st = s_standing(flow, viewer, user);
+        if (st->attendee_ratings == want && st->organizer_reviews == want_reviews)
+            break;
+        usleep(20 * 1000);
+    }
+    return st;
+}
+
+static Flow__HistoryReply *
+s_history(flow_t *flow, const s_user_t *u, uint32_t limit, const char *cursor)
+{
+    Flow__HistoryRequest body = FLOW__HISTORY_REQUEST__INIT;
+    body.limit = limit;
+    body.cursor = (char *) (cursor ? cursor : "");
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_HISTORY;
+    req.history = &body;
+    Flow__Reply *reply = NULL;
+    FL_EXPECT(fl_call(flow, u->token, &req, &reply), FLOW_OK, "");
+    Flow__HistoryReply *out = reply->history;
+    reply->history = NULL;
+    reply->body_case = FLOW__REPLY__BODY__NOT_SET;
+    flow__reply__free_unpacked(reply, NULL);
+    return out;
+}
+
+/*  Reads U's history until it has N entries or TOLD_WAIT_MS passed.  */
+static Flow__HistoryReply *
+s_history_when(flow_t *flow, const s_user_t *u, size_t n)
+{
+    Flow__HistoryReply *h = NULL;
+    for (int waited = 0; waited <= TOLD_WAIT_MS; waited += 20) {
+        if (h)
+            flow__history_reply__free_unpacked(h, NULL);
+        h = s_history(flow, u, 0, NULL);
+        if (h->n_entries == n)
+            break;
+        usleep(20 * 1000);
+    }
+    return h;
+}
+
+static const Flow__HistoryEntry *
+s_entry_of(const Flow__HistoryReply *h, const char *event_id)
+{
+    for (size_t i = 0; i < h->n_entries; i++)
+        if (strcmp(h->entries[i]->event_id, event_id) == 0)
+            return h->entries[i];
+    return NULL;
+}
+
+FL_TEST(attendee_ratings_become_the_users_standing_and_admit_to_rated_events)
+{
+    fl_proc_t node;
+    s_start(&node, NULL);
+    flow_t *flow = flow_new(node.client);
+    s_user_t ann, bob, cat;
+    s_sign_up(flow, "ann@example.com", &ann);
+    s_sign_up(flow, "bob@example.com", &bob);
+    s_sign_up(flow, "cat@example.com", &cat);
+    char first[ID_MAX], second[ID_MAX];
+    s_running_event(flow, &ann, &bob, 60, first);
+    s_running_event(flow, &ann, &bob, 60, second);
+    FL_EXPECT(s_check_in(flow, &ann, first, bob.user_id), FLOW_OK, "");
+    FL_EXPECT(s_check_in(flow, &ann, second, bob.user_id), FLOW_OK, "");
+    FL_EXPECT(s_rate(flow, &ann, first, bob.user_id, 5), FLOW_OK, "");
+    FL_EXPECT(s_rate(flow, &ann, second, bob.user_id, 2), FLOW_OK, "");
+    FL_EXPECT(s_rate(flow, &ann, second, bob.user_id, 4), FLOW_OK, "");
+
+    Flow__Standing *st = s_standing_when(flow, &cat, bob.user_id, 2, 0);
+    FL_CHECK_INT(st->attendee_ratings, ==, 2);
+    FL_CHECK(fabs(st->attendee_rating - 4.5) < 1e-9);
+    flow__standing__free_unpacked(st, NULL);
+    st = s_standing(flow, &bob, cat.user_id);
+    FL_CHECK_INT(st->attendee_ratings, ==, 0);
+    FL_CHECK(st->attendee_rating == 0);
+    flow__standing__free_unpacked(st, NULL);
+
+    s_draft_t d;
+    s_draft(&d, "For good guests", 52.52, 13.405, 2, 0);
+    Flow__Requirements reqs = FLOW__REQUIREMENTS__INIT;
+    reqs.min_attendee_rating = 4.5;
+    d.draft.requirements = &reqs;
+    char rated[ID_MAX];
+    FL_EXPECT(s_create(flow, &ann, &d.draft, rated), FLOW_OK, "");
+    FL_EXPECT(s_rsvp(flow, &cat, rated, FLOW__RSVP_STATE__RSVP_GOING, NULL, NULL),
+              FLOW_FAILED_PRECONDITION, "requirements.min_attendee_rating: a rating of 4.5");
+    FL_EXPECT(s_rsvp(flow, &cat, rated, FLOW__RSVP_STATE__RSVP_INTERESTED, NULL, NULL),
+              FLOW_OK, "");
+    Flow__RsvpState got = FLOW__RSVP_STATE__RSVP_NONE;
+    FL_EXPECT(s_rsvp(flow, &bob, rated, FLOW__RSVP_STATE__RSVP_GOING, &got, NULL), FLOW_OK, "");
+    FL_CHECK_INT(got, ==, FLOW__RSVP_STATE__RSVP_GOING);
+    Flow__Event *ev = NULL;
+    FL_EXPECT(s_get(flow, &ann, rated, &ev), FLOW_OK, "");
+    FL_CHECK_INT(ev->going, ==, 1);
+    FL_CHECK_INT(ev->interested, ==, 1);
+    flow__event__free_unpacked(ev, NULL);
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
+}
+
+FL_TEST(reviews_of_an_organizers_events_make_the_organizers_rating)
+{
+    fl_proc_t node;
+    s_start(&node, NULL);
+    flow_t *flow = flow_new(node.client);
+    s_user_t ann, bob, cat;
+    s_sign_up(flow, "ann@example.com", &ann);
+    s_sign_up(flow, "bob@example.com", &bob);
+    s_sign_up(flow, "cat@example.com", &cat);
+    char first[ID_MAX], second[ID_MAX];
+    s_running_event(flow, &ann, &bob, 60, first);
+    s_running_event(flow, &ann, &cat, 60, second);
+    FL_EXPECT(s_check_in(flow, &ann, first, bob.user_id), FLOW_OK, "");
+    FL_EXPECT(s_check_in(flow, &ann, second, cat.user_id), FLOW_OK, "");
+    FL_EXPECT(s_review(flow, &bob, first, 4, "Good"), FLOW_OK, "");
+    FL_EXPECT(s_review(flow, &cat, second, 2, "Meh"), FLOW_OK, "");
+    Flow__Standing *st = s_standing_when(flow, &bob, ann.user_id, 0, 2);
+    FL_CHECK_INT(st->organizer_reviews, ==, 2);
+    FL_CHECK(fabs(st->organizer_rating - 3.0) < 1e-9);
+    flow__standing__free_unpacked(st, NULL);
+
+    FL_EXPECT(s_review(flow, &bob, first, 5, "Better on reflection"), FLOW_OK, "");
+    for (int waited = 0; waited <= TOLD_WAIT_MS; waited += 20) {
+        st = s_standing(flow, &bob, ann.user_id);
+        if (fabs(st->organizer_rating - 3.5) < 1e-9)
+            break;
+        flow__standing__free_unpacked(st, NULL);
+        st = NULL;
+        usleep(20 * 1000);
+    }
+    FL_CHECK(st != NULL);
+    FL_CHECK_INT(st->organizer_reviews, ==, 2);
+    flow__standing__free_unpacked(st, NULL);
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
+}
+
+FL_TEST(history_lists_a_users_events_and_follows_their_rsvps)
+{
+    fl_proc_t node;
+    s_start(&node, NULL);
+    flow_t *flow = flow_new(node.client);
+    s_user_t ann, bob;
+    s_sign_up(flow, "ann@example.com", &ann);
+    s_sign_up(flow, "bob@example.com", &bob);
+    char past[ID_MAX], soon[ID_MAX], later[ID_MAX];
+    s_running_event(flow, &ann, &bob, 60, past);
+    FL_EXPECT(s_check_in(flow, &ann, past, bob.user_id), FLOW_OK, "");
+    s_draft_t d;
+    s_draft(&d, "Soon", 52.52, 13.405, 1, 1);
+    FL_EXPECT(s_create(flow, &ann, &d.draft, soon), FLOW_OK, "");
+    s_draft(&d, "Later", 52.52, 13.405, 9, 0);
+    FL_EXPECT(s_create(flow, &ann, &d.draft, later), FLOW_OK, "");
+    FL_EXPECT(s_rsvp(flow, &bob, soon, FLOW__RSVP_STATE__RSVP_INTERESTED, NULL, NULL), FLOW_OK, "");
+    FL_EXPECT(s_rsvp(flow, &bob, later, FLOW__RSVP_STATE__RSVP_GOING, NULL, NULL), FLOW_OK, "");
+    FL_EXPECT(s_rsvp(flow, &bob, later, FLOW__RSVP_STATE__RSVP_NONE, NULL, NULL), FLOW_OK, "");
+
+    Flow__HistoryReply *h = s_history_when(flow, &bob, 2);
+    FL_CHECK_INT(h->n_entries, ==, 2);
+    const Flow__HistoryEntry *e = s_entry_of(h, past);
+    FL_CHECK(e != NULL);
+    FL_CHECK_INT(e->relation, ==, FLOW__RELATION__RELATION_GOING);
+    FL_CHECK(e->checked_in);
+    e = s_entry_of(h, soon);
+    FL_CHECK(e != NULL);
+    FL_CHECK_INT(e->relation, ==, FLOW__RELATION__RELATION_INTERESTED);
+    FL_CHECK(s_entry_of(h, later) == NULL);
+    flow__history_reply__free_unpacked(h, NULL);
+
+    h = s_history_when(flow, &ann, 3);
+    FL_CHECK_INT(h->n_entries, ==, 3);
+    for (size_t i = 0; i < h->n_entries; i++)
+        FL_CHECK_INT(h->entries[i]->relation, ==, FLOW__RELATION__RELATION_ORGANIZER);
+    flow__history_reply__free_unpacked(h, NULL);
+
+    /*  Pages of one, in event id order, end with an empty cursor.  */
+    Flow__HistoryReply *p1 = s_history(flow, &ann, 1, NULL);
+    FL_CHECK_INT(p1->n_entries, ==, 1);
+    FL_CHECK(p1->next_cursor[0] != '\0');
+    Flow__HistoryReply *p2 = s_history(flow, &ann, 2, p1->next_cursor);
+    FL_CHECK_INT(p2->n_entries, ==, 2);
+    FL_CHECK(strcmp(p2->entries[0]->event_id, p1->entries[0]->event_id) > 0);
+    FL_CHECK_STR(p2->next_cursor, "");
+    flow__history_reply__free_unpacked(p1, NULL);
+    flow__history_reply__free_unpacked(p2, NULL);
+
+    Flow__HistoryRequest bad = FLOW__HISTORY_REQUEST__INIT;
+    bad.cursor = "not-a-cursor";
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_HISTORY;
+    req.history = &bad;
+    FL_EXPECT(fl_call(flow, ann.token, &req, NULL), FLOW_INVALID_ARGUMENT, "cursor");
+    bad.cursor = "";
+    bad.limit = 201;
+    req.id = 0;
+    FL_EXPECT(fl_call(flow, ann.token, &req, NULL), FLOW_INVALID_ARGUMENT, "limit");
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
+}
+
+FL_TEST(told_changes_reach_the_user_after_the_node_is_killed)
+{
+    fl_proc_t node;
+    s_start(&node, NULL);
+    flow_t *flow = flow_new(node.client);
+    s_user_t ann, bob;
+    s_sign_up(flow, "ann@example.com", &ann);
+    s_sign_up(flow, "bob@example.com", &bob);
+    char ids[20][ID_MAX];
+    for (int i = 0; i < 20; i++) {
+        s_draft_t d;
+        s_draft(&d, "Many", 52.52, 13.405, 1 + i, 0);
+        FL_EXPECT(s_create(flow, &ann, &d.draft, ids[i]), FLOW_OK, "");
+    }
+    for (int i = 0; i < 20; i++)
+        FL_EXPECT(s_rsvp(flow, &bob, ids[i], FLOW__RSVP_STATE__RSVP_GOING, NULL, NULL),
+                  FLOW_OK, "");
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_stop(&node, SIGKILL), ==, 128 + SIGKILL);
+
+    fl_proc_t again;
+    s_start(&again, node.data);
+    flow = flow_new(again.client);
+    Flow__HistoryReply *h = s_history_when(flow, &bob, 20);
+    FL_CHECK_INT(h->n_entries, ==, 20);
+    flow__history_reply__free_unpacked(h, NULL);
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_stop(&again, SIGTERM), ==, 0);
+}
+
+FL_TEST(followers_of_an_event_hear_of_its_changes_and_cancellation)
+{
+    fl_proc_t node;
+    s_start(&node, NULL);
+    flow_t *flow = flow_new(node.client);
+    s_user_t ann, bob;
+    s_sign_up(flow, "ann@example.com", &ann);
+    s_sign_up(flow, "bob@example.com", &bob);
+    s_draft_t d;
+    s_draft(&d, "Followed", 52.52, 13.405, 1, 0);
+    char id[ID_MAX];
+    FL_EXPECT(s_create(flow, &ann, &d.draft, id), FLOW_OK, "");
+
+    char topic[ID_MAX + 8];
+    snprintf(topic, sizeof topic, "event:%s", id);
+    const char *topics[] = { topic };
+    flow_t *anonymous = flow_new(node.client);
+    FL_CHECK_INT(flow_subscribe(anonymous, topics, 1), ==, FLOW_UNAUTHENTICATED);
+    flow_destroy(&anonymous);
+    const char *malformed[] = { "event:nope" };
+    flow_t *follower = flow_new(node.client);
+    flow_set_token(follower, bob.token);
+    FL_CHECK_INT(flow_subscribe(follower, malformed, 1), ==, FLOW_INVALID_ARGUMENT);
+    FL_CHECK_INT(flow_subscribe(follower, topics, 1), ==, FLOW_OK);
+
+    FL_EXPECT(s_rsvp(flow, &bob, id, FLOW__RSVP_STATE__RSVP_GOING, NULL, NULL), FLOW_OK, "");
+    Flow__CancelEventRequest cancel = FLOW__CANCEL_EVENT_REQUEST__INIT;
+    cancel.id = id;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_CANCEL_EVENT;
+    req.cancel_event = &cancel;
+    FL_EXPECT(fl_call(flow, ann.token, &req, NULL), FLOW_OK, "");
+
+    Flow__EventStatus seen[2] = { 0, 0 };
+    uint64_t revisions[2] = { 0, 0 };
+    for (int i = 0; i < 2; i++) {
+        Flow__Push *push = NULL;
+        FL_CHECK_INT(flow_next_push(follower, &push, TOLD_WAIT_MS), ==, FLOW_OK);
+        FL_CHECK_STR(push->topic, topic);
+        FL_CHECK_INT(push->body_case, ==, FLOW__PUSH__BODY_EVENT_CHANGE);
+        FL_CHECK_STR(push->event_change->event_id, id);
+        seen[i] = push->event_change->status;
+        revisions[i] = push->event_change->revision;
+        flow__push__free_unpacked(push, NULL);
+    }
+    FL_CHECK_INT(seen[0], ==, FLOW__EVENT_STATUS__EVENT_SCHEDULED);
+    FL_CHECK_INT(seen[1], ==, FLOW__EVENT_STATUS__EVENT_CANCELLED);
+    FL_CHECK(revisions[1] > revisions[0]);
+    flow_destroy(&follower);
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
+}
+
+FL_TEST(clients_cannot_send_node_internal_requests)
+{
+    fl_proc_t node;
+    s_start(&node, NULL);
+    flow_t *flow = flow_new(node.client);
+    s_user_t bob;
+    s_sign_up(flow, "bob@example.com", &bob);
+    Flow__RelationUpdate body = FLOW__RELATION_UPDATE__INIT;
+    body.user_id = bob.user_id;
+    body.event_id = "0123456789abcdef";
+    body.revision = 1;
+    body.relation = FLOW__RELATION__RELATION_GOING;
+    body.attendee_stars = 5;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_RELATION_UPDATE;
+    req.relation_update = &body;
+    FL_EXPECT(fl_call(flow, bob.token, &req, NULL), FLOW_PERMISSION_DENIED,
+              "relation_update is sent between nodes' actors only");
+    Flow__StandingRequest standing = FLOW__STANDING_REQUEST__INIT;
+    standing.user_id = bob.user_id;
+    req.id = 0;
+    req.body_case = FLOW__REQUEST__BODY_STANDING;
+    req.standing = &standing;
+    FL_EXPECT(fl_call(flow, NULL, &req, NULL), FLOW_PERMISSION_DENIED, "standing is sent");
+    Flow__Standing *st = s_standing(flow, &bob, bob.user_id);
+    FL_CHECK_INT(st->attendee_ratings, ==, 0);
+    flow__standing__free_unpacked(st, NULL);
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
+}
