@@ -77,6 +77,9 @@ fl_geo_check_nearby(const Flow__Request *req, const char *user_id, fl_route_t *r
     else
     if (r->sort < FLOW__NEARBY_SORT__SORT_DISTANCE || r->sort > FLOW__NEARBY_SORT__SORT_RELEVANCE)
         snprintf(msg, msglen, "sort: distance, start or relevance");
+    else
+    if (r->view < FLOW__NEARBY_VIEW__VIEW_FULL || r->view > FLOW__NEARBY_VIEW__VIEW_SUMMARY)
+        snprintf(msg, msglen, "view: full or summary");
     else {
         for (size_t i = 0; i < r->n_categories; i++)
             if (r->categories[i] <= 0 || r->categories[i] > FLOW__CATEGORY__CATEGORY_OTHER) {
@@ -127,6 +130,9 @@ s_entry(const Flow__Event *ev, fl_geo_entry_t *e, char **buf_p)
     *buf_p = buf;
     e->tags = ev->tags;
     e->n_tags = ev->n_tags;
+    e->title = ev->title;
+    if (ev->pricing && ev->pricing->currency)
+        snprintf(e->currency, sizeof e->currency, "%s", ev->pricing->currency);
 }
 
 static void
@@ -250,6 +256,39 @@ s_hit_event(self_t *self, fl_call_t *call, MDB_txn *txn, const char *id)
     return rec->event;
 }
 
+/*  A hit's event in summary view, from the index alone; it points into
+ *  the index, which does not change before the reply is packed (this
+ *  actor's loop packs it right after the handler).  Visibility needs no
+ *  check: only public events are indexed.  */
+static Flow__Event *
+s_hit_summary(self_t *self, fl_call_t *call, const char *id)
+{
+    fl_geo_summary_t s;
+    if (fl_geo_index_summary(self->index, id, &s) != 0)
+        return NULL;
+    Flow__Event *ev = fl_call_alloc(call, sizeof *ev);
+    Flow__Location *loc = fl_call_alloc(call, sizeof *loc);
+    Flow__Pricing *price = fl_call_alloc(call, sizeof *price);
+    flow__event__init(ev);
+    flow__location__init(loc);
+    flow__pricing__init(price);
+    ev->id = fl_call_strdup(call, id);
+    ev->title = (char *) s.title;
+    ev->category = (Flow__Category) s.category;
+    ev->start_s = s.start_s;
+    ev->end_s = s.end_s;
+    ev->time_zone = (char *) s.tz;
+    loc->lat = s.lat;
+    loc->lon = s.lon;
+    ev->location = loc;
+    price->type = (Flow__PriceType) s.price_type;
+    price->amount_minor = s.price_minor;
+    price->currency = (char *) s.currency;
+    ev->pricing = price;
+    ev->status = FLOW__EVENT_STATUS__EVENT_SCHEDULED;
+    return ev;
+}
+
 int
 fl_geo_nearby(fl_call_t *call)
 {
@@ -291,13 +330,15 @@ fl_geo_nearby(fl_call_t *call)
     flow__nearby_reply__init(out);
     out->hits = fl_call_alloc(call, (n ? n : 1) * sizeof *out->hits);
     out->next_cursor = next;
+    bool summary = r->view == FLOW__NEARBY_VIEW__VIEW_SUMMARY;
     MDB_txn *txn = NULL;
-    if (n && fl_store_read_begin(self->node->store, &txn) != 0) {
+    if (n && !summary && fl_store_read_begin(self->node->store, &txn) != 0) {
         fl_call_fail(call, FLOW__STATUS__UNAVAILABLE, "storage: cannot read events");
         return 0;
     }
     for (size_t i = 0; i < n; i++) {
-        Flow__Event *ev = s_hit_event(self, call, txn, hits[i].id);
+        Flow__Event *ev = summary ? s_hit_summary(self, call, hits[i].id)
+                                  : s_hit_event(self, call, txn, hits[i].id);
         if (!ev)
             continue;
         Flow__NearbyHit *hit = fl_call_alloc(call, sizeof *hit);

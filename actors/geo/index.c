@@ -89,6 +89,8 @@ typedef struct {
     char id[FL_GEO_ID_MAX];         /* "" while the slot is free */
     uint64_t price_minor;
     char *words;                    /* tags, then sorted distinct tokens */
+    char *title;                    /* NULL = none */
+    char currency[4];
     uint32_t tokens_at;             /* where in words the tokens start */
     uint32_t row, col;              /* the cell */
     uint32_t cell_pos;              /* in the cell; next free slot while free */
@@ -521,8 +523,10 @@ fl_geo_index_destroy(fl_geo_index_t **self_p)
     fl_geo_index_t *self = *self_p;
     if (!self)
         return;
-    for (size_t i = 0; i < self->n_slots; i++)
+    for (size_t i = 0; i < self->n_slots; i++) {
         free(self->entries[i].words);
+        free(self->entries[i].title);
+    }
     for (size_t i = 0; i < self->n_cells; i++)
         free(self->cells[i].pts);
     free(self->entries);
@@ -736,8 +740,12 @@ s_release_words(fl_geo_index_t *self, s_entry_t *e)
 {
     if (e->words)
         self->words_bytes -= s_words_bytes(e);
+    if (e->title)
+        self->words_bytes -= strlen(e->title) + 1;
     free(e->words);
+    free(e->title);
     e->words = NULL;
+    e->title = NULL;
 }
 
 static void
@@ -788,6 +796,9 @@ fl_geo_index_put(fl_geo_index_t *self, const fl_geo_entry_t *entry)
     uint32_t row = s_row(self, entry->lat), col = s_col(self, entry->lon);
     s_words_t words;
     uint16_t tz = 0;
+    char *title = entry->title && entry->title[0] ? strdup(entry->title) : NULL;
+    if (entry->title && entry->title[0] && !title)
+        return FL_E_NOMEM;
     int rc = s_words(entry, &words);
     if (rc == 0)
         rc = s_zone(self, entry->tz, &tz);
@@ -795,6 +806,7 @@ fl_geo_index_put(fl_geo_index_t *self, const fl_geo_entry_t *entry)
         rc = s_prepare_put(self, row, col);
     if (rc) {
         free(words.words);
+        free(title);
         return rc;
     }
     uint32_t slot = s_slot_of(self, entry->id);
@@ -815,7 +827,32 @@ fl_geo_index_put(fl_geo_index_t *self, const fl_geo_entry_t *entry)
     e->tokens_at = words.tokens_at;
     e->n_tokens = words.n_tokens;
     e->tz = tz;
-    self->words_bytes += words.bytes;
+    e->title = title;
+    memcpy(e->currency, entry->currency, sizeof e->currency);
+    e->currency[sizeof e->currency - 1] = '\0';
+    self->words_bytes += words.bytes + (title ? strlen(title) + 1 : 0);
+    return 0;
+}
+
+int
+fl_geo_index_summary(const fl_geo_index_t *self, const char *id, fl_geo_summary_t *out)
+{
+    uint32_t slot = s_slot_of(self, id);
+    if (slot == S_NONE)
+        return FL_E_NOTFOUND;
+    const s_entry_t *e = &self->entries[slot];
+    const s_point_t *pt = &self->cells[s_cell_of(self, e->row, e->col)].pts[e->cell_pos];
+    *out = (fl_geo_summary_t) {
+        .title = e->title ? e->title : "",
+        .tz = self->zones[e->tz],
+        .currency = e->currency,
+        .lat = pt->lat, .lon = pt->lon,
+        .start_s = pt->start_s, .end_s = pt->end_s,
+        .category = pt->category,
+        .price_type = e->price_type,
+        .price_minor = e->price_minor,
+        .free_spots = e->free_spots,
+    };
     return 0;
 }
 

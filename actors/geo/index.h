@@ -79,7 +79,24 @@ typedef struct {
     const char *text;               /* title, description and tags; NULL = none */
     char *const *tags;              /* already normalised (lower case) */
     size_t n_tags;
+    const char *title;              /* for summaries; NULL = none */
+    char currency[4];               /* ISO 4217 of price_minor; "" = none */
 } fl_geo_entry_t;
+
+/*  What a summary of an event shows (a map pin, a list card), straight
+ *  from the index: the strings point into the index and stay valid until
+ *  it next changes.  */
+typedef struct {
+    const char *title;              /* "" when none */
+    const char *tz;
+    const char *currency;
+    double lat, lon;
+    int64_t start_s, end_s;
+    int category;
+    int price_type;
+    uint64_t price_minor;
+    int32_t free_spots;             /* -1: no capacity limit */
+} fl_geo_summary_t;
 
 /*  Great-circle distance in metres between two points given in degrees:
  *  haversine on a sphere of FL_GEO_EARTH_RADIUS_M, the asin argument
@@ -117,6 +134,9 @@ size_t fl_geo_index_remove_ended(fl_geo_index_t *self, int64_t now_s);
  *  entries, with their capacity slack), not counting the allocator's own
  *  overhead.  */
 size_t fl_geo_index_memory(const fl_geo_index_t *self);
+
+/*  The summary of indexed event ID into OUT.  Errors: FL_E_NOTFOUND.  */
+int fl_geo_index_summary(const fl_geo_index_t *self, const char *id, fl_geo_summary_t *out);
 
 typedef enum {
     FL_GEO_SORT_DISTANCE,

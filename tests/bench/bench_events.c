@@ -284,6 +284,7 @@ s_take_create(void *ctx, size_t i, const Flow__Reply *reply)
 typedef struct {
     const fl_world_query_t *queries;
     const char *token;
+    Flow__NearbyView view;
     size_t hits;
 } s_nearby_t;
 
@@ -299,6 +300,7 @@ s_pack_nearby(void *ctx, size_t i, uint8_t *buf)
     nearby.radius_m = (uint32_t) q->radius_m;
     nearby.limit = LIMIT;
     nearby.sort = FLOW__NEARBY_SORT__SORT_DISTANCE;
+    nearby.view = self->view;
     if (q->filtered) {
         for (int c = 0; c < 3; c++)
             categories[c] = (Flow__Category) q->categories[c];
@@ -653,20 +655,25 @@ s_scan_kind(s_self_t *self, size_t k)
 }
 
 /*  One kind of query: the scan, Redis (unfiltered kinds) and Flow at 1
- *  and QUERY_WINDOW in flight, and Flow's ratios to both.  */
+ *  and QUERY_WINDOW in flight, whole events and summaries, and Flow's
+ *  ratios to both.  */
 static int
 s_run_kind(s_self_t *self, size_t k)
 {
     const s_kind_t *kind = &s_kinds[k];
     double scan_per_s = s_scan_kind(self, k);
     int rc = self->redis_up && !kind->filtered ? s_redis_kind(self, k) : 0;
-    for (int w = 0; w < 2 && rc == 0; w++) {
-        char name[128];
-        snprintf(name, sizeof name, "nearby %s, flow, %d in flight", kind->name,
-                 s_windows[w]);
+    for (int run = 0; run < 4 && rc == 0; run++) {
+        int w = run % 2;
+        bool summary = run >= 2;
+        char name[160];
+        snprintf(name, sizeof name, "nearby %s, flow%s, %d in flight", kind->name,
+                 summary ? " summary view" : "", s_windows[w]);
         fl_bench_t *bench = NULL;
         fl_bench_new(name, &bench);
-        s_nearby_t ctx = { self->queries[k], self->token, 0 };
+        s_nearby_t ctx = { self->queries[k], self->token,
+                           summary ? FLOW__NEARBY_VIEW__VIEW_SUMMARY : FLOW__NEARBY_VIEW__VIEW_FULL,
+                           0 };
         size_t done = 0;
         rc = s_pipeline(self->flow, QUERIES, s_windows[w], RUN_MAX_US, s_pack_nearby,
                         s_take_nearby, &ctx, bench, &done);
@@ -674,11 +681,12 @@ s_run_kind(s_self_t *self, size_t k)
             double per_s = fl_bench_ops_per_s(bench);
             fl_bench_report(bench, stdout);
             printf("  %.1f hits per query\n", (double) ctx.hits / (double) (done ? done : 1));
-            printf("ratio flow/scan throughput (%s, %d in flight): %.1f\n", kind->name,
+            const char *view = summary ? ", summary view" : "";
+            printf("ratio flow/scan throughput (%s%s, %d in flight): %.1f\n", kind->name, view,
                    s_windows[w], per_s / scan_per_s);
             if (self->redis_up)
-                printf("ratio flow/redis throughput (%s, %d in flight%s): %.2f\n", kind->name,
-                       s_windows[w], kind->filtered ? ", redis unfiltered 10 km" : "",
+                printf("ratio flow/redis throughput (%s%s, %d in flight%s): %.2f\n", kind->name,
+                       view, s_windows[w], kind->filtered ? ", redis unfiltered 10 km" : "",
                        per_s / self->redis_per_s[kind->redis_kind][w]);
         }
         fl_bench_destroy(&bench);

@@ -1140,3 +1140,48 @@ FL_TEST(clients_cannot_send_node_internal_requests)
     flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
+
+FL_TEST(nearby_summary_view_answers_from_the_index)
+{
+    fl_proc_t node;
+    s_start(&node, NULL);
+    flow_t *flow = flow_new(node.client);
+    s_user_t ann;
+    s_sign_up(flow, "ann@example.com", &ann);
+    s_draft_t d;
+    s_draft(&d, "Jazz im Keller", 52.52, 13.405, 1, 40);
+    d.pricing.type = FLOW__PRICE_TYPE__PRICE_PAID;
+    d.pricing.amount_minor = 1500;
+    d.pricing.currency = "EUR";
+    char id[ID_MAX];
+    FL_EXPECT(s_create(flow, &ann, &d.draft, id), FLOW_OK, "");
+
+    Flow__NearbyRequest q;
+    s_near(&q, 52.52, 13.40, 2000);
+    q.view = FLOW__NEARBY_VIEW__VIEW_SUMMARY;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_NEARBY;
+    req.nearby = &q;
+    Flow__Reply *reply = NULL;
+    FL_EXPECT(fl_call(flow, ann.token, &req, &reply), FLOW_OK, "");
+    FL_CHECK_INT(reply->nearby->n_hits, ==, 1);
+    const Flow__NearbyHit *hit = reply->nearby->hits[0];
+    const Flow__Event *ev = hit->event;
+    FL_CHECK_STR(ev->id, id);
+    FL_CHECK_STR(ev->title, "Jazz im Keller");
+    FL_CHECK_INT(ev->category, ==, FLOW__CATEGORY__CATEGORY_MUSIC);
+    FL_CHECK_INT(ev->start_s, ==, d.draft.start_s);
+    FL_CHECK_STR(ev->time_zone, "Europe/Berlin");
+    FL_CHECK(ev->location && fabs(ev->location->lat - 52.52) < 1e-9);
+    FL_CHECK(ev->pricing && ev->pricing->amount_minor == 1500);
+    FL_CHECK_STR(ev->pricing->currency, "EUR");
+    FL_CHECK_STR(ev->description, "");
+    FL_CHECK(hit->distance_m > 0);
+    flow__reply__free_unpacked(reply, NULL);
+
+    q.view = (Flow__NearbyView) 7;
+    req.id = 0;
+    FL_EXPECT(fl_call(flow, ann.token, &req, NULL), FLOW_INVALID_ARGUMENT, "view");
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
+}

@@ -1141,3 +1141,44 @@ FL_TEST(memory_follows_the_entries)
     FL_CHECK(fl_geo_index_memory(ix) < full);
     fl_geo_index_destroy(&ix);
 }
+
+FL_TEST(summary_shows_the_indexed_fields_and_follows_updates)
+{
+    fl_geo_index_t *ix = fl_geo_index_new(0.02);
+    fl_geo_entry_t e = s_entry("cellar", 52.52, 13.405);
+    e.title = "Jazz im Keller";
+    e.price_type = 2;
+    e.price_minor = 1500;
+    snprintf(e.currency, sizeof e.currency, "EUR");
+    s_put(ix, &e);
+    size_t with_title = fl_geo_index_memory(ix);
+    fl_geo_summary_t s;
+    FL_CHECK_INT(fl_geo_index_summary(ix, "cellar", &s), ==, 0);
+    FL_CHECK_STR(s.title, "Jazz im Keller");
+    FL_CHECK_STR(s.tz, "Europe/Paris");
+    FL_CHECK_STR(s.currency, "EUR");
+    FL_CHECK(s.lat == 52.52 && s.lon == 13.405);
+    FL_CHECK_INT(s.start_s, ==, 1000);
+    FL_CHECK_INT(s.end_s, ==, 2000);
+    FL_CHECK_INT(s.category, ==, 1);
+    FL_CHECK_INT(s.price_type, ==, 2);
+    FL_CHECK_INT(s.price_minor, ==, 1500);
+    FL_CHECK_INT(s.free_spots, ==, -1);
+
+    /*  Moved to another cell and renamed: the summary follows.  */
+    e.lat = 48.85;
+    e.lon = 2.35;
+    e.title = NULL;
+    e.currency[0] = '\0';
+    s_put(ix, &e);
+    FL_CHECK(fl_geo_index_memory(ix) < with_title);
+    FL_CHECK_INT(fl_geo_index_summary(ix, "cellar", &s), ==, 0);
+    FL_CHECK_STR(s.title, "");
+    FL_CHECK_STR(s.currency, "");
+    FL_CHECK(s.lat == 48.85 && s.lon == 2.35);
+
+    FL_CHECK(fl_geo_index_remove(ix, "cellar"));
+    FL_CHECK_INT(fl_geo_index_summary(ix, "cellar", &s), ==, FL_E_NOTFOUND);
+    FL_CHECK_INT(fl_geo_index_summary(ix, "never", &s), ==, FL_E_NOTFOUND);
+    fl_geo_index_destroy(&ix);
+}
