@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "node/call.h"
+#include "node/requests.h"
 #include "storage/keyspace.h"
 #include "storage.pb-c.h"
 
@@ -37,6 +38,14 @@ uint32_t fl_user_partition(fl_call_t *call, const char *key);
  *  empty value when it does not fit.  */
 MDB_val fl_user_key(uint8_t buf[FL_KEYSPACE_KEY_MAX], uint32_t partition, const char *a,
                     const char *b);
+
+/*  The key of USER_ID's record SUB (a session, an event in the history):
+ *  partition(user) | user id "/" SUB.  */
+MDB_val fl_user_sub_key(uint8_t buf[FL_KEYSPACE_KEY_MAX], fl_call_t *call, const char *user_id,
+                        const char *sub);
+
+/*  Routes to the user actor that owns USER_ID.  */
+void fl_user_route(const char *user_id, fl_route_t *route);
 
 /*  The public standing of USER_ID, in the call's memory (zero when
  *  nothing was recorded).  Errors: FL_E_CORRUPT, FL_E_IO.  */

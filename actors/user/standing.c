@@ -32,14 +32,6 @@ s_is_hex(const char *s, size_t len)
     return strlen(s) == len && strspn(s, "0123456789abcdef") == len;
 }
 
-static void
-s_route_user(const char *user_id, fl_route_t *route)
-{
-    route->actor = FLOW__ACTOR__ACTOR_USER;
-    route->key = user_id;
-    route->key_len = strlen(user_id);
-}
-
 /*  ------------------------------------------------------------------
  *  Checks  */
 
@@ -58,7 +50,7 @@ fl_user_check_relation_update(const Flow__Request *req, const char *user_id, fl_
         snprintf(msg, msglen, "relation_update: relation or stars out of range");
         return FLOW__STATUS__INVALID_ARGUMENT;
     }
-    s_route_user(r->user_id, route);
+    fl_user_route(r->user_id, route);
     return FLOW__STATUS__OK;
 }
 
@@ -71,7 +63,7 @@ fl_user_check_standing(const Flow__Request *req, const char *user_id, fl_route_t
         snprintf(msg, msglen, "standing.user_id: not a user id (16 hex digits)");
         return FLOW__STATUS__INVALID_ARGUMENT;
     }
-    s_route_user(req->standing->user_id, route);
+    fl_user_route(req->standing->user_id, route);
     return FLOW__STATUS__OK;
 }
 
@@ -92,19 +84,12 @@ fl_user_check_history(const Flow__Request *req, const char *user_id, fl_route_t 
         snprintf(msg, msglen, "cursor: malformed");
         return FLOW__STATUS__INVALID_ARGUMENT;
     }
-    s_route_user(user_id, route);
+    fl_user_route(user_id, route);
     return FLOW__STATUS__OK;
 }
 
 /*  ------------------------------------------------------------------
  *  Records  */
-
-static MDB_val
-s_history_key(uint8_t buf[FL_KEYSPACE_KEY_MAX], fl_call_t *call, const char *user,
-              const char *event)
-{
-    return fl_user_key(buf, fl_user_partition(call, user), user, event);
-}
 
 static MDB_val
 s_standing_key(uint8_t buf[FL_KEYSPACE_KEY_MAX], fl_call_t *call, const char *user)
@@ -192,7 +177,7 @@ fl_user_relation_update(fl_call_t *call)
     if (rc)
         return s_storage(call, rc);
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
-    MDB_val key = s_history_key(buf, call, r->user_id, r->event_id);
+    MDB_val key = fl_user_sub_key(buf, call, r->user_id, r->event_id);
     Flow__Storage__HistoryRecord *old = NULL;
     Flow__Storage__StandingRecord *st = NULL;
     if ((rc = s_read(call, fl_user_dbs.history, &key, &flow__storage__history_record__descriptor,
@@ -244,7 +229,7 @@ typedef struct {
 static void
 s_prefix(fl_call_t *call, const char *user, s_prefix_t *p)
 {
-    MDB_val start = s_history_key(p->buf, call, user, "");
+    MDB_val start = fl_user_sub_key(p->buf, call, user, "");
     p->len = start.mv_size;
 }
 

@@ -95,6 +95,13 @@ fl_user_key(uint8_t buf[FL_KEYSPACE_KEY_MAX], uint32_t partition, const char *a,
     return (MDB_val) { len > 0 ? (size_t) len : 0, buf };
 }
 
+MDB_val
+fl_user_sub_key(uint8_t buf[FL_KEYSPACE_KEY_MAX], fl_call_t *call, const char *user_id,
+                const char *sub)
+{
+    return fl_user_key(buf, fl_user_partition(call, user_id), user_id, sub);
+}
+
 int
 fl_user_read(fl_call_t *call, const char *user_id, Flow__Storage__UserRecord **rec_p)
 {
@@ -208,8 +215,8 @@ s_route_email(const char *email, fl_route_t *route, char *msg, size_t msglen)
     return FLOW__STATUS__OK;
 }
 
-static void
-s_route_user(const char *user_id, fl_route_t *route)
+void
+fl_user_route(const char *user_id, fl_route_t *route)
 {
     snprintf(route->keybuf, sizeof route->keybuf, "%s", user_id);
     route->actor = FLOW__ACTOR__ACTOR_USER;
@@ -259,7 +266,7 @@ fl_user_check_refresh(const Flow__Request *req, const char *user_id, fl_route_t 
         snprintf(msg, msglen, "refresh_token: invalid");
         return FLOW__STATUS__UNAUTHENTICATED;
     }
-    s_route_user(uid, route);
+    fl_user_route(uid, route);
     return FLOW__STATUS__OK;
 }
 
@@ -276,7 +283,7 @@ fl_user_check_self(const Flow__Request *req, const char *user_id, fl_route_t *ro
         snprintf(msg, msglen, "password: required to delete an account");
         return FLOW__STATUS__INVALID_ARGUMENT;
     }
-    s_route_user(user_id, route);
+    fl_user_route(user_id, route);
     return FLOW__STATUS__OK;
 }
 
@@ -359,13 +366,6 @@ s_pw_job(const char *password)
 /*  ------------------------------------------------------------------
  *  Sessions  */
 
-static MDB_val
-s_session_key(uint8_t buf[FL_KEYSPACE_KEY_MAX], fl_call_t *call, const char *user_id,
-              const char *session_id)
-{
-    return fl_user_key(buf, fl_user_partition(call, user_id), user_id, session_id);
-}
-
 /*  Starts a session for REC and answers with its tokens.  */
 static int
 s_start_session(fl_call_t *call, const Flow__Storage__UserRecord *rec)
@@ -388,7 +388,7 @@ s_start_session(fl_call_t *call, const Flow__Storage__UserRecord *rec)
     srec.created_s = now;
     srec.refresh_expires_s = now + node->config->refresh_ttl_s;
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
-    MDB_val key = s_session_key(buf, call, rec->user_id, session_id);
+    MDB_val key = fl_user_sub_key(buf, call, rec->user_id, session_id);
     int rc = fl_codec_put(call->txn, fl_user_dbs.sessions, &key, &srec.base);
     if (rc)
         return s_storage_error(call, rc);
@@ -674,7 +674,7 @@ s_read_session(fl_call_t *call, const char *user_id, const char *session_id,
                Flow__Storage__SessionRecord **rec_p)
 {
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
-    MDB_val key = s_session_key(buf, call, user_id, session_id);
+    MDB_val key = fl_user_sub_key(buf, call, user_id, session_id);
     return fl_codec_get_with(call->txn, fl_user_dbs.sessions, &key,
                              &flow__storage__session_record__descriptor,
                              fl_call_allocator(call), (ProtobufCMessage **) rec_p);
@@ -684,7 +684,7 @@ static int
 s_delete_session(fl_call_t *call, const char *user_id, const char *session_id)
 {
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
-    MDB_val key = s_session_key(buf, call, user_id, session_id);
+    MDB_val key = fl_user_sub_key(buf, call, user_id, session_id);
     int rc = mdb_del(call->txn, fl_user_dbs.sessions, &key, NULL);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return rc == MDB_MAP_FULL ? rc : FL_E_IO;
@@ -750,7 +750,7 @@ fl_user_refresh(fl_call_t *call)
     srec->n_previous_hashes = kept + 1;
     srec->refresh_hash = (ProtobufCBinaryData) { sizeof next, next };
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
-    MDB_val key = s_session_key(buf, call, uid, sid);
+    MDB_val key = fl_user_sub_key(buf, call, uid, sid);
     if ((rc = fl_codec_put(call->txn, fl_user_dbs.sessions, &key, &srec->base)))
         return s_storage_error(call, rc);
     uint64_t now = fl_user_now_s();
