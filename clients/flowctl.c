@@ -148,7 +148,67 @@ s_cmd_account(const s_options_t *options, Flow__Control__ControlReply *reply)
     return 0;
 }
 
+static const char *
+s_member_state(Flow__Cluster__MemberState state)
+{
+    switch (state) {
+    case FLOW__CLUSTER__MEMBER_STATE__MEMBER_JOINING: return "joining";
+    case FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP:      return "up";
+    case FLOW__CLUSTER__MEMBER_STATE__MEMBER_LEAVING: return "leaving";
+    case FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN:    return "down";
+    default:                                          return "?";
+    }
+}
+
+static const char *
+s_consensus_role(const Flow__Cluster__ClusterStatus *st, const char *node_id)
+{
+    for (size_t i = 0; i < st->n_voters; i++)
+        if (strcmp(st->voters[i], node_id) == 0)
+            return "voter";
+    for (size_t i = 0; i < st->n_standbys; i++)
+        if (strcmp(st->standbys[i], node_id) == 0)
+            return "standby";
+    return "-";
+}
+
+static int
+s_cmd_cluster_status(const s_options_t *options, Flow__Control__ControlReply *reply)
+{
+    const Flow__Cluster__ClusterStatus *st = reply->cluster;
+    if (options->json)
+        return fl_cli_print_json(&st->base);
+    const Flow__Cluster__ClusterMeta *meta = st->meta;
+    printf("%-12s %s\n", "node", st->node_id);
+    printf("%-12s %s\n", "consensus", st->consensus_state);
+    printf("%-12s %s\n", "leader", st->leader_id[0] ? st->leader_id : "(none known)");
+    printf("%-12s %" PRIu64 " (applied %" PRIu64 ")\n", "log index", st->last_index,
+           st->applied_index);
+    if (!meta) {
+        printf("%-12s %s\n", "cluster", "(not created yet)");
+        return 0;
+    }
+    printf("%-12s %s\n", "cluster", meta->cluster_id);
+    printf("%-12s %" PRIu64 "\n", "epoch", meta->epoch);
+    printf("%-12s %" PRIu32 ", %" PRIu32 " owners each\n", "partitions", meta->partitions,
+           meta->replicas);
+    printf("\n%-20s %-8s %-8s %-22s %s\n", "MEMBER", "STATE", "ROLE", "CONSENSUS", "CLIENT");
+    for (size_t i = 0; i < meta->n_members; i++) {
+        const Flow__Cluster__Member *m = meta->members[i];
+        printf("%-20s %-8s %-8s %-22s %s\n", m->node_id, s_member_state(m->state),
+               s_consensus_role(st, m->node_id), m->raft_address, m->client_endpoint);
+    }
+    return 0;
+}
+
 static const s_command_t s_commands[] = {
+    { "cluster status", "", 0, FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_STATUS,
+      FLOW__CONTROL__CONTROL_REPLY__BODY_CLUSTER, s_cmd_cluster_status,
+      "Shows the cluster's metadata as this node knows it, agreed by consensus.\n"
+      "This node's consensus state (leader, follower, candidate) and the\n"
+      "leader; the cluster id, its epoch, partitions and owners per partition;\n"
+      "per member its state, consensus role (voter or standby), consensus\n"
+      "address and client endpoint.  docs/cluster.md.\n" },
     { "status", "", 0, FLOW__CONTROL__CONTROL_REQUEST__BODY_STATUS,
       FLOW__CONTROL__CONTROL_REPLY__BODY_NODE_STATUS, s_cmd_status,
       "Shows the node's state and what it has handled.\n"
@@ -351,6 +411,7 @@ typedef struct {
     Flow__Control__StopRequest stop;
     Flow__SetRoleRequest set_role;
     Flow__GetAccountRequest get_account;
+    Flow__Control__ClusterStatusRequest cluster_status;
 } s_bodies_t;
 
 /*  Builds REQ for COMMAND with its arguments ARGS; a bad argument is a
@@ -364,6 +425,7 @@ s_build(const s_command_t *command, char **args, s_bodies_t *b,
     flow__control__stop_request__init(&b->stop);
     flow__set_role_request__init(&b->set_role);
     flow__get_account_request__init(&b->get_account);
+    flow__control__cluster_status_request__init(&b->cluster_status);
     req->body_case = command->body;
     switch (command->body) {
     case FLOW__CONTROL__CONTROL_REQUEST__BODY_STATUS:
@@ -374,6 +436,9 @@ s_build(const s_command_t *command, char **args, s_bodies_t *b,
         return 0;
     case FLOW__CONTROL__CONTROL_REQUEST__BODY_STOP:
         req->stop = &b->stop;
+        return 0;
+    case FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_STATUS:
+        req->cluster_status = &b->cluster_status;
         return 0;
     case FLOW__CONTROL__CONTROL_REQUEST__BODY_SET_ROLE: {
         int role;

@@ -5,6 +5,7 @@
  *  snapshot; nothing here writes node state.
  */
 #include "cluster/control.h"
+#include "cluster/meta.h"
 #include "control.pb-c.h"
 #include "node/actor.h"
 #include "node/envelope.h"
@@ -24,6 +25,7 @@ typedef struct {
     zsock_t *sock;
     zactor_t *auth;
     zsock_t *actors[FL_ACTOR_COUNT];  /* DEALER per data actor, made on first use */
+    zsock_t *meta;                    /* DEALER to the metadata thread, likewise */
     uint64_t next_seq;
     bool draining;
 } self_t;
@@ -34,6 +36,7 @@ typedef struct {
     Flow__Control__ControlReply *reply;
     zlistx_t *garbage;          /* freed after the reply is sent */
     Flow__ServerMessage *forwarded;         /* an actor's reply the reply points into; likewise */
+    Flow__Cluster__MetaReply *meta;         /* the metadata thread's reply; likewise */
 } s_ctx_t;
 
 static void *
@@ -224,6 +227,44 @@ s_forward(s_ctx_t *ctx, Flow__Request *req)
     flow__server_message__free_unpacked(in, NULL);
 }
 
+/*  Asks the metadata thread (cluster/meta.c) and waits for its answer.  */
+static void
+s_handle_cluster_status(s_ctx_t *ctx)
+{
+    self_t *self = ctx->self;
+    Flow__Control__ControlReply *reply = ctx->reply;
+    if (!self->meta)
+        self->meta = zsock_new_dealer(FL_META_ENDPOINT);
+    Flow__Cluster__MetaRequest req = FLOW__CLUSTER__META_REQUEST__INIT;
+    req.seq = ++self->next_seq;
+    req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_STATUS;
+    req.status = true;
+    zframe_t *frame = fl_envelope_pack(&req.base);
+    zframe_send(&frame, self->meta, 0);
+    zsock_set_rcvtimeo(self->meta, FORWARD_TIMEOUT_MS);
+    Flow__Cluster__MetaReply *in = NULL;
+    while (!in && (frame = zframe_recv(self->meta))) {
+        in = flow__cluster__meta_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
+        zframe_destroy(&frame);
+        if (in && in->seq != req.seq) {
+            flow__cluster__meta_reply__free_unpacked(in, NULL);
+            in = NULL;
+        }
+    }
+    if (!in) {
+        reply->status = FLOW__STATUS__DEADLINE_EXCEEDED;
+        reply->message = "the metadata thread did not answer in time";
+        return;
+    }
+    ctx->meta = in;
+    reply->status = in->status;
+    reply->message = in->message;
+    if (in->status == FLOW__STATUS__OK && in->cluster) {
+        reply->body_case = FLOW__CONTROL__CONTROL_REPLY__BODY_CLUSTER;
+        reply->cluster = in->cluster;
+    }
+}
+
 /*  A flow.Request around a body of the control request.  */
 static Flow__Request
 s_client_request(s_ctx_t *ctx, Flow__Request__BodyCase body)
@@ -270,6 +311,8 @@ static const struct {
     { FLOW__CONTROL__CONTROL_REQUEST__BODY_SET_ROLE, "set_role", s_handle_set_role },
     { FLOW__CONTROL__CONTROL_REQUEST__BODY_GET_ACCOUNT, "get_account", s_handle_get_account },
     { FLOW__CONTROL__CONTROL_REQUEST__BODY_UPSERT_EVENT, "upsert_event", s_handle_upsert_event },
+    { FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_STATUS, "cluster_status",
+      s_handle_cluster_status },
 };
 
 static void
@@ -277,7 +320,7 @@ s_answer(self_t *self, zframe_t *identity, const void *data, size_t len)
 {
     Flow__Control__ControlReply reply = FLOW__CONTROL__CONTROL_REPLY__INIT;
     reply.version = FL_PROTOCOL_VERSION;
-    s_ctx_t ctx = { self, NULL, &reply, zlistx_new(), NULL };
+    s_ctx_t ctx = { self, NULL, &reply, zlistx_new(), NULL, NULL };
     zlistx_set_destructor(ctx.garbage, (zlistx_destructor_fn *) zstr_free);
 
     Flow__Control__ControlRequest *req = NULL;
@@ -322,6 +365,8 @@ s_answer(self_t *self, zframe_t *identity, const void *data, size_t len)
     zlistx_destroy(&ctx.garbage);
     if (ctx.forwarded)
         flow__server_message__free_unpacked(ctx.forwarded, NULL);
+    if (ctx.meta)
+        flow__cluster__meta_reply__free_unpacked(ctx.meta, NULL);
     if (req)
         flow__control__control_request__free_unpacked(req, NULL);
 }
@@ -402,6 +447,7 @@ s_control_task(zsock_t *pipe, void *arg)
     }
     for (size_t a = 0; a < FL_ACTOR_COUNT; a++)
         zsock_destroy(&self->actors[a]);
+    zsock_destroy(&self->meta);
     zsock_destroy(&self->sock);
     zactor_destroy(&self->auth);
     free(self);

@@ -23,6 +23,7 @@ libical-dev
 tzdata
 libuv1-dev
 libraft-dev
+liblz4-dev
 clang
 libclang-rt-14-dev
 libhiredis-dev

@@ -46,6 +46,10 @@ static const s_setting_t s_settings[] = {
       "append log lines to this file instead of stderr" },
     { "cluster/partitions", "FLOW_PARTITIONS", "partitions", NUM(partitions, 1, 65536),
       "partitions, fixed when the data directory is created" },
+    { "cluster/replicas", "FLOW_REPLICAS", "replicas", NUM(replicas, 1, 7),
+      "owners per partition, fixed when the cluster is created" },
+    { "cluster/raft", "FLOW_RAFT", "raft", STR(raft_address),
+      "consensus address host:port (port 0 picks a free one; kept after the first start)" },
     { "storage/map_size_mb", "FLOW_MAP_SIZE_MB", "map-size-mb", NUM(map_size_mb, 1, 1048576),
       "initial LMDB map size; grows on demand" },
     { "requests/max_bytes", "FLOW_REQUEST_MAX_BYTES", "request-max-bytes",
@@ -87,6 +91,8 @@ fl_config_defaults(fl_config_t *cfg)
     snprintf(cfg->control_endpoint, sizeof cfg->control_endpoint, "tcp://127.0.0.1:7702");
     snprintf(cfg->log_level, sizeof cfg->log_level, "info");
     cfg->partitions = 1024;
+    cfg->replicas = 3;
+    snprintf(cfg->raft_address, sizeof cfg->raft_address, "127.0.0.1:7703");
     cfg->map_size_mb = 64;
     cfg->request_max_bytes = 1u << 20;
     cfg->default_timeout_ms = 5000;

@@ -30,7 +30,9 @@ typedef struct {
     char config_file[FL_CONFIG_STR_MAX];
     char log_level[16];
     char log_file[FL_CONFIG_STR_MAX];
-    uint64_t partitions;          /* used when the data directory is created */
+    char raft_address[64];        /* consensus host:port; port 0 picks one at first start */
+    uint64_t partitions;          /* used when the cluster is created */
+    uint64_t replicas;            /* owners per partition, used when the cluster is created */
     uint64_t map_size_mb;         /* initial LMDB map size */
     uint64_t request_max_bytes;   /* largest request frame accepted */
     uint64_t default_timeout_ms;  /* deadline of a request that names none */

@@ -18,6 +18,7 @@
 #include "actors/user/user.h"
 #include "cluster/control.h"
 #include "cluster/keys.h"
+#include "cluster/meta.h"
 #include "node/actor.h"
 #include "node/error.h"
 #include "node/log.h"
@@ -48,6 +49,8 @@ typedef struct {
     fl_actor_args_t actor_args[FL_ACTOR_COUNT];
     zactor_t *actors[FL_ACTOR_COUNT];       /* [0]: the session */
     zactor_t *control;
+    zactor_t *meta;
+    fl_meta_args_t meta_args;
     fl_ring_t *ring;
 } s_flowd_t;
 
@@ -118,35 +121,49 @@ s_identity(s_flowd_t *f)
     ProtobufCMessage *msg = NULL;
     rc = fl_codec_get(txn, meta, &key, &flow__storage__node_meta__descriptor, &msg);
     fl_store_read_end(f->node.store, &txn);
+    Flow__Storage__NodeMeta record = FLOW__STORAGE__NODE_META__INIT;
+    char *raft_address = f->meta_args.raft_address;
     if (rc == 0) {
         Flow__Storage__NodeMeta *nm = (Flow__Storage__NodeMeta *) msg;
         snprintf(f->node.node_id, sizeof f->node.node_id, "%s", nm->node_id);
-        uint32_t partitions = nm->partitions;
+        snprintf(raft_address, sizeof f->meta_args.raft_address, "%s", nm->raft_address);
+        record.partitions = nm->partitions;
+        record.created_ms = nm->created_ms;
         protobuf_c_message_free_unpacked(msg, NULL);
-        if (partitions != f->config.partitions)
+        if (record.partitions != f->config.partitions)
             fl_warn("node", "partition count is fixed by the data directory; setting ignored",
-                    "partitions=%u setting=%" PRIu64, partitions, f->config.partitions);
-        f->config.partitions = partitions;
-        return 0;
+                    "partitions=%u setting=%" PRIu64, record.partitions, f->config.partitions);
+        f->config.partitions = record.partitions;
+        if (raft_address[0])
+            return 0;
     }
+    else
     if (rc != FL_E_NOTFOUND)
         return rc;
-
-    unsigned char raw[8];
-    randombytes_buf(raw, sizeof raw);
-    char hex[sizeof raw * 2 + 1];
-    sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
-    snprintf(f->node.node_id, sizeof f->node.node_id, "n%s", hex);
-    Flow__Storage__NodeMeta record = FLOW__STORAGE__NODE_META__INIT;
+    else {
+        unsigned char raw[8];
+        randombytes_buf(raw, sizeof raw);
+        char hex[sizeof raw * 2 + 1];
+        sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
+        snprintf(f->node.node_id, sizeof f->node.node_id, "n%s", hex);
+        record.partitions = (uint32_t) f->config.partitions;
+        record.created_ms = (uint64_t) zclock_time();
+    }
+    /*  The consensus address is part of the cluster's configuration: it is
+     *  chosen once and kept.  */
+    if (fl_meta_resolve_address(f->config.raft_address, raft_address,
+                                sizeof f->meta_args.raft_address) != 0) {
+        fl_error("node", "bad consensus address (host:port)", "raft=%s", f->config.raft_address);
+        return FL_E_INVAL;
+    }
     record.record_version = 1;
     record.node_id = f->node.node_id;
-    record.partitions = (uint32_t) f->config.partitions;
-    record.created_ms = (uint64_t) zclock_time();
+    record.raft_address = raft_address;
     s_meta_write_t w = { meta, &record };
     rc = fl_store_write(f->node.store, s_put_meta, &w);
     if (rc == 0)
-        fl_info("node", "created node identity", "node=%s partitions=%u",
-                f->node.node_id, record.partitions);
+        fl_info("node", "node identity", "node=%s partitions=%u raft=%s",
+                f->node.node_id, record.partitions, raft_address);
     return rc;
 }
 
@@ -185,7 +202,20 @@ s_start_actors(s_flowd_t *f)
     if (!f->actors[0])
         return FL_E_IO;
     f->control = fl_control_new(&f->node, &f->keys);
-    return f->control ? 0 : FL_E_IO;
+    if (!f->control)
+        return FL_E_IO;
+    fl_meta_args_t *m = &f->meta_args;
+    m->node = &f->node;
+    snprintf(m->raft_dir, sizeof m->raft_dir, "%s/raft", f->config.data_dir);
+    m->public_key = zcert_public_txt(f->keys.node);
+    m->partitions = (uint32_t) f->config.partitions;
+    m->replicas = (uint32_t) f->config.replicas;
+    m->bootstrap = true;
+    int rc = s_mkdirs(m->raft_dir);
+    if (rc)
+        return rc;
+    f->meta = fl_meta_new(m);
+    return f->meta ? 0 : FL_E_IO;
 }
 
 static int
@@ -254,6 +284,7 @@ s_stop(s_flowd_t *f)
     for (size_t a = 0; a < FL_ACTOR_COUNT; a++)
         zactor_destroy(&f->actors[a]);
     zactor_destroy(&f->control);
+    zactor_destroy(&f->meta);
     fl_workers_destroy(&f->node.workers);
     if (f->endpoints_path[0])
         unlink(f->endpoints_path);

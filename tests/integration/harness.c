@@ -107,6 +107,8 @@ s_spawn(fl_proc_t *node, const char *data, const char *const *extra)
     argv[n++] = "tcp://127.0.0.1:*";
     argv[n++] = "--control";
     argv[n++] = "tcp://127.0.0.1:*";
+    argv[n++] = "--raft";
+    argv[n++] = "127.0.0.1:0";
     for (size_t i = 0; extra && extra[i] && n < 62; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;

@@ -1,0 +1,666 @@
+/*  cluster/meta.c — the metadata thread: libraft on its own libuv loop;
+ *  see meta.h.
+ *
+ *  Threads: everything here runs on the metadata thread, except
+ *  fl_meta_new (the caller's), fl_meta_raft_id and
+ *  fl_meta_resolve_address.  The thread owns two ZeroMQ sockets: the
+ *  zactor pipe (from the supervisor: $TERM) and a ROUTER on
+ *  FL_META_ENDPOINT (requests of the node's actors).  libuv watches their
+ *  descriptors, which are edge-triggered: every callback, and the loop's
+ *  start, reads while zsock_events() says POLLIN (shared/notes).
+ *
+ *  Stopping: raft_close must not run inside a raft callback, so $TERM
+ *  arms a zero-delay timer that closes raft; its close callback releases
+ *  the I/O and the transport and closes the remaining handles, and the
+ *  loop then returns.
+ *
+ *  Log entries and snapshots are framed: a u64 (little endian) length,
+ *  the packed message, zero padding to a multiple of 8 bytes.  libraft's
+ *  segment files need entry sizes that are multiples of 8 (an entry of
+ *  any other size is written, but a restart then cannot read its
+ *  segment: canonical/raft issues 180, 189, 304).
+ *
+ *  The state machine: `meta` is the metadata as of the last applied
+ *  command.  Commands are validated where they are proposed; apply only
+ *  refuses what it cannot decode (logged, skipped), so every node applies
+ *  the same log to the same state.
+ */
+#include "cluster/meta.h"
+#include "cluster.pb-c.h"
+#include "node/actor.h"
+#include "node/error.h"
+#include "node/log.h"
+#include "storage/keyspace.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <raft.h>
+#include <raft/uv.h>
+#include <sodium.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define MEMBERS_MAX 64
+#define TICK_MS 50
+
+typedef struct {
+    const fl_meta_args_t *args;
+    uv_loop_t loop;
+    uv_poll_t pipe_poll, router_poll;
+    uv_timer_t tick, closer;
+    zsock_t *pipe;
+    zsock_t *router;
+    struct raft_uv_transport transport;
+    struct raft_io io;
+    struct raft_fsm fsm;
+    struct raft raft;
+    bool transport_ready, io_ready, raft_started;
+    bool stopping;
+    bool creating;                      /* a create command or barrier in flight */
+    Flow__Cluster__ClusterMeta *meta;   /* NULL until the create command is applied */
+} self_t;
+
+uint64_t
+fl_meta_raft_id(const char *node_id)
+{
+    uint64_t id = fl_keyspace_hash(node_id, strlen(node_id));
+    return id ? id : 1;
+}
+
+int
+fl_meta_resolve_address(const char *address, char *out, size_t outlen)
+{
+    const char *colon = strrchr(address, ':');
+    char host[64];
+    if (!colon || (size_t) (colon - address) >= sizeof host || colon == address)
+        return FL_E_INVAL;
+    memcpy(host, address, (size_t) (colon - address));
+    host[colon - address] = '\0';
+    char *end = NULL;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+    if (!end || *end || port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+        return FL_E_INVAL;
+    if (port == 0) {
+        /*  The kernel picks a free port; it is free again once closed, and
+         *  the consensus binds it right after.  */
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        socklen_t len = sizeof sa;
+        if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof sa) != 0
+            || getsockname(fd, (struct sockaddr *) &sa, &len) != 0) {
+            if (fd >= 0)
+                close(fd);
+            return FL_E_IO;
+        }
+        close(fd);
+        port = ntohs(sa.sin_port);
+    }
+    int n = snprintf(out, outlen, "%s:%lu", host, port);
+    return n > 0 && (size_t) n < outlen ? 0 : FL_E_INVAL;
+}
+
+/*  ------------------------------------------------------------------
+ *  Framing  */
+
+#define FRAME_HEADER 8
+
+/*  MSG framed into a buffer from raft_malloc.  Errors: RAFT_NOMEM.  */
+static int
+s_frame(const ProtobufCMessage *msg, struct raft_buffer *buf)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    buf->len = (FRAME_HEADER + len + 7) / 8 * 8;
+    buf->base = raft_calloc(1, buf->len);
+    if (!buf->base)
+        return RAFT_NOMEM;
+    uint8_t *p = buf->base;
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t) ((uint64_t) len >> (8 * i));
+    protobuf_c_message_pack(msg, p + FRAME_HEADER);
+    return 0;
+}
+
+/*  The packed message inside framed BUF; NULL when the frame is bad.  */
+static const uint8_t *
+s_unframe(const struct raft_buffer *buf, size_t *len)
+{
+    if (buf->len < FRAME_HEADER)
+        return NULL;
+    const uint8_t *p = buf->base;
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--)
+        n = (n << 8) | p[i];
+    if (n > buf->len - FRAME_HEADER)
+        return NULL;
+    *len = (size_t) n;
+    return p + FRAME_HEADER;
+}
+
+/*  ------------------------------------------------------------------
+ *  The state machine  */
+
+static Flow__Cluster__ClusterMeta *
+s_copy_meta(const Flow__Cluster__ClusterMeta *meta)
+{
+    size_t len = flow__cluster__cluster_meta__get_packed_size(meta);
+    uint8_t *buf = malloc(len ? len : 1);
+    assert(buf);
+    flow__cluster__cluster_meta__pack(meta, buf);
+    Flow__Cluster__ClusterMeta *copy = flow__cluster__cluster_meta__unpack(NULL, len, buf);
+    free(buf);
+    return copy;
+}
+
+/*  The metadata with MEMBER added (or replacing the member of its id) or
+ *  removed (MEMBER NULL, REMOVE the id), as a fresh copy.  */
+static Flow__Cluster__ClusterMeta *
+s_with_member(const Flow__Cluster__ClusterMeta *meta, const Flow__Cluster__Member *member,
+              const char *remove)
+{
+    const char *id = member ? member->node_id : remove;
+    Flow__Cluster__Member *list[MEMBERS_MAX + 1];
+    size_t n = 0;
+    bool replaced = false;
+    for (size_t i = 0; i < meta->n_members && n < MEMBERS_MAX; i++) {
+        if (!streq(meta->members[i]->node_id, id))
+            list[n++] = meta->members[i];
+        else
+        if (member) {
+            list[n++] = (Flow__Cluster__Member *) member;
+            replaced = true;
+        }
+    }
+    if (member && !replaced && n < MEMBERS_MAX)
+        list[n++] = (Flow__Cluster__Member *) member;
+    Flow__Cluster__ClusterMeta next = *meta;
+    next.members = list;
+    next.n_members = n;
+    next.epoch = meta->epoch + 1;
+    return s_copy_meta(&next);
+}
+
+static void
+s_set_meta(self_t *self, Flow__Cluster__ClusterMeta *meta)
+{
+    if (self->meta)
+        flow__cluster__cluster_meta__free_unpacked(self->meta, NULL);
+    self->meta = meta;
+}
+
+static Flow__Cluster__ClusterMeta *
+s_with_state(const Flow__Cluster__ClusterMeta *meta, const Flow__Cluster__MemberStateChange *c)
+{
+    for (size_t i = 0; i < meta->n_members; i++)
+        if (streq(meta->members[i]->node_id, c->node_id)) {
+            Flow__Cluster__Member changed = *meta->members[i];
+            changed.state = c->state;
+            return s_with_member(meta, &changed, NULL);
+        }
+    return NULL;
+}
+
+static int
+s_fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+{
+    self_t *self = fsm->data;
+    *result = NULL;
+    size_t len = 0;
+    const uint8_t *data = s_unframe(buf, &len);
+    Flow__Cluster__MetaCommand *cmd = data
+        ? flow__cluster__meta_command__unpack(NULL, len, data) : NULL;
+    if (!cmd) {
+        fl_error("meta", "undecodable metadata command; skipped", "bytes=%zu", buf->len);
+        return 0;
+    }
+    Flow__Cluster__ClusterMeta *next = NULL;
+    if (cmd->body_case == FLOW__CLUSTER__META_COMMAND__BODY_CREATE && !self->meta)
+        next = s_copy_meta(cmd->create);
+    else
+    if (self->meta && cmd->body_case == FLOW__CLUSTER__META_COMMAND__BODY_ADD_MEMBER)
+        next = s_with_member(self->meta, cmd->add_member, NULL);
+    else
+    if (self->meta && cmd->body_case == FLOW__CLUSTER__META_COMMAND__BODY_REMOVE_MEMBER)
+        next = s_with_member(self->meta, NULL, cmd->remove_member);
+    else
+    if (self->meta && cmd->body_case == FLOW__CLUSTER__META_COMMAND__BODY_SET_STATE)
+        next = s_with_state(self->meta, cmd->set_state);
+    if (next) {
+        s_set_meta(self, next);
+        fl_info("meta", "cluster metadata changed", "epoch=%" PRIu64 " members=%zu",
+                next->epoch, next->n_members);
+    }
+    flow__cluster__meta_command__free_unpacked(cmd, NULL);
+    return 0;
+}
+
+static int
+s_fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    self_t *self = fsm->data;
+    Flow__Cluster__ClusterMeta empty = FLOW__CLUSTER__CLUSTER_META__INIT;
+    const Flow__Cluster__ClusterMeta *meta = self->meta ? self->meta : &empty;
+    struct raft_buffer *buf = raft_malloc(sizeof *buf);
+    if (!buf)
+        return RAFT_NOMEM;
+    if (s_frame(&meta->base, buf) != 0) {
+        raft_free(buf);
+        return RAFT_NOMEM;
+    }
+    *bufs = buf;
+    *n_bufs = 1;
+    return 0;
+}
+
+static int
+s_fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
+{
+    self_t *self = fsm->data;
+    size_t len = 0;
+    const uint8_t *data = s_unframe(buf, &len);
+    Flow__Cluster__ClusterMeta *meta = data
+        ? flow__cluster__cluster_meta__unpack(NULL, len, data) : NULL;
+    raft_free(buf->base);
+    if (!meta)
+        return RAFT_MALFORMED;
+    if (meta->partitions == 0) {
+        flow__cluster__cluster_meta__free_unpacked(meta, NULL);
+        meta = NULL;
+    }
+    s_set_meta(self, meta);
+    return 0;
+}
+
+/*  ------------------------------------------------------------------
+ *  Proposals  */
+
+typedef struct {
+    struct raft_apply req;
+    self_t *self;
+} s_apply_t;
+
+static void
+s_applied(struct raft_apply *req, int status, void *result)
+{
+    (void) result;
+    s_apply_t *a = req->data;
+    if (status != 0)
+        fl_warn("meta", "metadata command not committed", "error=\"%s\"", raft_strerror(status));
+    a->self->creating = false;
+    free(a);
+}
+
+/*  Appends CMD to the log (leader only).  Errors: raft's codes.  */
+static int
+s_propose(self_t *self, const Flow__Cluster__MetaCommand *cmd)
+{
+    struct raft_buffer buf;
+    if (s_frame(&cmd->base, &buf) != 0)
+        return RAFT_NOMEM;
+    s_apply_t *a = calloc(1, sizeof *a);
+    assert(a);
+    a->self = self;
+    a->req.data = a;
+    int rc = raft_apply(&self->raft, &a->req, &buf, 1, s_applied);
+    if (rc) {
+        raft_free(buf.base);
+        free(a);
+    }
+    return rc;
+}
+
+/*  The first command of a new cluster: its shape and this node.  */
+static void
+s_create(self_t *self)
+{
+    const fl_meta_args_t *args = self->args;
+    uint8_t raw[16];
+    randombytes_buf(raw, sizeof raw);
+    char cluster_id[sizeof raw * 2 + 1];
+    sodium_bin2hex(cluster_id, sizeof cluster_id, raw, sizeof raw);
+    Flow__Cluster__Member me = FLOW__CLUSTER__MEMBER__INIT;
+    me.node_id = (char *) args->node->node_id;
+    me.raft_id = fl_meta_raft_id(args->node->node_id);
+    me.raft_address = (char *) args->raft_address;
+    me.client_endpoint = (char *) args->node->client_endpoint;
+    me.public_key = (char *) args->public_key;
+    me.state = FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP;
+    me.joined_ms = (uint64_t) zclock_time();
+    Flow__Cluster__Member *members[] = { &me };
+    Flow__Cluster__ClusterMeta meta = FLOW__CLUSTER__CLUSTER_META__INIT;
+    meta.record_version = 1;
+    meta.cluster_id = cluster_id;
+    meta.partitions = args->partitions;
+    meta.replicas = args->replicas;
+    meta.epoch = 1;
+    meta.members = members;
+    meta.n_members = 1;
+    Flow__Cluster__MetaCommand cmd = FLOW__CLUSTER__META_COMMAND__INIT;
+    cmd.body_case = FLOW__CLUSTER__META_COMMAND__BODY_CREATE;
+    cmd.create = &meta;
+    int rc = s_propose(self, &cmd);
+    if (rc == 0) {
+        self->creating = true;
+        fl_info("meta", "creating the cluster", "cluster=%s partitions=%u replicas=%u",
+                cluster_id, meta.partitions, meta.replicas);
+    }
+}
+
+typedef struct {
+    struct raft_barrier req;
+    self_t *self;
+} s_barrier_t;
+
+/*  Every command committed before this node led is applied now: if the
+ *  state is still empty, no cluster was ever created in this log.  */
+static void
+s_barrier_done(struct raft_barrier *req, int status)
+{
+    s_barrier_t *b = req->data;
+    self_t *self = b->self;
+    free(b);
+    self->creating = false;
+    if (status == 0 && !self->meta && !self->stopping && raft_state(&self->raft) == RAFT_LEADER)
+        s_create(self);
+}
+
+/*  A leader with no metadata creates the cluster, after a barrier.  */
+static void
+s_on_tick(uv_timer_t *timer)
+{
+    self_t *self = timer->data;
+    if (self->meta || self->creating || self->stopping || !self->args->bootstrap
+        || raft_state(&self->raft) != RAFT_LEADER)
+        return;
+    s_barrier_t *b = calloc(1, sizeof *b);
+    assert(b);
+    b->self = self;
+    b->req.data = b;
+    if (raft_barrier(&self->raft, &b->req, s_barrier_done) == 0)
+        self->creating = true;
+    else
+        free(b);
+}
+
+/*  ------------------------------------------------------------------
+ *  Status  */
+
+static const char *
+s_state_name(int state)
+{
+    switch (state) {
+    case RAFT_LEADER:    return "leader";
+    case RAFT_FOLLOWER:  return "follower";
+    case RAFT_CANDIDATE: return "candidate";
+    default:             return "unavailable";
+    }
+}
+
+/*  The node id of consensus server ID, or "" when the metadata does not
+ *  know it (yet).  */
+static const char *
+s_node_of(const self_t *self, raft_id id)
+{
+    for (size_t i = 0; self->meta && i < self->meta->n_members; i++)
+        if (self->meta->members[i]->raft_id == id)
+            return self->meta->members[i]->node_id;
+    return "";
+}
+
+/*  Fills STATUS; strings point into SELF or into NAMES (room for the
+ *  configuration), valid until the loop runs again.  */
+static void
+s_status(self_t *self, Flow__Cluster__ClusterStatus *status, char **voters, char **standbys)
+{
+    status->meta = self->meta;
+    status->node_id = (char *) self->args->node->node_id;
+    status->consensus_state = (char *) s_state_name(raft_state(&self->raft));
+    raft_id leader = 0;
+    const char *address = NULL;
+    raft_leader(&self->raft, &leader, &address);
+    status->leader_id = (char *) (leader ? s_node_of(self, leader) : "");
+    const struct raft_configuration *c = &self->raft.configuration;
+    for (unsigned i = 0; i < c->n && i < MEMBERS_MAX; i++) {
+        char *id = (char *) s_node_of(self, c->servers[i].id);
+        if (c->servers[i].role == RAFT_VOTER)
+            voters[status->n_voters++] = id;
+        else
+        if (c->servers[i].role == RAFT_STANDBY)
+            standbys[status->n_standbys++] = id;
+    }
+    status->voters = voters;
+    status->standbys = standbys;
+    status->last_index = raft_last_index(&self->raft);
+    status->applied_index = raft_last_applied(&self->raft);
+}
+
+/*  ------------------------------------------------------------------
+ *  Requests from the node's actors  */
+
+static void
+s_answer(self_t *self, zframe_t **identity, const Flow__Cluster__MetaReply *reply)
+{
+    zframe_t *frame = zframe_new(NULL, flow__cluster__meta_reply__get_packed_size(reply));
+    flow__cluster__meta_reply__pack(reply, zframe_data(frame));
+    zmsg_t *msg = zmsg_new();
+    zmsg_append(msg, identity);
+    zmsg_append(msg, &frame);
+    zmsg_send(&msg, self->router);
+}
+
+static void
+s_handle_request(self_t *self)
+{
+    zmsg_t *msg = zmsg_recv(self->router);
+    if (!msg)
+        return;
+    zframe_t *identity = zmsg_pop(msg);
+    zframe_t *body = zmsg_pop(msg);
+    zmsg_destroy(&msg);
+    Flow__Cluster__MetaRequest *req = body
+        ? flow__cluster__meta_request__unpack(NULL, zframe_size(body), zframe_data(body))
+        : NULL;
+    zframe_destroy(&body);
+    Flow__Cluster__MetaReply reply = FLOW__CLUSTER__META_REPLY__INIT;
+    Flow__Cluster__ClusterStatus status = FLOW__CLUSTER__CLUSTER_STATUS__INIT;
+    char *voters[MEMBERS_MAX], *standbys[MEMBERS_MAX];
+    if (!req) {
+        reply.status = FLOW__STATUS__INVALID_ARGUMENT;
+        reply.message = "undecodable metadata request";
+    }
+    else {
+        reply.seq = req->seq;
+        if (req->body_case == FLOW__CLUSTER__META_REQUEST__BODY_STATUS) {
+            s_status(self, &status, voters, standbys);
+            reply.cluster = &status;
+        }
+        else {
+            reply.status = FLOW__STATUS__INVALID_ARGUMENT;
+            reply.message = "unknown metadata request";
+        }
+    }
+    s_answer(self, &identity, &reply);
+    zframe_destroy(&identity);
+    if (req)
+        flow__cluster__meta_request__free_unpacked(req, NULL);
+}
+
+/*  ------------------------------------------------------------------
+ *  The loop  */
+
+static void
+s_closed_handle(uv_handle_t *handle)
+{
+    (void) handle;
+}
+
+static void
+s_raft_closed(struct raft *raft)
+{
+    self_t *self = raft->data;
+    if (self->io_ready)
+        raft_uv_close(&self->io);
+    if (self->transport_ready)
+        raft_uv_tcp_close(&self->transport);
+    uv_close((uv_handle_t *) &self->pipe_poll, s_closed_handle);
+    uv_close((uv_handle_t *) &self->router_poll, s_closed_handle);
+    uv_close((uv_handle_t *) &self->tick, s_closed_handle);
+    uv_close((uv_handle_t *) &self->closer, s_closed_handle);
+}
+
+static void
+s_on_closer(uv_timer_t *timer)
+{
+    self_t *self = timer->data;
+    if (self->raft_started)
+        raft_close(&self->raft, s_raft_closed);
+    else
+        s_raft_closed(&self->raft);
+}
+
+static void
+s_stop(self_t *self)
+{
+    if (self->stopping)
+        return;
+    self->stopping = true;
+    uv_poll_stop(&self->pipe_poll);
+    uv_poll_stop(&self->router_poll);
+    uv_timer_stop(&self->tick);
+    uv_timer_start(&self->closer, s_on_closer, 0, 0);
+}
+
+static void
+s_drain_pipe(self_t *self)
+{
+    while (!self->stopping && (zsock_events(self->pipe) & ZMQ_POLLIN)) {
+        char *command = zstr_recv(self->pipe);
+        if (!command || streq(command, "$TERM"))
+            s_stop(self);
+        zstr_free(&command);
+    }
+}
+
+static void
+s_drain_router(self_t *self)
+{
+    while (!self->stopping && (zsock_events(self->router) & ZMQ_POLLIN))
+        s_handle_request(self);
+}
+
+static void
+s_on_pipe(uv_poll_t *poll, int status, int events)
+{
+    (void) status;
+    (void) events;
+    s_drain_pipe(poll->data);
+}
+
+static void
+s_on_router(uv_poll_t *poll, int status, int events)
+{
+    (void) status;
+    (void) events;
+    s_drain_router(poll->data);
+}
+
+static int
+s_start_raft(self_t *self)
+{
+    const fl_meta_args_t *args = self->args;
+    raft_id id = fl_meta_raft_id(args->node->node_id);
+    self->fsm = (struct raft_fsm) { .version = 1, .data = self, .apply = s_fsm_apply,
+                                    .snapshot = s_fsm_snapshot, .restore = s_fsm_restore };
+    self->raft.data = self;
+    int rc = raft_uv_tcp_init(&self->transport, &self->loop);
+    self->transport_ready = rc == 0;
+    if (rc == 0)
+        rc = raft_uv_init(&self->io, &self->loop, args->raft_dir, &self->transport);
+    self->io_ready = self->transport_ready && rc == 0;
+    if (rc == 0)
+        rc = raft_init(&self->raft, &self->io, &self->fsm, id, args->raft_address);
+    if (rc) {
+        fl_error("meta", "cannot set up the consensus", "error=\"%s\"", raft_strerror(rc));
+        return FL_E_IO;
+    }
+    self->raft.data = self;
+    self->raft_started = true;          /* initialised: closed with raft_close */
+    if (args->bootstrap) {
+        struct raft_configuration conf;
+        raft_configuration_init(&conf);
+        rc = raft_configuration_add(&conf, id, args->raft_address, RAFT_VOTER);
+        if (rc == 0)
+            rc = raft_bootstrap(&self->raft, &conf);
+        raft_configuration_close(&conf);
+        if (rc == 0)
+            fl_info("meta", "bootstrapped a new consensus", "address=%s", args->raft_address);
+        else
+        if (rc != RAFT_CANTBOOTSTRAP) {
+            fl_error("meta", "cannot bootstrap the consensus", "error=\"%s\"", raft_strerror(rc));
+            return FL_E_IO;
+        }
+    }
+    rc = raft_start(&self->raft);
+    if (rc) {
+        fl_error("meta", "cannot start the consensus", "error=\"%s\" detail=\"%s\"",
+                 raft_strerror(rc), raft_errmsg(&self->raft));
+        return FL_E_IO;
+    }
+    return 0;
+}
+
+/*  The loop and its handles exist once this returns, even on error, so
+ *  s_stop can close them.  */
+static int
+s_open(self_t *self)
+{
+    int rc = uv_loop_init(&self->loop);
+    assert(rc == 0);
+    self->router = zsock_new(ZMQ_ROUTER);
+    if (!self->router)
+        return FL_E_NOMEM;
+    uv_poll_init(&self->loop, &self->pipe_poll, zsock_fd(self->pipe));
+    uv_poll_init(&self->loop, &self->router_poll, zsock_fd(self->router));
+    uv_timer_init(&self->loop, &self->tick);
+    uv_timer_init(&self->loop, &self->closer);
+    self->pipe_poll.data = self->router_poll.data = self;
+    self->tick.data = self->closer.data = self;
+    if (zsock_bind(self->router, "%s", FL_META_ENDPOINT) != 0) {
+        fl_error("meta", "cannot bind the metadata endpoint", NULL);
+        return FL_E_IO;
+    }
+    rc = s_start_raft(self);
+    if (rc)
+        return rc;
+    uv_poll_start(&self->pipe_poll, UV_READABLE, s_on_pipe);
+    uv_poll_start(&self->router_poll, UV_READABLE, s_on_router);
+    uv_timer_start(&self->tick, s_on_tick, TICK_MS, TICK_MS);
+    return 0;
+}
+
+static void
+s_meta_task(zsock_t *pipe, void *arg)
+{
+    self_t self = { .args = arg, .pipe = pipe };
+    zsock_signal(pipe, 0);
+    int rc = s_open(&self);
+    if (rc) {
+        zsock_signal(pipe, 1);
+        s_stop(&self);
+    }
+    else
+        zsock_signal(pipe, 0);
+    /*  Edges that came before the watchers started are read now.  */
+    s_drain_pipe(&self);
+    s_drain_router(&self);
+    uv_run(&self.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&self.loop);
+    s_set_meta(&self, NULL);
+    zsock_destroy(&self.router);
+}
+
+zactor_t *
+fl_meta_new(const fl_meta_args_t *args)
+{
+    return fl_actor_start(s_meta_task, (void *) args);
+}
