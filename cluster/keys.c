@@ -84,12 +84,130 @@ s_cluster_key(const char *path, uint8_t key[FL_KEYS_CLUSTER_BYTES])
     return 0;
 }
 
+/*  Writes LEN bytes of DATA to PATH whole: a temporary file, fsync,
+ *  rename, mode 0600.  */
+static int
+s_write_secret(const char *path, const void *data, size_t len)
+{
+    char tmp[FL_KEYS_PATH_MAX + 48];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && write(fd, data, len) == (ssize_t) len && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (!ok || rename(tmp, path) != 0) {
+        fl_error("keys", "cannot write a key file", "path=%s", path);
+        unlink(tmp);
+        return FL_E_IO;
+    }
+    return 0;
+}
+
+#define CREDENTIAL_TAG "flow-join-1"
+
+static int
+s_parse_credential(const char *text, fl_join_credential_t *out)
+{
+    char tag[16], key[64], hex[FL_KEYS_JOIN_BYTES * 2 + 8];
+    if (sscanf(text, "%15s %63s %71s", tag, key, hex) != 3 || strcmp(tag, CREDENTIAL_TAG) != 0
+        || strlen(key) != 40 || strlen(hex) != FL_KEYS_JOIN_BYTES * 2)
+        return FL_E_INVAL;
+    size_t n = 0;
+    if (sodium_hex2bin(out->secret, sizeof out->secret, hex, strlen(hex), NULL, &n, NULL) != 0
+        || n != FL_KEYS_JOIN_BYTES)
+        return FL_E_INVAL;
+    uint8_t raw[32];
+    if (!zmq_z85_decode(raw, key))
+        return FL_E_INVAL;
+    snprintf(out->server_key, sizeof out->server_key, "%s", key);
+    return 0;
+}
+
+int
+fl_keys_read_credential(const char *path, fl_join_credential_t *out)
+{
+    char text[256] = "";
+    FILE *in = fopen(path, "r");
+    if (!in) {
+        fl_error("keys", "cannot read the join credential", "path=%s error=\"%s\"", path,
+                 strerror(errno));
+        return FL_E_IO;
+    }
+    size_t n = fread(text, 1, sizeof text - 1, in);
+    fclose(in);
+    text[n] = '\0';
+    int rc = s_parse_credential(text, out);
+    if (rc)
+        fl_error("keys", "not a join credential (flow-join-1 KEY SECRET)", "path=%s", path);
+    sodium_memzero(text, sizeof text);
+    return rc;
+}
+
+/*  Writes join.key: this node's public key and the secret.  */
+static int
+s_write_join(fl_keys_t *keys)
+{
+    char hex[FL_KEYS_JOIN_BYTES * 2 + 1], text[160], path[FL_KEYS_PATH_MAX + 16];
+    sodium_bin2hex(hex, sizeof hex, keys->join, sizeof keys->join);
+    int n = snprintf(text, sizeof text, "%s %s %s\n", CREDENTIAL_TAG,
+                     zcert_public_txt(keys->node), hex);
+    snprintf(path, sizeof path, "%s/join.key", keys->dir);
+    int rc = s_write_secret(path, text, (size_t) n);
+    sodium_memzero(hex, sizeof hex);
+    sodium_memzero(text, sizeof text);
+    if (rc == 0)
+        keys->member = true;
+    return rc;
+}
+
+int
+fl_keys_create_cluster(fl_keys_t *keys)
+{
+    randombytes_buf(keys->join, sizeof keys->join);
+    int rc = s_write_join(keys);
+    if (rc == 0)
+        fl_info("keys", "created key", "role=join path=%s/join.key", keys->dir);
+    return rc;
+}
+
+int
+fl_keys_adopt(fl_keys_t *keys, const uint8_t cluster_key[FL_KEYS_CLUSTER_BYTES],
+              const uint8_t secret[FL_KEYS_JOIN_BYTES])
+{
+    char path[FL_KEYS_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/cluster.key", keys->dir);
+    int rc = s_write_secret(path, cluster_key, FL_KEYS_CLUSTER_BYTES);
+    if (rc)
+        return rc;
+    memcpy(keys->cluster, cluster_key, FL_KEYS_CLUSTER_BYTES);
+    memcpy(keys->join, secret, FL_KEYS_JOIN_BYTES);
+    return s_write_join(keys);
+}
+
+/*  Reads join.key when there is one.  */
+static int
+s_load_join(fl_keys_t *keys)
+{
+    char path[FL_KEYS_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/join.key", keys->dir);
+    if (!zsys_file_exists(path))
+        return 0;
+    fl_join_credential_t c;
+    int rc = fl_keys_read_credential(path, &c);
+    if (rc)
+        return rc;
+    memcpy(keys->join, c.secret, sizeof keys->join);
+    sodium_memzero(&c, sizeof c);
+    keys->member = true;
+    return 0;
+}
+
 int
 fl_keys_load(const char *data_dir, fl_keys_t *keys)
 {
     memset(keys, 0, sizeof *keys);
-    char dir[FL_KEYS_PATH_MAX], path[FL_KEYS_PATH_MAX + 32];
-    if (snprintf(dir, sizeof dir, "%s/keys", data_dir) >= (int) sizeof dir - 16
+    char *dir = keys->dir, path[FL_KEYS_PATH_MAX + 32];
+    if (snprintf(dir, sizeof keys->dir, "%s/keys", data_dir) >= (int) sizeof keys->dir - 16
         || snprintf(keys->admins_dir, sizeof keys->admins_dir, "%s/admins", dir)
            >= (int) sizeof keys->admins_dir) {
         fl_error("keys", "data directory path is too long", "data=%s", data_dir);
@@ -123,7 +241,7 @@ fl_keys_load(const char *data_dir, fl_keys_t *keys)
     }
     zcert_destroy(&admin);
     snprintf(path, sizeof path, "%s/cluster.key", dir);
-    if (s_cluster_key(path, keys->cluster) != 0) {
+    if (s_cluster_key(path, keys->cluster) != 0 || s_load_join(keys) != 0) {
         fl_keys_release(keys);
         return FL_E_IO;
     }
@@ -135,4 +253,5 @@ fl_keys_release(fl_keys_t *keys)
 {
     zcert_destroy(&keys->node);
     sodium_memzero(keys->cluster, sizeof keys->cluster);
+    sodium_memzero(keys->join, sizeof keys->join);
 }

@@ -274,9 +274,15 @@ s_fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 /*  ------------------------------------------------------------------
  *  Proposals  */
 
+/*  Called with the outcome of a proposal: 0 once applied, else raft's
+ *  error.  */
+typedef void (s_done_fn)(self_t *self, int status, void *arg);
+
 typedef struct {
     struct raft_apply req;
     self_t *self;
+    s_done_fn *done;
+    void *arg;
 } s_apply_t;
 
 static void
@@ -286,13 +292,14 @@ s_applied(struct raft_apply *req, int status, void *result)
     s_apply_t *a = req->data;
     if (status != 0)
         fl_warn("meta", "metadata command not committed", "error=\"%s\"", raft_strerror(status));
-    a->self->creating = false;
+    a->done(a->self, status, a->arg);
     free(a);
 }
 
-/*  Appends CMD to the log (leader only).  Errors: raft's codes.  */
+/*  Appends CMD to the log (leader only); DONE(ARG) hears how it ended,
+ *  unless this returns an error (raft's codes).  */
 static int
-s_propose(self_t *self, const Flow__Cluster__MetaCommand *cmd)
+s_propose(self_t *self, const Flow__Cluster__MetaCommand *cmd, s_done_fn *done, void *arg)
 {
     struct raft_buffer buf;
     if (s_frame(&cmd->base, &buf) != 0)
@@ -300,6 +307,8 @@ s_propose(self_t *self, const Flow__Cluster__MetaCommand *cmd)
     s_apply_t *a = calloc(1, sizeof *a);
     assert(a);
     a->self = self;
+    a->done = done;
+    a->arg = arg;
     a->req.data = a;
     int rc = raft_apply(&self->raft, &a->req, &buf, 1, s_applied);
     if (rc) {
@@ -307,6 +316,14 @@ s_propose(self_t *self, const Flow__Cluster__MetaCommand *cmd)
         free(a);
     }
     return rc;
+}
+
+static void
+s_created(self_t *self, int status, void *arg)
+{
+    (void) status;
+    (void) arg;
+    self->creating = false;
 }
 
 /*  The first command of a new cluster: its shape and this node.  */
@@ -338,7 +355,7 @@ s_create(self_t *self)
     Flow__Cluster__MetaCommand cmd = FLOW__CLUSTER__META_COMMAND__INIT;
     cmd.body_case = FLOW__CLUSTER__META_COMMAND__BODY_CREATE;
     cmd.create = &meta;
-    int rc = s_propose(self, &cmd);
+    int rc = s_propose(self, &cmd, s_created, NULL);
     if (rc == 0) {
         self->creating = true;
         fl_info("meta", "creating the cluster", "cluster=%s partitions=%u replicas=%u",
@@ -448,6 +465,153 @@ s_answer(self_t *self, zframe_t **identity, const Flow__Cluster__MetaReply *repl
     zmsg_send(&msg, self->router);
 }
 
+/*  A join in progress: raft_add, raft_assign, then the add_member
+ *  command; the requester hears once the member is recorded.  */
+typedef struct {
+    self_t *self;
+    zframe_t *identity;
+    uint64_t seq;
+    Flow__Cluster__MetaRequest *req;    /* owns the member */
+    struct raft_change change;
+} s_join_t;
+
+static void
+s_join_end(s_join_t *j, Flow__Status status, const char *message)
+{
+    self_t *self = j->self;
+    if (!self->stopping) {
+        Flow__Cluster__MetaReply reply = FLOW__CLUSTER__META_REPLY__INIT;
+        Flow__Cluster__ClusterStatus status_reply = FLOW__CLUSTER__CLUSTER_STATUS__INIT;
+        char *voters[MEMBERS_MAX], *standbys[MEMBERS_MAX];
+        reply.seq = j->seq;
+        reply.status = status;
+        reply.message = (char *) message;
+        if (status == FLOW__STATUS__OK) {
+            s_status(self, &status_reply, voters, standbys);
+            reply.cluster = &status_reply;
+        }
+        s_answer(self, &j->identity, &reply);
+    }
+    if (status == FLOW__STATUS__OK)
+        fl_info("meta", "member joined", "node=%s", j->req->join->node_id);
+    else
+        fl_warn("meta", "join failed", "node=%s reason=\"%s\"", j->req->join->node_id, message);
+    zframe_destroy(&j->identity);
+    flow__cluster__meta_request__free_unpacked(j->req, NULL);
+    free(j);
+}
+
+static void
+s_join_recorded(self_t *self, int status, void *arg)
+{
+    (void) self;
+    s_join_end(arg, status ? FLOW__STATUS__UNAVAILABLE : FLOW__STATUS__OK,
+               status ? "the consensus did not commit the new member; retry" : "");
+}
+
+static void
+s_join_record(s_join_t *j)
+{
+    Flow__Cluster__Member member = *j->req->join;
+    member.state = FLOW__CLUSTER__MEMBER_STATE__MEMBER_JOINING;
+    member.joined_ms = (uint64_t) zclock_time();
+    Flow__Cluster__MetaCommand cmd = FLOW__CLUSTER__META_COMMAND__INIT;
+    cmd.body_case = FLOW__CLUSTER__META_COMMAND__BODY_ADD_MEMBER;
+    cmd.add_member = &member;
+    if (s_propose(j->self, &cmd, s_join_recorded, j) != 0)
+        s_join_end(j, FLOW__STATUS__UNAVAILABLE, "this node no longer leads; retry");
+}
+
+static void
+s_join_assigned(struct raft_change *change, int status)
+{
+    s_join_t *j = change->data;
+    if (status != 0 && status != RAFT_BADROLE) {
+        s_join_end(j, FLOW__STATUS__UNAVAILABLE,
+                   "the new node did not catch up with the consensus log; is its consensus "
+                   "address reachable?");
+        return;
+    }
+    s_join_record(j);
+}
+
+/*  Voters are the first five; later nodes follow the log as standbys.  */
+static int
+s_role_for_new(const self_t *self)
+{
+    const struct raft_configuration *c = &self->raft.configuration;
+    unsigned voters = 0;
+    for (unsigned i = 0; i < c->n; i++)
+        voters += c->servers[i].role == RAFT_VOTER;
+    return voters < 5 ? RAFT_VOTER : RAFT_STANDBY;
+}
+
+static void
+s_join_added(struct raft_change *change, int status)
+{
+    s_join_t *j = change->data;
+    if (status != 0) {
+        s_join_end(j, FLOW__STATUS__UNAVAILABLE, raft_strerror(status));
+        return;
+    }
+    int rc = raft_assign(&j->self->raft, &j->change, j->req->join->raft_id,
+                         s_role_for_new(j->self), s_join_assigned);
+    if (rc)
+        s_join_end(j, FLOW__STATUS__UNAVAILABLE, raft_strerror(rc));
+}
+
+static const char *
+s_leader_peer(const self_t *self)
+{
+    raft_id leader = 0;
+    const char *address = NULL;
+    raft_leader((struct raft *) &self->raft, &leader, &address);
+    for (size_t i = 0; leader && self->meta && i < self->meta->n_members; i++)
+        if (self->meta->members[i]->raft_id == leader)
+            return self->meta->members[i]->peer_endpoint;
+    return "";
+}
+
+/*  Takes REQ and IDENTITY; answers now or when the join ends.  */
+static void
+s_join(self_t *self, zframe_t **identity, Flow__Cluster__MetaRequest *req)
+{
+    s_join_t *j = calloc(1, sizeof *j);
+    assert(j);
+    j->self = self;
+    j->identity = *identity;
+    *identity = NULL;
+    j->seq = req->seq;
+    j->req = req;
+    j->change.data = j;
+    const Flow__Cluster__Member *m = req->join;
+    if (raft_state(&self->raft) != RAFT_LEADER || !self->meta) {
+        Flow__Cluster__MetaReply reply = FLOW__CLUSTER__META_REPLY__INIT;
+        reply.seq = req->seq;
+        reply.status = FLOW__STATUS__UNAVAILABLE;
+        reply.message = self->meta ? "not the consensus leader" : "the cluster is not created yet";
+        reply.leader_peer = (char *) s_leader_peer(self);
+        s_answer(self, &j->identity, &reply);
+        flow__cluster__meta_request__free_unpacked(req, NULL);
+        free(j);
+        return;
+    }
+    for (size_t i = 0; i < self->meta->n_members; i++)
+        if (streq(self->meta->members[i]->node_id, m->node_id)) {
+            s_join_end(j, FLOW__STATUS__OK, "already a member");
+            return;
+        }
+    for (unsigned i = 0; i < self->raft.configuration.n; i++)
+        if (self->raft.configuration.servers[i].id == m->raft_id) {
+            /*  Added by an earlier attempt that did not finish.  */
+            s_join_added(&j->change, 0);
+            return;
+        }
+    int rc = raft_add(&self->raft, &j->change, m->raft_id, m->raft_address, s_join_added);
+    if (rc)
+        s_join_end(j, FLOW__STATUS__UNAVAILABLE, raft_strerror(rc));
+}
+
 static void
 s_handle_request(self_t *self)
 {
@@ -473,6 +637,12 @@ s_handle_request(self_t *self)
         if (req->body_case == FLOW__CLUSTER__META_REQUEST__BODY_STATUS) {
             s_status(self, &status, voters, standbys);
             reply.cluster = &status;
+        }
+        else
+        if (req->body_case == FLOW__CLUSTER__META_REQUEST__BODY_JOIN && req->join->raft_id
+            && req->join->node_id[0] && req->join->raft_address[0]) {
+            s_join(self, &identity, req);
+            return;
         }
         else {
             reply.status = FLOW__STATUS__INVALID_ARGUMENT;
