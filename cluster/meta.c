@@ -100,6 +100,25 @@ fl_meta_resolve_address(const char *address, char *out, size_t outlen)
     return n > 0 && (size_t) n < outlen ? 0 : FL_E_INVAL;
 }
 
+int
+fl_meta_resolve_endpoint(const char *endpoint, char *out, size_t outlen)
+{
+    size_t len = strlen(endpoint);
+    if (strncmp(endpoint, "tcp://", 6) != 0 || len < 8 || strcmp(endpoint + len - 2, ":*") != 0) {
+        int n = snprintf(out, outlen, "%s", endpoint);
+        return n >= 0 && (size_t) n < outlen ? 0 : FL_E_INVAL;
+    }
+    char address[80], resolved[80];
+    int n = snprintf(address, sizeof address, "%.*s:0", (int) (len - 8), endpoint + 6);
+    if (n < 0 || (size_t) n >= sizeof address)
+        return FL_E_INVAL;
+    int rc = fl_meta_resolve_address(address, resolved, sizeof resolved);
+    if (rc)
+        return rc;
+    n = snprintf(out, outlen, "tcp://%s", resolved);
+    return n >= 0 && (size_t) n < outlen ? 0 : FL_E_INVAL;
+}
+
 /*  ------------------------------------------------------------------
  *  Framing  */
 
@@ -339,6 +358,7 @@ s_create(self_t *self)
     me.node_id = (char *) args->node->node_id;
     me.raft_id = fl_meta_raft_id(args->node->node_id);
     me.raft_address = (char *) args->raft_address;
+    me.peer_endpoint = (char *) args->peer_endpoint;
     me.client_endpoint = (char *) args->node->client_endpoint;
     me.public_key = (char *) args->public_key;
     me.state = FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP;
@@ -560,16 +580,17 @@ s_join_added(struct raft_change *change, int status)
         s_join_end(j, FLOW__STATUS__UNAVAILABLE, raft_strerror(rc));
 }
 
-static const char *
-s_leader_peer(const self_t *self)
+/*  The leader's member record, or NULL when none is known.  */
+static const Flow__Cluster__Member *
+s_leader(self_t *self)
 {
     raft_id leader = 0;
     const char *address = NULL;
-    raft_leader((struct raft *) &self->raft, &leader, &address);
+    raft_leader(&self->raft, &leader, &address);
     for (size_t i = 0; leader && self->meta && i < self->meta->n_members; i++)
         if (self->meta->members[i]->raft_id == leader)
-            return self->meta->members[i]->peer_endpoint;
-    return "";
+            return self->meta->members[i];
+    return NULL;
 }
 
 /*  Takes REQ and IDENTITY; answers now or when the join ends.  */
@@ -590,7 +611,9 @@ s_join(self_t *self, zframe_t **identity, Flow__Cluster__MetaRequest *req)
         reply.seq = req->seq;
         reply.status = FLOW__STATUS__UNAVAILABLE;
         reply.message = self->meta ? "not the consensus leader" : "the cluster is not created yet";
-        reply.leader_peer = (char *) s_leader_peer(self);
+        const Flow__Cluster__Member *leader = s_leader(self);
+        reply.leader_peer = leader ? leader->peer_endpoint : "";
+        reply.leader_key = leader ? leader->public_key : "";
         s_answer(self, &j->identity, &reply);
         flow__cluster__meta_request__free_unpacked(req, NULL);
         free(j);

@@ -32,6 +32,7 @@ typedef struct {
     char raft_dir[FL_CONFIG_STR_MAX + 8];
     char raft_address[64];              /* host:port, the port resolved */
     const char *public_key;             /* the node's Z85 CURVE public key */
+    const char *peer_endpoint;          /* the node's, resolved */
     uint32_t partitions;
     uint32_t replicas;
     bool bootstrap;                     /* start a new cluster when DATA/raft is empty */
@@ -48,5 +49,9 @@ uint64_t fl_meta_raft_id(const char *node_id);
 /*  Resolves ADDRESS ("host:port"; port 0 picks a free one) into OUT
  *  (OUTLEN bytes).  Errors: FL_E_INVAL (not host:port), FL_E_IO.  */
 int fl_meta_resolve_address(const char *address, char *out, size_t outlen);
+
+/*  Resolves a ZeroMQ ENDPOINT "tcp://host:*" to a free port in OUT; any
+ *  other endpoint is copied.  Errors: as fl_meta_resolve_address.  */
+int fl_meta_resolve_endpoint(const char *endpoint, char *out, size_t outlen);
 
 #endif

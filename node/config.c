@@ -50,6 +50,12 @@ static const s_setting_t s_settings[] = {
       "owners per partition, fixed when the cluster is created" },
     { "cluster/raft", "FLOW_RAFT", "raft", STR(raft_address),
       "consensus address host:port (port 0 picks a free one; kept after the first start)" },
+    { "cluster/peer", "FLOW_PEER", "peer", STR(peer_endpoint),
+      "node-to-node endpoint (CURVE; port * picks a free one; kept after the first start)" },
+    { "cluster/join", "FLOW_JOIN", "join", STR(join),
+      "join the cluster through this member's peer endpoint (first start only)" },
+    { "cluster/join_key", "FLOW_JOIN_KEY", "join-key", STR(join_key),
+      "the join credential file, copied from DATA/keys/join.key of that member" },
     { "storage/map_size_mb", "FLOW_MAP_SIZE_MB", "map-size-mb", NUM(map_size_mb, 1, 1048576),
       "initial LMDB map size; grows on demand" },
     { "requests/max_bytes", "FLOW_REQUEST_MAX_BYTES", "request-max-bytes",
@@ -93,6 +99,7 @@ fl_config_defaults(fl_config_t *cfg)
     cfg->partitions = 1024;
     cfg->replicas = 3;
     snprintf(cfg->raft_address, sizeof cfg->raft_address, "127.0.0.1:7703");
+    snprintf(cfg->peer_endpoint, sizeof cfg->peer_endpoint, "tcp://127.0.0.1:7701");
     cfg->map_size_mb = 64;
     cfg->request_max_bytes = 1u << 20;
     cfg->default_timeout_ms = 5000;
@@ -120,7 +127,9 @@ s_apply(fl_config_t *cfg, const s_setting_t *s, const char *value, const char *s
             snprintf(err, errlen, "%s: %s is longer than %zu bytes", source, s->path, s->size - 1);
             return FL_E_INVAL;
         }
-        if (*value == '\0' && strcmp(s->path, "log/file") != 0) {
+        bool may_be_empty = strcmp(s->path, "log/file") == 0 || strcmp(s->path, "cluster/join") == 0
+                            || strcmp(s->path, "cluster/join_key") == 0;
+        if (*value == '\0' && !may_be_empty) {
             snprintf(err, errlen, "%s: %s is empty", source, s->path);
             return FL_E_INVAL;
         }

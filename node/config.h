@@ -31,6 +31,9 @@ typedef struct {
     char log_level[16];
     char log_file[FL_CONFIG_STR_MAX];
     char raft_address[64];        /* consensus host:port; port 0 picks one at first start */
+    char peer_endpoint[FL_CONFIG_STR_MAX];  /* node-to-node; port * picks one at first start */
+    char join[FL_CONFIG_STR_MAX];           /* a member's peer endpoint to join through; "" none */
+    char join_key[FL_CONFIG_STR_MAX];       /* the join credential file */
     uint64_t partitions;          /* used when the cluster is created */
     uint64_t replicas;            /* owners per partition, used when the cluster is created */
     uint64_t map_size_mb;         /* initial LMDB map size */

@@ -24,7 +24,8 @@
     X(BUSY,     "queue is full")                                          \
     X(CLOSED,   "closed")                                                 \
     X(EXPIRED,  "expired")                                                \
-    X(DENIED,   "not authentic")
+    X(DENIED,   "not authentic")                                          \
+    X(REFUSED,  "refused by the peer")
 
 typedef enum {
     FL_E_BASE_ = -1000,

@@ -19,6 +19,7 @@
 #include "cluster/control.h"
 #include "cluster/keys.h"
 #include "cluster/meta.h"
+#include "cluster/peer.h"
 #include "node/actor.h"
 #include "node/error.h"
 #include "node/log.h"
@@ -37,6 +38,7 @@
 #include <unistd.h>
 
 #define HOUSEKEEPING_MS 10000
+#define JOIN_TIMEOUT_MS 60000
 #define WORKER_QUEUE_MAX 1024
 
 typedef struct {
@@ -50,7 +52,11 @@ typedef struct {
     zactor_t *actors[FL_ACTOR_COUNT];       /* [0]: the session */
     zactor_t *control;
     zactor_t *meta;
+    zactor_t *peer;
     fl_meta_args_t meta_args;
+    fl_peer_args_t peer_args;
+    bool joined;
+    uint64_t created_ms;
     fl_ring_t *ring;
 } s_flowd_t;
 
@@ -105,7 +111,24 @@ s_put_meta(MDB_txn *txn, void *arg)
     return fl_codec_put(txn, w->meta, &key, &w->record->base);
 }
 
-/*  Reads the node's identity, or makes it on the first start.  */
+static int
+s_write_identity(s_flowd_t *f, MDB_dbi meta)
+{
+    Flow__Storage__NodeMeta record = FLOW__STORAGE__NODE_META__INIT;
+    record.record_version = 1;
+    record.node_id = f->node.node_id;
+    record.partitions = (uint32_t) f->config.partitions;
+    record.created_ms = f->created_ms;
+    record.raft_address = f->meta_args.raft_address;
+    record.peer_endpoint = f->peer_args.endpoint;
+    record.joined = f->joined;
+    s_meta_write_t w = { meta, &record };
+    return fl_store_write(f->node.store, s_put_meta, &w);
+}
+
+/*  Reads the node's identity, or makes it on the first start: its id,
+ *  and the consensus address and peer endpoint, which other members
+ *  record and so are chosen once (a * or 0 port resolved) and kept.  */
 static int
 s_identity(s_flowd_t *f)
 {
@@ -121,20 +144,20 @@ s_identity(s_flowd_t *f)
     ProtobufCMessage *msg = NULL;
     rc = fl_codec_get(txn, meta, &key, &flow__storage__node_meta__descriptor, &msg);
     fl_store_read_end(f->node.store, &txn);
-    Flow__Storage__NodeMeta record = FLOW__STORAGE__NODE_META__INIT;
-    char *raft_address = f->meta_args.raft_address;
+    char *raft_address = f->meta_args.raft_address, *peer = f->peer_args.endpoint;
     if (rc == 0) {
         Flow__Storage__NodeMeta *nm = (Flow__Storage__NodeMeta *) msg;
         snprintf(f->node.node_id, sizeof f->node.node_id, "%s", nm->node_id);
         snprintf(raft_address, sizeof f->meta_args.raft_address, "%s", nm->raft_address);
-        record.partitions = nm->partitions;
-        record.created_ms = nm->created_ms;
-        protobuf_c_message_free_unpacked(msg, NULL);
-        if (record.partitions != f->config.partitions)
+        snprintf(peer, sizeof f->peer_args.endpoint, "%s", nm->peer_endpoint);
+        f->joined = nm->joined;
+        f->created_ms = nm->created_ms;
+        if (nm->partitions != f->config.partitions)
             fl_warn("node", "partition count is fixed by the data directory; setting ignored",
-                    "partitions=%u setting=%" PRIu64, record.partitions, f->config.partitions);
-        f->config.partitions = record.partitions;
-        if (raft_address[0])
+                    "partitions=%u setting=%" PRIu64, nm->partitions, f->config.partitions);
+        f->config.partitions = nm->partitions;
+        protobuf_c_message_free_unpacked(msg, NULL);
+        if (raft_address[0] && peer[0])
             return 0;
     }
     else
@@ -146,24 +169,68 @@ s_identity(s_flowd_t *f)
         char hex[sizeof raw * 2 + 1];
         sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
         snprintf(f->node.node_id, sizeof f->node.node_id, "n%s", hex);
-        record.partitions = (uint32_t) f->config.partitions;
-        record.created_ms = (uint64_t) zclock_time();
+        f->created_ms = (uint64_t) zclock_time();
     }
-    /*  The consensus address is part of the cluster's configuration: it is
-     *  chosen once and kept.  */
     if (fl_meta_resolve_address(f->config.raft_address, raft_address,
-                                sizeof f->meta_args.raft_address) != 0) {
-        fl_error("node", "bad consensus address (host:port)", "raft=%s", f->config.raft_address);
+                                sizeof f->meta_args.raft_address) != 0
+        || fl_meta_resolve_endpoint(f->config.peer_endpoint, peer,
+                                    sizeof f->peer_args.endpoint) != 0) {
+        fl_error("node", "bad consensus address (host:port) or peer endpoint",
+                 "raft=%s peer=%s", f->config.raft_address, f->config.peer_endpoint);
         return FL_E_INVAL;
     }
-    record.record_version = 1;
-    record.node_id = f->node.node_id;
-    record.raft_address = raft_address;
-    s_meta_write_t w = { meta, &record };
-    rc = fl_store_write(f->node.store, s_put_meta, &w);
+    rc = s_write_identity(f, meta);
     if (rc == 0)
-        fl_info("node", "node identity", "node=%s partitions=%u raft=%s",
-                f->node.node_id, record.partitions, raft_address);
+        fl_info("node", "node identity", "node=%s partitions=%" PRIu64 " raft=%s peer=%s",
+                f->node.node_id, f->config.partitions, raft_address, peer);
+    return rc;
+}
+
+/*  Joins the cluster through --join with the credential of --join-key,
+ *  before this node serves anything: on success the cluster's token key
+ *  and join secret replace this node's own, and the node is marked as
+ *  joined, so it never bootstraps a cluster of its own.  */
+static int
+s_join(s_flowd_t *f)
+{
+    if (!f->config.join_key[0]) {
+        fl_error("node", "joining needs the join credential (--join-key FILE)", NULL);
+        return FL_E_INVAL;
+    }
+    fl_join_credential_t credential;
+    int rc = fl_keys_read_credential(f->config.join_key, &credential);
+    if (rc)
+        return rc;
+    Flow__Cluster__Member me = FLOW__CLUSTER__MEMBER__INIT;
+    me.node_id = f->node.node_id;
+    me.raft_id = fl_meta_raft_id(f->node.node_id);
+    me.raft_address = f->meta_args.raft_address;
+    me.peer_endpoint = f->peer_args.endpoint;
+    me.client_endpoint = f->node.client_endpoint;
+    me.public_key = (char *) zcert_public_txt(f->keys.node);
+    Flow__Cluster__PeerReply *reply = NULL;
+    char why[300] = "";
+    fl_info("node", "joining the cluster", "through=%s", f->config.join);
+    rc = fl_peer_join(f->config.join, &credential, f->keys.node, &me, JOIN_TIMEOUT_MS, &reply,
+                      why, sizeof why);
+    sodium_memzero(&credential, sizeof credential);
+    if (rc) {
+        fl_error("node", "join refused", "through=%s reason=\"%s\"", f->config.join, why);
+        return rc;
+    }
+    const Flow__Cluster__JoinReply *join = reply->join;
+    if (join->cluster_key.len != FL_KEYS_CLUSTER_BYTES || join->secret.len != FL_KEYS_JOIN_BYTES)
+        rc = FL_E_CORRUPT;
+    if (rc == 0)
+        rc = fl_keys_adopt(&f->keys, join->cluster_key.data, join->secret.data);
+    flow__cluster__peer_reply__free_unpacked(reply, NULL);
+    MDB_dbi meta;
+    if (rc == 0 && (rc = fl_store_dbi(f->node.store, "meta", &meta)) == 0) {
+        f->joined = true;
+        rc = s_write_identity(f, meta);
+    }
+    if (rc == 0)
+        fl_info("node", "joined the cluster", "through=%s", f->config.join);
     return rc;
 }
 
@@ -177,8 +244,9 @@ s_write_endpoints(s_flowd_t *f)
     FILE *out = fopen(tmp, "w");
     if (!out)
         return FL_E_IO;
-    fprintf(out, "node=%s\nclient=%s\ncontrol=%s\npid=%d\n", f->node.node_id,
-            f->node.client_endpoint, f->node.control_endpoint, (int) getpid());
+    fprintf(out, "node=%s\nclient=%s\ncontrol=%s\npeer=%s\nraft=%s\npid=%d\n",
+            f->node.node_id, f->node.client_endpoint, f->node.control_endpoint,
+            f->peer_args.endpoint, f->meta_args.raft_address, (int) getpid());
     if (fclose(out) != 0 || rename(tmp, f->endpoints_path) != 0)
         return FL_E_IO;
     return 0;
@@ -204,18 +272,39 @@ s_start_actors(s_flowd_t *f)
     f->control = fl_control_new(&f->node, &f->keys);
     if (!f->control)
         return FL_E_IO;
+    f->peer_args.node = &f->node;
+    f->peer_args.keys = &f->keys;
+    f->peer = fl_peer_new(&f->peer_args);
+    return f->peer ? 0 : FL_E_IO;
+}
+
+/*  The metadata thread, and this node's place in a cluster: the first
+ *  start without --join creates a cluster of one (and its join
+ *  credential); the first start with --join joins through that member.
+ *  Later starts are members already and do neither.  */
+static int
+s_start_cluster(s_flowd_t *f)
+{
+    bool joining = f->config.join[0] && !f->joined;
+    if (f->config.join[0] && f->joined)
+        fl_info("node", "already a member; --join is ignored", "join=%s", f->config.join);
     fl_meta_args_t *m = &f->meta_args;
     m->node = &f->node;
     snprintf(m->raft_dir, sizeof m->raft_dir, "%s/raft", f->config.data_dir);
     m->public_key = zcert_public_txt(f->keys.node);
+    m->peer_endpoint = f->peer_args.endpoint;
     m->partitions = (uint32_t) f->config.partitions;
     m->replicas = (uint32_t) f->config.replicas;
-    m->bootstrap = true;
+    m->bootstrap = !joining && !f->joined;
     int rc = s_mkdirs(m->raft_dir);
+    if (rc == 0 && m->bootstrap && !f->keys.member)
+        rc = fl_keys_create_cluster(&f->keys);
     if (rc)
         return rc;
     f->meta = fl_meta_new(m);
-    return f->meta ? 0 : FL_E_IO;
+    if (!f->meta)
+        return FL_E_IO;
+    return joining ? s_join(f) : 0;
 }
 
 static int
@@ -258,7 +347,12 @@ s_start(s_flowd_t *f)
     if ((rc = fl_keys_load(f->config.data_dir, &f->keys)))
         return rc;
     f->node.cluster_key = f->keys.cluster;
-    if ((rc = s_start_actors(f)))
+    /*  Members record each other's client endpoint: a * port is chosen
+     *  now, before anything is recorded.  */
+    if ((rc = fl_meta_resolve_endpoint(f->config.client_endpoint, f->node.client_endpoint,
+                                       sizeof f->node.client_endpoint)))
+        return rc;
+    if ((rc = s_start_cluster(f)) || (rc = s_start_actors(f)))
         return rc;
     return s_write_endpoints(f);
 }
@@ -284,6 +378,7 @@ s_stop(s_flowd_t *f)
     for (size_t a = 0; a < FL_ACTOR_COUNT; a++)
         zactor_destroy(&f->actors[a]);
     zactor_destroy(&f->control);
+    zactor_destroy(&f->peer);
     zactor_destroy(&f->meta);
     fl_workers_destroy(&f->node.workers);
     if (f->endpoints_path[0])

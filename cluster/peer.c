@@ -1,0 +1,357 @@
+/*  cluster/peer.c — the node-to-node socket; see peer.h.
+ *
+ *  One thread: a zactor whose loop polls its pipe and the peer ROUTER
+ *  (in the peer context) with a short timeout, because the two sockets
+ *  belong to different ZeroMQ contexts.  A join is handled to its end
+ *  before the next request: it waits on the metadata thread (and, on a
+ *  follower, on the leader's peer socket), which is bounded and rare.
+ */
+#include "cluster/peer.h"
+#include "cluster/meta.h"
+#include "node/actor.h"
+#include "node/envelope.h"
+#include "node/error.h"
+#include "node/log.h"
+
+#include <sodium.h>
+
+#define POLL_MS 100
+#define PEER_FRAME_MAX 65536
+#define META_TIMEOUT_MS 30000
+#define FORWARD_TIMEOUT_MS 30000
+
+typedef struct {
+    fl_peer_args_t *args;
+    zsock_t *pipe;
+    void *ctx;                          /* the peer context */
+    void *sock;                         /* ROUTER, CURVE server */
+    zsock_t *meta;                      /* DEALER to the metadata thread */
+    uint64_t next_seq;
+    char why[256];                      /* a relayed refusal, until it is sent */
+    bool terminated;
+} self_t;
+
+/*  ------------------------------------------------------------------
+ *  Client side: one request to a peer socket, in a context of its own  */
+
+static int
+s_set_client_curve(void *sock, zcert_t *cert, const char *server_key)
+{
+    uint8_t server[32];
+    if (!zmq_z85_decode(server, server_key))
+        return FL_E_INVAL;
+    int linger = 0;
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server, 32) != 0
+        || zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, zcert_public_key(cert), 32) != 0
+        || zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, zcert_secret_key(cert), 32) != 0
+        || zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0)
+        return FL_E_IO;
+    return 0;
+}
+
+/*  Sends REQ to the peer socket at ENDPOINT (public key SERVER_KEY) and
+ *  waits up to TIMEOUT_MS for the reply with its seq.  */
+static int
+s_call(const char *endpoint, const char *server_key, zcert_t *cert,
+       const Flow__Cluster__PeerRequest *req, int timeout_ms, Flow__Cluster__PeerReply **reply_p)
+{
+    void *ctx = zmq_ctx_new();
+    void *sock = ctx ? zmq_socket(ctx, ZMQ_DEALER) : NULL;
+    int rc = sock ? s_set_client_curve(sock, cert, server_key) : FL_E_IO;
+    if (rc == 0 && zmq_connect(sock, endpoint) != 0)
+        rc = FL_E_INVAL;
+    if (rc == 0) {
+        size_t len = flow__cluster__peer_request__get_packed_size(req);
+        uint8_t *buf = malloc(len ? len : 1);
+        assert(buf);
+        flow__cluster__peer_request__pack(req, buf);
+        if (zmq_send(sock, buf, len, 0) < 0)
+            rc = FL_E_IO;
+        free(buf);
+    }
+    *reply_p = NULL;
+    int64_t deadline = zclock_mono() + timeout_ms;
+    while (rc == 0 && !*reply_p) {
+        zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
+        int64_t left = deadline - zclock_mono();
+        if (left <= 0 || zmq_poll(&item, 1, (long) left) <= 0) {
+            rc = FL_E_TIMEDOUT;
+            break;
+        }
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, sock, 0) >= 0) {
+            Flow__Cluster__PeerReply *reply = flow__cluster__peer_reply__unpack(
+                NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
+            if (reply && reply->seq == req->seq)
+                *reply_p = reply;
+            else
+            if (reply)
+                flow__cluster__peer_reply__free_unpacked(reply, NULL);
+        }
+        zmq_msg_close(&msg);
+    }
+    if (sock)
+        zmq_close(sock);
+    if (ctx)
+        zmq_ctx_term(ctx);
+    return rc;
+}
+
+int
+fl_peer_join(const char *endpoint, const fl_join_credential_t *credential, zcert_t *cert,
+             const Flow__Cluster__Member *member, int timeout_ms,
+             Flow__Cluster__PeerReply **reply_p, char *why, size_t whylen)
+{
+    Flow__Cluster__JoinRequest join = FLOW__CLUSTER__JOIN_REQUEST__INIT;
+    join.secret.data = (uint8_t *) credential->secret;
+    join.secret.len = sizeof credential->secret;
+    join.member = (Flow__Cluster__Member *) member;
+    Flow__Cluster__PeerRequest req = FLOW__CLUSTER__PEER_REQUEST__INIT;
+    req.version = FL_PROTOCOL_VERSION;
+    req.seq = (uint64_t) zclock_usecs();
+    req.body_case = FLOW__CLUSTER__PEER_REQUEST__BODY_JOIN;
+    req.join = &join;
+    Flow__Cluster__PeerReply *reply = NULL;
+    int rc = s_call(endpoint, credential->server_key, cert, &req, timeout_ms, &reply);
+    if (rc) {
+        snprintf(why, whylen, rc == FL_E_TIMEDOUT
+                 ? "no answer from %s within %d ms (is it a member's peer endpoint, and does "
+                   "the credential name that member's key?)"
+                 : "cannot reach %s", endpoint, timeout_ms);
+        return rc == FL_E_TIMEDOUT ? rc : FL_E_REFUSED;
+    }
+    if (reply->status != FLOW__STATUS__OK || reply->body_case != FLOW__CLUSTER__PEER_REPLY__BODY_JOIN) {
+        snprintf(why, whylen, "%s", reply->message[0] ? reply->message : "refused");
+        rc = reply->status == FLOW__STATUS__PERMISSION_DENIED ? FL_E_DENIED : FL_E_REFUSED;
+        flow__cluster__peer_reply__free_unpacked(reply, NULL);
+        return rc;
+    }
+    *reply_p = reply;
+    return 0;
+}
+
+/*  ------------------------------------------------------------------
+ *  Server side  */
+
+static void
+s_send_reply(self_t *self, zmq_msg_t *identity, const Flow__Cluster__PeerReply *reply)
+{
+    size_t len = flow__cluster__peer_reply__get_packed_size(reply);
+    uint8_t *buf = malloc(len ? len : 1);
+    assert(buf);
+    flow__cluster__peer_reply__pack(reply, buf);
+    if (zmq_msg_send(identity, self->sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        zmq_send(self->sock, buf, len, ZMQ_DONTWAIT);
+    free(buf);
+}
+
+/*  Asks the metadata thread to add MEMBER; NULL when it did not answer. */
+static Flow__Cluster__MetaReply *
+s_meta_join(self_t *self, const Flow__Cluster__Member *member)
+{
+    if (!self->meta)
+        self->meta = zsock_new_dealer(FL_META_ENDPOINT);
+    Flow__Cluster__MetaRequest req = FLOW__CLUSTER__META_REQUEST__INIT;
+    req.seq = ++self->next_seq;
+    req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_JOIN;
+    req.join = (Flow__Cluster__Member *) member;
+    zframe_t *frame = fl_envelope_pack(&req.base);
+    zframe_send(&frame, self->meta, 0);
+    zsock_set_rcvtimeo(self->meta, META_TIMEOUT_MS);
+    Flow__Cluster__MetaReply *in = NULL;
+    while (!in && (frame = zframe_recv(self->meta))) {
+        in = flow__cluster__meta_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
+        zframe_destroy(&frame);
+        if (in && in->seq != req.seq) {
+            flow__cluster__meta_reply__free_unpacked(in, NULL);
+            in = NULL;
+        }
+    }
+    return in;
+}
+
+/*  A follower passes the join on to the leader, as a member itself, and
+ *  relays the leader's answer.  */
+static void
+s_forward_join(self_t *self, const Flow__Cluster__JoinRequest *join,
+               const Flow__Cluster__MetaReply *meta, Flow__Cluster__PeerReply *reply,
+               Flow__Cluster__PeerReply **relayed)
+{
+    fl_join_credential_t leader;
+    snprintf(leader.server_key, sizeof leader.server_key, "%s", meta->leader_key);
+    memcpy(leader.secret, self->args->keys->join, sizeof leader.secret);
+    int rc = fl_peer_join(meta->leader_peer, &leader, self->args->keys->node, join->member,
+                          FORWARD_TIMEOUT_MS, relayed, self->why, sizeof self->why);
+    sodium_memzero(&leader, sizeof leader);
+    if (rc == 0)
+        return;
+    reply->status = rc == FL_E_DENIED ? FLOW__STATUS__PERMISSION_DENIED : FLOW__STATUS__UNAVAILABLE;
+    reply->message = self->why;
+}
+
+static void
+s_handle_join(self_t *self, const Flow__Cluster__JoinRequest *join,
+              Flow__Cluster__PeerReply *reply, Flow__Cluster__MetaReply **meta_p,
+              Flow__Cluster__PeerReply **relayed, Flow__Cluster__JoinReply *accepted)
+{
+    const fl_keys_t *keys = self->args->keys;
+    if (join->secret.len != FL_KEYS_JOIN_BYTES || !keys->member
+        || sodium_memcmp(join->secret.data, keys->join, FL_KEYS_JOIN_BYTES) != 0) {
+        reply->status = FLOW__STATUS__PERMISSION_DENIED;
+        reply->message = "join: wrong join credential";
+        fl_warn("peer", "join refused: wrong join credential", "node=%s",
+                join->member ? join->member->node_id : "?");
+        return;
+    }
+    if (!join->member || !join->member->node_id[0] || !join->member->raft_address[0]
+        || !join->member->peer_endpoint[0] || strlen(join->member->public_key) != 40) {
+        reply->status = FLOW__STATUS__INVALID_ARGUMENT;
+        reply->message = "join: the member record is incomplete";
+        return;
+    }
+    Flow__Cluster__MetaReply *meta = s_meta_join(self, join->member);
+    *meta_p = meta;
+    if (!meta) {
+        reply->status = FLOW__STATUS__UNAVAILABLE;
+        reply->message = "join: the metadata thread did not answer in time";
+        return;
+    }
+    if (meta->status == FLOW__STATUS__UNAVAILABLE && meta->leader_peer[0]) {
+        s_forward_join(self, join, meta, reply, relayed);
+        return;
+    }
+    reply->status = meta->status;
+    reply->message = meta->message;
+    if (meta->status != FLOW__STATUS__OK)
+        return;
+    accepted->cluster_key.data = (uint8_t *) keys->cluster;
+    accepted->cluster_key.len = FL_KEYS_CLUSTER_BYTES;
+    accepted->secret.data = (uint8_t *) keys->join;
+    accepted->secret.len = FL_KEYS_JOIN_BYTES;
+    accepted->meta = meta->cluster ? meta->cluster->meta : NULL;
+    reply->body_case = FLOW__CLUSTER__PEER_REPLY__BODY_JOIN;
+    reply->join = accepted;
+}
+
+static void
+s_handle(self_t *self)
+{
+    zmq_msg_t identity, body;
+    zmq_msg_init(&identity);
+    zmq_msg_init(&body);
+    if (zmq_msg_recv(&identity, self->sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&identity);
+        zmq_msg_close(&body);
+        return;
+    }
+    bool more = zmq_msg_more(&identity);
+    if (more)
+        zmq_msg_recv(&body, self->sock, 0);
+    while (zmq_msg_more(&body)) {           /* extra frames: drained, not read */
+        zmq_msg_t extra;
+        zmq_msg_init(&extra);
+        zmq_msg_recv(&extra, self->sock, 0);
+        bool again = zmq_msg_more(&extra);
+        zmq_msg_close(&extra);
+        if (!again)
+            break;
+    }
+    Flow__Cluster__PeerRequest *req = zmq_msg_size(&body) <= PEER_FRAME_MAX
+        ? flow__cluster__peer_request__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body))
+        : NULL;
+    Flow__Cluster__PeerReply reply = FLOW__CLUSTER__PEER_REPLY__INIT;
+    Flow__Cluster__JoinReply accepted = FLOW__CLUSTER__JOIN_REPLY__INIT;
+    Flow__Cluster__MetaReply *meta = NULL;
+    Flow__Cluster__PeerReply *relayed = NULL;
+    if (!req || req->version != FL_PROTOCOL_VERSION) {
+        reply.status = FLOW__STATUS__INVALID_ARGUMENT;
+        reply.message = "not a flow.cluster.PeerRequest of protocol version 1";
+    }
+    else {
+        reply.seq = req->seq;
+        if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_JOIN)
+            s_handle_join(self, req->join, &reply, &meta, &relayed, &accepted);
+        else {
+            reply.status = FLOW__STATUS__INVALID_ARGUMENT;
+            reply.message = "body: missing or of a kind this node does not know";
+        }
+    }
+    if (relayed)
+        relayed->seq = reply.seq;
+    s_send_reply(self, &identity, relayed ? relayed : &reply);
+    if (relayed)
+        flow__cluster__peer_reply__free_unpacked(relayed, NULL);
+    if (meta)
+        flow__cluster__meta_reply__free_unpacked(meta, NULL);
+    if (req)
+        flow__cluster__peer_request__free_unpacked(req, NULL);
+    zmq_msg_close(&identity);
+    zmq_msg_close(&body);
+}
+
+static int
+s_open(self_t *self)
+{
+    self->ctx = zmq_ctx_new();
+    self->sock = self->ctx ? zmq_socket(self->ctx, ZMQ_ROUTER) : NULL;
+    if (!self->sock)
+        return FL_E_NOMEM;
+    int on = 1, linger = 0, maxmsg = PEER_FRAME_MAX * 4;
+    zcert_t *cert = self->args->keys->node;
+    zmq_setsockopt(self->sock, ZMQ_CURVE_SERVER, &on, sizeof on);
+    zmq_setsockopt(self->sock, ZMQ_CURVE_SECRETKEY, zcert_secret_key(cert), 32);
+    zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof linger);
+    int64_t max = maxmsg;
+    zmq_setsockopt(self->sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    if (zmq_bind(self->sock, self->args->endpoint) != 0) {
+        fl_error("peer", "cannot bind the peer endpoint", "endpoint=%s error=\"%s\"",
+                 self->args->endpoint, zmq_strerror(zmq_errno()));
+        return FL_E_IO;
+    }
+    size_t len = sizeof self->args->endpoint;
+    zmq_getsockopt(self->sock, ZMQ_LAST_ENDPOINT, self->args->endpoint, &len);
+    return 0;
+}
+
+static void
+s_close(self_t *self)
+{
+    zsock_destroy(&self->meta);
+    if (self->sock)
+        zmq_close(self->sock);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+}
+
+static void
+s_peer_task(zsock_t *pipe, void *arg)
+{
+    self_t self = { .args = arg, .pipe = pipe };
+    zsock_signal(pipe, 0);
+    int rc = s_open(&self);
+    zsock_signal(pipe, rc ? 1 : 0);
+    if (rc) {
+        s_close(&self);
+        return;
+    }
+    fl_info("peer", "peer socket ready", "endpoint=%s", self.args->endpoint);
+    while (!self.terminated) {
+        zmq_pollitem_t item = { self.sock, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll(&item, 1, POLL_MS) > 0 && (item.revents & ZMQ_POLLIN))
+            s_handle(&self);
+        while (zsock_events(pipe) & ZMQ_POLLIN) {
+            char *command = zstr_recv(pipe);
+            if (!command || streq(command, "$TERM"))
+                self.terminated = true;
+            zstr_free(&command);
+        }
+    }
+    s_close(&self);
+}
+
+zactor_t *
+fl_peer_new(fl_peer_args_t *args)
+{
+    return fl_actor_start(s_peer_task, args);
+}

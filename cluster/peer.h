@@ -1,0 +1,45 @@
+/*  cluster/peer.h — the node-to-node socket.
+ *
+ *  A ROUTER on the node's peer endpoint (--peer), CURVE-encrypted with the
+ *  node's own keypair.  Each frame is a PeerRequest, answered with one
+ *  PeerReply.  Today it answers joins: a node that presents the cluster's
+ *  join secret is added through the metadata thread (cluster/meta.c) and
+ *  receives the cluster key and the join secret over the encrypted
+ *  channel; a wrong secret is refused and nothing changes.
+ *
+ *  The socket lives in a ZeroMQ context of its own: the process's main
+ *  context has a ZAP handler that admits only admin keys (the control
+ *  socket), and a joining node's key is not known beforehand.  Requests
+ *  are authenticated by what they carry (the join secret).
+ */
+#ifndef FL_PEER_H
+#define FL_PEER_H
+
+#include <czmq.h>
+
+#include "cluster.pb-c.h"
+#include "cluster/keys.h"
+#include "node/node.h"
+
+typedef struct {
+    const fl_node_t *node;
+    const fl_keys_t *keys;
+    char endpoint[256];                 /* where to bind; a * port resolved by then */
+} fl_peer_args_t;
+
+/*  Starts the peer socket; NULL when it cannot bind (logged).  */
+zactor_t *fl_peer_new(fl_peer_args_t *args);
+
+/*  Joins the cluster through the member at ENDPOINT (a peer endpoint),
+ *  whose public key and join secret CREDENTIAL names, as MEMBER, speaking
+ *  CURVE with CERT.  Follows a redirect to the consensus leader (whose
+ *  key is in the metadata it is redirected with); waits up to TIMEOUT_MS
+ *  in all.  On success *REPLY_P gets the PeerReply holding the JoinReply
+ *  (the caller frees it).
+ *  Errors: FL_E_DENIED (wrong secret), FL_E_TIMEDOUT (no answer),
+ *  FL_E_REFUSED (refused for another reason); WHY says which.  */
+int fl_peer_join(const char *endpoint, const fl_join_credential_t *credential,
+                 zcert_t *cert, const Flow__Cluster__Member *member, int timeout_ms,
+                 Flow__Cluster__PeerReply **reply_p, char *why, size_t whylen);
+
+#endif
