@@ -22,9 +22,11 @@ struct fl_ring_t {
 };
 
 fl_ring_t *
-fl_ring_new_single(const char *local_id, uint32_t partitions, uint64_t epoch)
+fl_ring_new_held_by(const char *local_id, const char *owner_id, uint32_t partitions,
+                    uint64_t epoch)
 {
-    if (!local_id || strlen(local_id) >= MEMBER_ID_MAX
+    if (!local_id || !owner_id || strlen(local_id) >= MEMBER_ID_MAX
+        || strlen(owner_id) >= MEMBER_ID_MAX
         || partitions == 0 || partitions > FL_KEYSPACE_MAX_PARTITIONS)
         return NULL;
     fl_ring_t *self = calloc(1, sizeof *self);
@@ -32,15 +34,23 @@ fl_ring_new_single(const char *local_id, uint32_t partitions, uint64_t epoch)
         return NULL;
     self->epoch = epoch;
     self->partitions = partitions;
-    self->nmembers = 1;
-    self->members = calloc(1, sizeof *self->members);
+    self->nmembers = strcmp(local_id, owner_id) == 0 ? 1 : 2;
+    self->members = calloc(self->nmembers, sizeof *self->members);
     self->owner = calloc(partitions, sizeof *self->owner);
     if (!self->members || !self->owner) {
         fl_ring_destroy(&self);
         return NULL;
     }
-    strcpy(self->members[0], local_id);
+    strcpy(self->members[0], owner_id);
+    strcpy(self->members[self->nmembers - 1], local_id);
+    self->local = (uint16_t) (self->nmembers - 1);
     return self;
+}
+
+fl_ring_t *
+fl_ring_new_single(const char *local_id, uint32_t partitions, uint64_t epoch)
+{
+    return fl_ring_new_held_by(local_id, local_id, partitions, epoch);
 }
 
 void

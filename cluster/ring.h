@@ -21,6 +21,12 @@ typedef struct fl_ring_t fl_ring_t;
  *  EPOCH.  NULL on no memory or a bad argument.  */
 fl_ring_t *fl_ring_new_single(const char *local_id, uint32_t partitions, uint64_t epoch);
 
+/*  The ring in which OWNER_ID holds all PARTITIONS and LOCAL_ID (which may
+ *  be the same node) none unless it is the owner: a node that joined a
+ *  cluster before partitions are handed to it.  */
+fl_ring_t *fl_ring_new_held_by(const char *local_id, const char *owner_id, uint32_t partitions,
+                               uint64_t epoch);
+
 void fl_ring_destroy(fl_ring_t **self_p);
 
 uint32_t fl_ring_partitions(const fl_ring_t *self);

@@ -56,6 +56,7 @@ typedef struct {
     fl_meta_args_t meta_args;
     fl_peer_args_t peer_args;
     bool joined;
+    char holder[FL_NODE_ID_MAX];            /* joined: who holds the partitions */
     uint64_t created_ms;
     fl_ring_t *ring;
 } s_flowd_t;
@@ -122,6 +123,7 @@ s_write_identity(s_flowd_t *f, MDB_dbi meta)
     record.raft_address = f->meta_args.raft_address;
     record.peer_endpoint = f->peer_args.endpoint;
     record.joined = f->joined;
+    record.holder = f->holder;
     s_meta_write_t w = { meta, &record };
     return fl_store_write(f->node.store, s_put_meta, &w);
 }
@@ -151,6 +153,7 @@ s_identity(s_flowd_t *f)
         snprintf(raft_address, sizeof f->meta_args.raft_address, "%s", nm->raft_address);
         snprintf(peer, sizeof f->peer_args.endpoint, "%s", nm->peer_endpoint);
         f->joined = nm->joined;
+        snprintf(f->holder, sizeof f->holder, "%s", nm->holder);
         f->created_ms = nm->created_ms;
         if (nm->partitions != f->config.partitions)
             fl_warn("node", "partition count is fixed by the data directory; setting ignored",
@@ -223,6 +226,11 @@ s_join(s_flowd_t *f)
         rc = FL_E_CORRUPT;
     if (rc == 0)
         rc = fl_keys_adopt(&f->keys, join->cluster_key.data, join->secret.data);
+    /*  Until partitions are handed over, the member that created the
+     *  cluster holds them all; this node routes to it.  */
+    for (size_t i = 0; join->meta && i < join->meta->n_members && !f->holder[0]; i++)
+        if (join->meta->members[i]->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP)
+            snprintf(f->holder, sizeof f->holder, "%s", join->meta->members[i]->node_id);
     flow__cluster__peer_reply__free_unpacked(reply, NULL);
     MDB_dbi meta;
     if (rc == 0 && (rc = fl_store_dbi(f->node.store, "meta", &meta)) == 0) {
@@ -337,12 +345,10 @@ s_start(s_flowd_t *f)
     if ((rc = fl_user_init(f->node.store, f->config.pwhash_ops, f->config.pwhash_mem_kb))
         || (rc = fl_event_init(f->node.store)))
         return rc;
-    f->ring = fl_ring_new_single(f->node.node_id, (uint32_t) f->config.partitions, 1);
-    f->node.ring = f->ring;
     f->node.metrics = fl_metrics_new(fl_requests_names(), fl_requests_count(),
                                      fl_actor_names(), FL_ACTOR_COUNT);
     f->node.workers = fl_workers_new(f->config.workers, WORKER_QUEUE_MAX);
-    if (!f->ring || !f->node.metrics || !f->node.workers)
+    if (!f->node.metrics || !f->node.workers)
         return FL_E_NOMEM;
     if ((rc = fl_keys_load(f->config.data_dir, &f->keys)))
         return rc;
@@ -352,7 +358,15 @@ s_start(s_flowd_t *f)
     if ((rc = fl_meta_resolve_endpoint(f->config.client_endpoint, f->node.client_endpoint,
                                        sizeof f->node.client_endpoint)))
         return rc;
-    if ((rc = s_start_cluster(f)) || (rc = s_start_actors(f)))
+    if ((rc = s_start_cluster(f)))
+        return rc;
+    f->ring = f->holder[0] ? fl_ring_new_held_by(f->node.node_id, f->holder,
+                                                 (uint32_t) f->config.partitions, 1)
+                           : fl_ring_new_single(f->node.node_id, (uint32_t) f->config.partitions, 1);
+    f->node.ring = f->ring;
+    if (!f->ring)
+        return FL_E_NOMEM;
+    if ((rc = s_start_actors(f)))
         return rc;
     return s_write_endpoints(f);
 }

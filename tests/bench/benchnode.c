@@ -33,12 +33,13 @@ fl_benchnode_start(fl_benchnode_t *node, const char *flowd, const char *const *e
         node->dir[0] = '\0';
         return -1;
     }
-    const char *argv[16 + EXTRA_MAX + 1] = {
+    const char *argv[18 + EXTRA_MAX + 1] = {
         flowd, "--data", node->dir, "--client", "tcp://127.0.0.1:*",
-        "--control", "tcp://127.0.0.1:*", "--raft", "127.0.0.1:0", "--log-level", "warn",
+        "--control", "tcp://127.0.0.1:*", "--raft", "127.0.0.1:0",
+        "--peer", "tcp://127.0.0.1:*", "--log-level", "warn",
         "--pwhash-ops", "1", "--pwhash-mem-kb", "8",
     };
-    size_t argc = 15;
+    size_t argc = 17;
     for (size_t i = 0; extra && extra[i]; i++) {
         if (i == EXTRA_MAX)
             return -1;

@@ -109,6 +109,8 @@ s_spawn(fl_proc_t *node, const char *data, const char *const *extra)
     argv[n++] = "tcp://127.0.0.1:*";
     argv[n++] = "--raft";
     argv[n++] = "127.0.0.1:0";
+    argv[n++] = "--peer";
+    argv[n++] = "tcp://127.0.0.1:*";
     for (size_t i = 0; extra && extra[i] && n < 62; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
@@ -146,6 +148,9 @@ s_read_endpoints(fl_proc_t *node)
         else
         if (strncmp(line, "control=", 8) == 0)
             snprintf(node->control, sizeof node->control, "%s", line + 8);
+        else
+        if (strncmp(line, "peer=", 5) == 0)
+            snprintf(node->peer, sizeof node->peer, "%s", line + 5);
         else
         if (strncmp(line, "node=", 5) == 0)
             snprintf(node->node_id, sizeof node->node_id, "%s", line + 5);

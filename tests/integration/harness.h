@@ -21,6 +21,7 @@ typedef struct {
     char log[600];
     char client[512];
     char control[512];
+    char peer[512];
     char node_id[512];
     char admin_key[600];
     pid_t pid;
