@@ -219,15 +219,21 @@ s_with_state(const Flow__Cluster__ClusterMeta *meta, const Flow__Cluster__Member
     return NULL;
 }
 
+Flow__Cluster__MetaCommand *
+fl_meta_decode(const void *data, size_t len)
+{
+    struct raft_buffer buf = { (void *) data, len };
+    size_t n = 0;
+    const uint8_t *packed = s_unframe(&buf, &n);
+    return packed ? flow__cluster__meta_command__unpack(NULL, n, packed) : NULL;
+}
+
 static int
 s_fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
     self_t *self = fsm->data;
     *result = NULL;
-    size_t len = 0;
-    const uint8_t *data = s_unframe(buf, &len);
-    Flow__Cluster__MetaCommand *cmd = data
-        ? flow__cluster__meta_command__unpack(NULL, len, data) : NULL;
+    Flow__Cluster__MetaCommand *cmd = fl_meta_decode(buf->base, buf->len);
     if (!cmd) {
         fl_error("meta", "undecodable metadata command; skipped", "bytes=%zu", buf->len);
         return 0;

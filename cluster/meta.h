@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cluster.pb-c.h"
 #include "node/node.h"
 
 #define FL_META_ENDPOINT "inproc://flow.meta"
@@ -42,6 +43,10 @@ typedef struct {
  *  consensus is started.  NULL when it cannot start (logged).  ARGS must
  *  outlive the thread.  */
 zactor_t *fl_meta_new(const fl_meta_args_t *args);
+
+/*  Decodes one framed log entry (u64 LE length, packed MetaCommand,
+ *  padding); NULL when it is not one.  The caller frees the command.  */
+Flow__Cluster__MetaCommand *fl_meta_decode(const void *data, size_t len);
 
 /*  The consensus id of NODE_ID: hash64 of the id, never 0.  */
 uint64_t fl_meta_raft_id(const char *node_id);

@@ -121,7 +121,7 @@ fl_peer_join(const char *endpoint, const fl_join_credential_t *credential, zcert
                  : "cannot reach %s", endpoint, timeout_ms);
         return rc == FL_E_TIMEDOUT ? rc : FL_E_REFUSED;
     }
-    if (reply->status != FLOW__STATUS__OK || reply->body_case != FLOW__CLUSTER__PEER_REPLY__BODY_JOIN) {
+    if (!fl_peer_join_reply_valid(reply)) {
         snprintf(why, whylen, "%s", reply->message[0] ? reply->message : "refused");
         rc = reply->status == FLOW__STATUS__PERMISSION_DENIED ? FL_E_DENIED : FL_E_REFUSED;
         flow__cluster__peer_reply__free_unpacked(reply, NULL);
@@ -190,24 +190,48 @@ s_forward_join(self_t *self, const Flow__Cluster__JoinRequest *join,
     reply->message = self->why;
 }
 
+Flow__Status
+fl_peer_check_join(const Flow__Cluster__JoinRequest *join, const fl_keys_t *keys,
+                   const char **why)
+{
+    if (join->secret.len != FL_KEYS_JOIN_BYTES || !keys->member
+        || sodium_memcmp(join->secret.data, keys->join, FL_KEYS_JOIN_BYTES) != 0) {
+        *why = "join: wrong join credential";
+        return FLOW__STATUS__PERMISSION_DENIED;
+    }
+    const Flow__Cluster__Member *m = join->member;
+    if (!m || !m->node_id[0] || strlen(m->node_id) >= FL_NODE_ID_MAX || !m->raft_id
+        || !m->raft_address[0] || strlen(m->raft_address) >= 64 || !m->peer_endpoint[0]
+        || strlen(m->peer_endpoint) >= 256 || strlen(m->client_endpoint) >= 256
+        || strlen(m->public_key) != 40) {
+        *why = "join: the member record is incomplete or too long";
+        return FLOW__STATUS__INVALID_ARGUMENT;
+    }
+    return FLOW__STATUS__OK;
+}
+
+bool
+fl_peer_join_reply_valid(const Flow__Cluster__PeerReply *reply)
+{
+    return reply->status == FLOW__STATUS__OK
+           && reply->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_JOIN
+           && reply->join->cluster_key.len == FL_KEYS_CLUSTER_BYTES
+           && reply->join->secret.len == FL_KEYS_JOIN_BYTES;
+}
+
 static void
 s_handle_join(self_t *self, const Flow__Cluster__JoinRequest *join,
               Flow__Cluster__PeerReply *reply, Flow__Cluster__MetaReply **meta_p,
               Flow__Cluster__PeerReply **relayed, Flow__Cluster__JoinReply *accepted)
 {
     const fl_keys_t *keys = self->args->keys;
-    if (join->secret.len != FL_KEYS_JOIN_BYTES || !keys->member
-        || sodium_memcmp(join->secret.data, keys->join, FL_KEYS_JOIN_BYTES) != 0) {
-        reply->status = FLOW__STATUS__PERMISSION_DENIED;
-        reply->message = "join: wrong join credential";
-        fl_warn("peer", "join refused: wrong join credential", "node=%s",
-                join->member ? join->member->node_id : "?");
-        return;
-    }
-    if (!join->member || !join->member->node_id[0] || !join->member->raft_address[0]
-        || !join->member->peer_endpoint[0] || strlen(join->member->public_key) != 40) {
-        reply->status = FLOW__STATUS__INVALID_ARGUMENT;
-        reply->message = "join: the member record is incomplete";
+    const char *why = NULL;
+    reply->status = fl_peer_check_join(join, keys, &why);
+    if (reply->status != FLOW__STATUS__OK) {
+        reply->message = (char *) why;
+        fl_warn("peer", reply->status == FLOW__STATUS__PERMISSION_DENIED
+                        ? "join refused: wrong join credential" : "join refused",
+                "node=%s", join->member ? join->member->node_id : "?");
         return;
     }
     Flow__Cluster__MetaReply *meta = s_meta_join(self, join->member);

@@ -30,6 +30,16 @@ typedef struct {
 /*  Starts the peer socket; NULL when it cannot bind (logged).  */
 zactor_t *fl_peer_new(fl_peer_args_t *args);
 
+/*  Whether JOIN may be admitted by a node holding KEYS: OK, or
+ *  PERMISSION_DENIED (wrong secret) or INVALID_ARGUMENT (a member record
+ *  that is incomplete or too long) with the reason in *WHY.  */
+Flow__Status fl_peer_check_join(const Flow__Cluster__JoinRequest *join, const fl_keys_t *keys,
+                                const char **why);
+
+/*  True for a reply that admits the joining node with keys of the right
+ *  sizes.  */
+bool fl_peer_join_reply_valid(const Flow__Cluster__PeerReply *reply);
+
 /*  Joins the cluster through the member at ENDPOINT (a peer endpoint),
  *  whose public key and join secret CREDENTIAL names, as MEMBER, speaking
  *  CURVE with CERT.  Follows a redirect to the consensus leader (whose

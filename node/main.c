@@ -222,10 +222,7 @@ s_join(s_flowd_t *f)
         return rc;
     }
     const Flow__Cluster__JoinReply *join = reply->join;
-    if (join->cluster_key.len != FL_KEYS_CLUSTER_BYTES || join->secret.len != FL_KEYS_JOIN_BYTES)
-        rc = FL_E_CORRUPT;
-    if (rc == 0)
-        rc = fl_keys_adopt(&f->keys, join->cluster_key.data, join->secret.data);
+    rc = fl_keys_adopt(&f->keys, join->cluster_key.data, join->secret.data);
     /*  Until partitions are handed over, the member that created the
      *  cluster holds them all; this node routes to it.  */
     for (size_t i = 0; join->meta && i < join->meta->n_members && !f->holder[0]; i++)
