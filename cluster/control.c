@@ -168,6 +168,13 @@ s_forward(s_ctx_t *ctx, Flow__Request *req)
     reply->message = text;
     if (reply->status != FLOW__STATUS__OK)
         return;
+    uint32_t partition = fl_ring_partition(self->node->ring, route.key, route.key_len);
+    if (!fl_ring_is_local(self->node->ring, partition)) {
+        reply->status = FLOW__STATUS__UNAVAILABLE;
+        snprintf(text, 512, "partition %u is owned by node %s: run this against that node's "
+                 "control socket", partition, fl_ring_owner(self->node->ring, partition));
+        return;
+    }
     size_t a = route.actor - 1;
     if (!self->actors[a])
         self->actors[a] = zsock_new_dealer(fl_actor_endpoint(route.actor));
@@ -176,7 +183,7 @@ s_forward(s_ctx_t *ctx, Flow__Request *req)
     Flow__Cluster__ActorRequest out = FLOW__CLUSTER__ACTOR_REQUEST__INIT;
     out.seq = ++self->next_seq;
     out.actor = route.actor;
-    out.partition = fl_ring_partition(self->node->ring, route.key, route.key_len);
+    out.partition = partition;
     out.ring_epoch = fl_ring_epoch(self->node->ring);
     out.deadline_us = zclock_usecs() + FORWARD_TIMEOUT_MS * 1000;
     out.request = req;
@@ -233,24 +240,11 @@ s_handle_cluster_status(s_ctx_t *ctx)
 {
     self_t *self = ctx->self;
     Flow__Control__ControlReply *reply = ctx->reply;
-    if (!self->meta)
-        self->meta = zsock_new_dealer(FL_META_ENDPOINT);
     Flow__Cluster__MetaRequest req = FLOW__CLUSTER__META_REQUEST__INIT;
     req.seq = ++self->next_seq;
     req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_STATUS;
     req.status = true;
-    zframe_t *frame = fl_envelope_pack(&req.base);
-    zframe_send(&frame, self->meta, 0);
-    zsock_set_rcvtimeo(self->meta, FORWARD_TIMEOUT_MS);
-    Flow__Cluster__MetaReply *in = NULL;
-    while (!in && (frame = zframe_recv(self->meta))) {
-        in = flow__cluster__meta_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
-        zframe_destroy(&frame);
-        if (in && in->seq != req.seq) {
-            flow__cluster__meta_reply__free_unpacked(in, NULL);
-            in = NULL;
-        }
-    }
+    Flow__Cluster__MetaReply *in = fl_meta_ask(&self->meta, &req, FORWARD_TIMEOUT_MS);
     if (!in) {
         reply->status = FLOW__STATUS__DEADLINE_EXCEEDED;
         reply->message = "the metadata thread did not answer in time";

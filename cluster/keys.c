@@ -160,6 +160,16 @@ s_write_join(fl_keys_t *keys)
     return rc;
 }
 
+/*  The key members MAC their requests to each other with: derived from
+ *  the cluster key, so every member has it and nobody else.  */
+static void
+s_derive_peer(fl_keys_t *keys)
+{
+    static const char context[] = "flow peer request mac v1";
+    crypto_generichash(keys->peer, sizeof keys->peer, (const uint8_t *) context,
+                       sizeof context - 1, keys->cluster, sizeof keys->cluster);
+}
+
 int
 fl_keys_create_cluster(fl_keys_t *keys)
 {
@@ -181,6 +191,7 @@ fl_keys_adopt(fl_keys_t *keys, const uint8_t cluster_key[FL_KEYS_CLUSTER_BYTES],
         return rc;
     memcpy(keys->cluster, cluster_key, FL_KEYS_CLUSTER_BYTES);
     memcpy(keys->join, secret, FL_KEYS_JOIN_BYTES);
+    s_derive_peer(keys);
     return s_write_join(keys);
 }
 
@@ -245,6 +256,7 @@ fl_keys_load(const char *data_dir, fl_keys_t *keys)
         fl_keys_release(keys);
         return FL_E_IO;
     }
+    s_derive_peer(keys);
     return 0;
 }
 
@@ -254,4 +266,5 @@ fl_keys_release(fl_keys_t *keys)
     zcert_destroy(&keys->node);
     sodium_memzero(keys->cluster, sizeof keys->cluster);
     sodium_memzero(keys->join, sizeof keys->join);
+    sodium_memzero(keys->peer, sizeof keys->peer);
 }

@@ -34,6 +34,7 @@ typedef struct {
     uint8_t cluster[FL_KEYS_CLUSTER_BYTES];
     bool member;                         /* join.key exists: this node is in a cluster */
     uint8_t join[FL_KEYS_JOIN_BYTES];    /* the join secret, when member */
+    uint8_t peer[32];                    /* MAC key of member-to-member requests, from cluster */
 } fl_keys_t;
 
 /*  What a join credential file names: the public key of the node it

@@ -119,6 +119,40 @@ fl_meta_resolve_endpoint(const char *endpoint, char *out, size_t outlen)
     return n >= 0 && (size_t) n < outlen ? 0 : FL_E_INVAL;
 }
 
+Flow__Cluster__MetaReply *
+fl_meta_ask(zsock_t **dealer, const Flow__Cluster__MetaRequest *req, int timeout_ms)
+{
+    if (!*dealer)
+        *dealer = zsock_new_dealer(FL_META_ENDPOINT);
+    if (!*dealer)
+        return NULL;
+    zframe_t *frame = zframe_new(NULL, flow__cluster__meta_request__get_packed_size(req));
+    flow__cluster__meta_request__pack(req, zframe_data(frame));
+    if (zframe_send(&frame, *dealer, 0) != 0) {
+        zframe_destroy(&frame);
+        return NULL;
+    }
+    /*  Replies to earlier requests that timed out carry older seqs.  */
+    int64_t deadline = zclock_mono() + timeout_ms;
+    Flow__Cluster__MetaReply *in = NULL;
+    while (!in) {
+        int64_t left = deadline - zclock_mono();
+        if (left <= 0)
+            break;
+        zsock_set_rcvtimeo(*dealer, (int) left);
+        frame = zframe_recv(*dealer);
+        if (!frame)
+            break;
+        in = flow__cluster__meta_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
+        zframe_destroy(&frame);
+        if (in && in->seq != req->seq) {
+            flow__cluster__meta_reply__free_unpacked(in, NULL);
+            in = NULL;
+        }
+    }
+    return in;
+}
+
 /*  ------------------------------------------------------------------
  *  Framing  */
 

@@ -44,6 +44,13 @@ typedef struct {
  *  outlive the thread.  */
 zactor_t *fl_meta_new(const fl_meta_args_t *args);
 
+/*  Sends REQ to the metadata thread over *DEALER (made on first use; the
+ *  caller's thread owns it) and waits up to TIMEOUT_MS for the reply with
+ *  REQ's seq.  NULL when none came.  The caller frees the reply.  Any
+ *  thread but the metadata thread's own may call this.  */
+Flow__Cluster__MetaReply *fl_meta_ask(zsock_t **dealer, const Flow__Cluster__MetaRequest *req,
+                                      int timeout_ms);
+
 /*  Decodes one framed log entry (u64 LE length, packed MetaCommand,
  *  padding); NULL when it is not one.  The caller frees the command.  */
 Flow__Cluster__MetaCommand *fl_meta_decode(const void *data, size_t len);

@@ -1,10 +1,19 @@
 /*  cluster/peer.c — the node-to-node socket; see peer.h.
  *
- *  One thread: a zactor whose loop polls its pipe and the peer ROUTER
- *  (in the peer context) with a short timeout, because the two sockets
- *  belong to different ZeroMQ contexts.  A join is handled to its end
- *  before the next request: it waits on the metadata thread (and, on a
- *  follower, on the leader's peer socket), which is bounded and rare.
+ *  One thread: a zactor whose loop polls the peer ROUTER (in the peer
+ *  context), its DEALERs to this node's actors, and (between polls, with
+ *  a short timeout) its pipe.  A join is handled to its end before the
+ *  next request: it waits on the metadata thread (and, on a follower, on
+ *  the leader's peer socket), which is bounded and rare.
+ *
+ *  Forwards: another member's session sends an ActorRequest for an actor
+ *  of this node, MACed with the members' peer key (so a client that
+ *  reaches this socket cannot pass a principal of its choosing).  It goes
+ *  to the actor under a seq of this node's (`forwards`: local seq -> the
+ *  requester's identity and seq) with its deadline made local again, and
+ *  the actor's reply goes back with the requester's seq.  A partition
+ *  this node does not own is answered UNAVAILABLE naming its owner: the
+ *  requester's ring was stale.
  */
 #include "cluster/peer.h"
 #include "cluster/meta.h"
@@ -16,6 +25,7 @@
 #include <sodium.h>
 
 #define POLL_MS 100
+#define IDENTITY_MAX 256
 #define PEER_FRAME_MAX 65536
 #define META_TIMEOUT_MS 30000
 #define FORWARD_TIMEOUT_MS 30000
@@ -26,6 +36,8 @@ typedef struct {
     void *ctx;                          /* the peer context */
     void *sock;                         /* ROUTER, CURVE server */
     zsock_t *meta;                      /* DEALER to the metadata thread */
+    zsock_t *actors[FL_ACTOR_COUNT + 1];/* DEALER per actor type, made on first use */
+    zhashx_t *forwards;                 /* local seq -> s_forward_t */
     uint64_t next_seq;
     char why[256];                      /* a relayed refusal, until it is sent */
     bool terminated;
@@ -134,41 +146,140 @@ fl_peer_join(const char *endpoint, const fl_join_credential_t *credential, zcert
 /*  ------------------------------------------------------------------
  *  Server side  */
 
+typedef struct {
+    uint8_t identity[IDENTITY_MAX];
+    size_t identity_len;
+    uint64_t seq;                       /* the requester's */
+} s_forward_t;
+
 static void
-s_send_reply(self_t *self, zmq_msg_t *identity, const Flow__Cluster__PeerReply *reply)
+s_forward_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+static bool
+s_readable(void *sock)
+{
+    int events = 0;
+    size_t len = sizeof events;
+    return zmq_getsockopt(sock, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLIN);
+}
+
+void
+fl_peer_mac(const uint8_t key[32], const void *data, size_t len, uint8_t mac[32])
+{
+    crypto_generichash(mac, 32, data, len, key, 32);
+}
+
+static void
+s_send_to(self_t *self, const void *identity, size_t identity_len,
+          const Flow__Cluster__PeerReply *reply)
 {
     size_t len = flow__cluster__peer_reply__get_packed_size(reply);
     uint8_t *buf = malloc(len ? len : 1);
     assert(buf);
     flow__cluster__peer_reply__pack(reply, buf);
-    if (zmq_msg_send(identity, self->sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+    if (zmq_send(self->sock, identity, identity_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
         zmq_send(self->sock, buf, len, ZMQ_DONTWAIT);
     free(buf);
+}
+
+static void
+s_send_reply(self_t *self, zmq_msg_t *identity, const Flow__Cluster__PeerReply *reply)
+{
+    s_send_to(self, zmq_msg_data(identity), zmq_msg_size(identity), reply);
+}
+
+/*  A forward: checked, then handed to the actor; answered now only when
+ *  refused.  */
+static bool
+s_handle_forward(self_t *self, const Flow__Cluster__PeerRequest *req, zmq_msg_t *identity,
+                 Flow__Cluster__PeerReply *reply)
+{
+    uint8_t mac[32];
+    fl_peer_mac(self->args->node->peer_key, req->forward.data, req->forward.len, mac);
+    if (req->mac.len != sizeof mac || sodium_memcmp(req->mac.data, mac, sizeof mac) != 0) {
+        reply->status = FLOW__STATUS__PERMISSION_DENIED;
+        reply->message = "forward: not from a member of this cluster";
+        return false;
+    }
+    Flow__Cluster__ActorRequest *ar = flow__cluster__actor_request__unpack(
+        NULL, req->forward.len, req->forward.data);
+    const fl_ring_t *ring = self->args->node->ring;
+    if (!ar || ar->actor < FLOW__ACTOR__ACTOR_USER || ar->actor > FLOW__ACTOR__ACTOR_NOTIFY
+        || zmq_msg_size(identity) > IDENTITY_MAX) {
+        reply->status = FLOW__STATUS__INVALID_ARGUMENT;
+        reply->message = "forward: not an ActorRequest for a data actor";
+    }
+    else
+    if (!fl_ring_is_local(ring, ar->partition)) {
+        snprintf(self->why, sizeof self->why, "partition %u is owned by node %s at epoch %"
+                 PRIu64 ", not by this node", ar->partition, fl_ring_owner(ring, ar->partition),
+                 fl_ring_epoch(ring));
+        reply->status = FLOW__STATUS__UNAVAILABLE;
+        reply->message = self->why;
+    }
+    else {
+        s_forward_t *f = calloc(1, sizeof *f);
+        assert(f);
+        memcpy(f->identity, zmq_msg_data(identity), zmq_msg_size(identity));
+        f->identity_len = zmq_msg_size(identity);
+        f->seq = req->seq;
+        ar->seq = ++self->next_seq;
+        ar->deadline_us = zclock_usecs() + (int64_t) req->timeout_us;
+        zhashx_insert(self->forwards, (void *) (uintptr_t) ar->seq, f);
+        if (!self->actors[ar->actor])
+            self->actors[ar->actor] = zsock_new_dealer(fl_actor_endpoint(ar->actor));
+        zframe_t *frame = fl_envelope_pack(&ar->base);
+        zframe_send(&frame, self->actors[ar->actor], 0);
+    }
+    bool sent = ar && reply->status == FLOW__STATUS__OK;
+    if (ar)
+        flow__cluster__actor_request__free_unpacked(ar, NULL);
+    return sent;
+}
+
+/*  An actor's reply to a forward: back to the requester under its seq. */
+static void
+s_take_actor_reply(self_t *self, zsock_t *dealer)
+{
+    zframe_t *frame = zframe_recv(dealer);
+    if (!frame)
+        return;
+    Flow__Cluster__ActorReply *ar =
+        flow__cluster__actor_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
+    zframe_destroy(&frame);
+    s_forward_t *f = ar ? zhashx_lookup(self->forwards, (void *) (uintptr_t) ar->seq) : NULL;
+    if (f) {
+        uint64_t local = ar->seq;
+        ar->seq = f->seq;
+        size_t len = flow__cluster__actor_reply__get_packed_size(ar);
+        uint8_t *buf = malloc(len ? len : 1);
+        assert(buf);
+        flow__cluster__actor_reply__pack(ar, buf);
+        Flow__Cluster__PeerReply reply = FLOW__CLUSTER__PEER_REPLY__INIT;
+        reply.seq = f->seq;
+        reply.body_case = FLOW__CLUSTER__PEER_REPLY__BODY_ACTOR_REPLY;
+        reply.actor_reply = (ProtobufCBinaryData) { len, buf };
+        s_send_to(self, f->identity, f->identity_len, &reply);
+        free(buf);
+        zhashx_delete(self->forwards, (void *) (uintptr_t) local);    /* frees f */
+    }
+    if (ar)
+        flow__cluster__actor_reply__free_unpacked(ar, NULL);
 }
 
 /*  Asks the metadata thread to add MEMBER; NULL when it did not answer. */
 static Flow__Cluster__MetaReply *
 s_meta_join(self_t *self, const Flow__Cluster__Member *member)
 {
-    if (!self->meta)
-        self->meta = zsock_new_dealer(FL_META_ENDPOINT);
     Flow__Cluster__MetaRequest req = FLOW__CLUSTER__META_REQUEST__INIT;
     req.seq = ++self->next_seq;
     req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_JOIN;
     req.join = (Flow__Cluster__Member *) member;
-    zframe_t *frame = fl_envelope_pack(&req.base);
-    zframe_send(&frame, self->meta, 0);
-    zsock_set_rcvtimeo(self->meta, META_TIMEOUT_MS);
-    Flow__Cluster__MetaReply *in = NULL;
-    while (!in && (frame = zframe_recv(self->meta))) {
-        in = flow__cluster__meta_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
-        zframe_destroy(&frame);
-        if (in && in->seq != req.seq) {
-            flow__cluster__meta_reply__free_unpacked(in, NULL);
-            in = NULL;
-        }
-    }
-    return in;
+    return fl_meta_ask(&self->meta, &req, META_TIMEOUT_MS);
 }
 
 /*  A follower passes the join on to the leader, as a member itself, and
@@ -296,6 +407,15 @@ s_handle(self_t *self)
         reply.seq = req->seq;
         if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_JOIN)
             s_handle_join(self, req->join, &reply, &meta, &relayed, &accepted);
+        else
+        if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARD) {
+            if (s_handle_forward(self, req, &identity, &reply)) {
+                flow__cluster__peer_request__free_unpacked(req, NULL);
+                zmq_msg_close(&identity);
+                zmq_msg_close(&body);
+                return;
+            }
+        }
         else {
             reply.status = FLOW__STATUS__INVALID_ARGUMENT;
             reply.message = "body: missing or of a kind this node does not know";
@@ -317,6 +437,7 @@ s_handle(self_t *self)
 static int
 s_open(self_t *self)
 {
+    self->forwards = fl_actor_seq_table(s_forward_free);
     self->ctx = zmq_ctx_new();
     self->sock = self->ctx ? zmq_socket(self->ctx, ZMQ_ROUTER) : NULL;
     if (!self->sock)
@@ -342,6 +463,9 @@ static void
 s_close(self_t *self)
 {
     zsock_destroy(&self->meta);
+    for (size_t a = 0; a <= FL_ACTOR_COUNT; a++)
+        zsock_destroy(&self->actors[a]);
+    zhashx_destroy(&self->forwards);
     if (self->sock)
         zmq_close(self->sock);
     if (self->ctx)
@@ -361,9 +485,21 @@ s_peer_task(zsock_t *pipe, void *arg)
     }
     fl_info("peer", "peer socket ready", "endpoint=%s", self.args->endpoint);
     while (!self.terminated) {
-        zmq_pollitem_t item = { self.sock, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll(&item, 1, POLL_MS) > 0 && (item.revents & ZMQ_POLLIN))
-            s_handle(&self);
+        zmq_pollitem_t items[FL_ACTOR_COUNT + 2] = { { self.sock, 0, ZMQ_POLLIN, 0 } };
+        int n = 1;
+        for (size_t a = 0; a <= FL_ACTOR_COUNT; a++)
+            if (self.actors[a])
+                items[n++] = (zmq_pollitem_t) { zsock_resolve(self.actors[a]), 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll(items, n, POLL_MS) > 0) {
+            for (int i = 0; i < 256 && (items[0].revents & ZMQ_POLLIN); i++) {
+                s_handle(&self);
+                if (!s_readable(self.sock))
+                    break;
+            }
+            for (size_t a = 0; a <= FL_ACTOR_COUNT; a++)
+                while (self.actors[a] && (zsock_events(self.actors[a]) & ZMQ_POLLIN))
+                    s_take_actor_reply(&self, self.actors[a]);
+        }
         while (zsock_events(pipe) & ZMQ_POLLIN) {
             char *command = zstr_recv(pipe);
             if (!command || streq(command, "$TERM"))

@@ -30,6 +30,10 @@ typedef struct {
 /*  Starts the peer socket; NULL when it cannot bind (logged).  */
 zactor_t *fl_peer_new(fl_peer_args_t *args);
 
+/*  MAC (32 bytes) of LEN bytes of DATA under the members' peer KEY: what
+ *  a forwarded request carries to prove it comes from a member.  */
+void fl_peer_mac(const uint8_t key[32], const void *data, size_t len, uint8_t mac[32]);
+
 /*  Whether JOIN may be admitted by a node holding KEYS: OK, or
  *  PERMISSION_DENIED (wrong secret) or INVALID_ARGUMENT (a member record
  *  that is incomplete or too long) with the reason in *WHY.  */

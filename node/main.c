@@ -350,6 +350,8 @@ s_start(s_flowd_t *f)
     if ((rc = fl_keys_load(f->config.data_dir, &f->keys)))
         return rc;
     f->node.cluster_key = f->keys.cluster;
+    f->node.peer_key = f->keys.peer;
+    f->node.cert = f->keys.node;
     /*  Members record each other's client endpoint: a * port is chosen
      *  now, before anything is recorded.  */
     if ((rc = fl_meta_resolve_endpoint(f->config.client_endpoint, f->node.client_endpoint,

@@ -26,6 +26,8 @@ typedef struct fl_node_t {
     fl_metrics_t *metrics;
     fl_workers_t *workers;
     const uint8_t *cluster_key;          /* FL_TOKEN_KEY_BYTES: signs access tokens */
+    const uint8_t *peer_key;             /* 32 bytes: MACs requests between members */
+    void *cert;                          /* zcert_t *: the node's CURVE keypair */
     int64_t started_us;                  /* zclock_usecs() at start */
     char client_endpoint[256];           /* as bound (a * port resolved) */
     char control_endpoint[256];

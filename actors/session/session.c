@@ -17,6 +17,8 @@
 #include "actors/session/session.h"
 #include "actors/session/ratelimit.h"
 #include "actors/session/revoked.h"
+#include "cluster/meta.h"
+#include "cluster/peer.h"
 #include "cluster.pb-c.h"
 #include "node/actor.h"
 #include "node/envelope.h"
@@ -39,6 +41,7 @@
 #define DRAIN_MAX 256
 #define PRUNE_EVERY_SWEEPS 200          /* 10 s */
 #define RATE_KEYS_MAX 1000000
+#define META_WAIT_MS 1000
 
 typedef struct {
     zframe_t *identity;
@@ -63,6 +66,8 @@ typedef struct {
     zsock_t *client;
     zsock_t *actors[FL_ACTOR_COUNT];  /* DEALER per data actor; [0] unused */
     zsock_t *publications;            /* PULL: pushes actors publish */
+    zsock_t *meta;                    /* DEALER to the metadata thread, made on first use */
+    zhashx_t *remotes;                /* node id -> DEALER to its peer socket */
     zloop_t *loop;
     zhashx_t *pending;                /* seq -> s_pending_t */
     zhashx_t *conns;                  /* peer hex -> s_conn_t (with a subscription) */
@@ -523,6 +528,99 @@ s_run_local(self_t *self, zframe_t *identity, const Flow__Request *req,
         s_after_subscribe(self, identity, req);
 }
 
+static int s_on_remote(zloop_t *loop, zsock_t *sock, void *arg);
+
+/*  The DEALER to NODE_ID's peer socket, made on first use from the
+ *  cluster metadata (CURVE: this node's keypair, the member's public key);
+ *  NULL when the metadata does not know the node.  Asking the metadata
+ *  thread waits up to META_WAIT_MS, once per node.  */
+static zsock_t *
+s_remote(self_t *self, const char *node_id)
+{
+    zsock_t *sock = zhashx_lookup(self->remotes, node_id);
+    if (sock)
+        return sock;
+    Flow__Cluster__MetaRequest req = FLOW__CLUSTER__META_REQUEST__INIT;
+    req.seq = ++self->next_seq;
+    req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_STATUS;
+    req.status = true;
+    Flow__Cluster__MetaReply *reply = fl_meta_ask(&self->meta, &req, META_WAIT_MS);
+    const Flow__Cluster__ClusterMeta *meta = reply && reply->cluster ? reply->cluster->meta : NULL;
+    for (size_t i = 0; meta && i < meta->n_members && !sock; i++) {
+        const Flow__Cluster__Member *m = meta->members[i];
+        if (!streq(m->node_id, node_id) || !m->peer_endpoint[0] || strlen(m->public_key) != 40)
+            continue;
+        sock = zsock_new(ZMQ_DEALER);
+        zcert_apply((zcert_t *) self->node->cert, sock);
+        zsock_set_curve_serverkey(sock, m->public_key);
+        zsock_set_sndhwm(sock, SEND_HWM);
+        zsock_set_linger(sock, 0);
+        if (zsock_connect(sock, "%s", m->peer_endpoint) != 0) {
+            zsock_destroy(&sock);
+            break;
+        }
+        zloop_reader(self->loop, sock, s_on_remote, self);
+        zhashx_insert(self->remotes, node_id, sock);
+    }
+    if (reply)
+        flow__cluster__meta_reply__free_unpacked(reply, NULL);
+    return sock;
+}
+
+static void
+s_pend(self_t *self, zframe_t *identity, const Flow__Request *req, const fl_request_def_t *def,
+       Flow__Actor actor, uint64_t seq, int64_t started_us, int64_t deadline_us)
+{
+    s_pending_t *p = calloc(1, sizeof *p);
+    assert(p);
+    p->identity = zframe_dup(identity);
+    p->request_id = req->id;
+    p->type = fl_requests_index(def);
+    p->actor = actor;
+    p->started_us = started_us;
+    p->deadline_us = deadline_us;
+    zhashx_insert(self->pending, (void *) (uintptr_t) seq, p);
+    fl_metrics_actor_sent(self->node->metrics, actor - 1);
+}
+
+/*  Sends OUT to the owner of its partition: this node's actor, or the
+ *  owner's peer socket (MACed, with what is left of the deadline).  */
+static bool
+s_send_actor_request(self_t *self, const Flow__Cluster__ActorRequest *out, const char *owner,
+                     bool local)
+{
+    zframe_t *frame = fl_envelope_pack(&out->base);
+    if (!frame)
+        return false;
+    if (local) {
+        if (zframe_send(&frame, self->actors[out->actor - 1], ZFRAME_DONTWAIT) == 0)
+            return true;
+        zframe_destroy(&frame);
+        return false;
+    }
+    zsock_t *remote = s_remote(self, owner);
+    if (!remote) {
+        zframe_destroy(&frame);
+        return false;
+    }
+    uint8_t mac[32];
+    fl_peer_mac(self->node->peer_key, zframe_data(frame), zframe_size(frame), mac);
+    int64_t left = out->deadline_us - zclock_usecs();
+    Flow__Cluster__PeerRequest req = FLOW__CLUSTER__PEER_REQUEST__INIT;
+    req.version = FL_PROTOCOL_VERSION;
+    req.seq = out->seq;
+    req.mac = (ProtobufCBinaryData) { sizeof mac, mac };
+    req.timeout_us = left > 0 ? (uint64_t) left : 0;
+    req.body_case = FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARD;
+    req.forward = (ProtobufCBinaryData) { zframe_size(frame), zframe_data(frame) };
+    zframe_t *wire = fl_envelope_pack(&req.base);
+    zframe_destroy(&frame);
+    if (wire && zframe_send(&wire, remote, ZFRAME_DONTWAIT) == 0)
+        return true;
+    zframe_destroy(&wire);
+    return false;
+}
+
 static void
 s_forward(self_t *self, zframe_t *identity, Flow__Request *req, const fl_request_def_t *def,
           const fl_route_t *route, const Flow__Cluster__Principal *principal,
@@ -530,14 +628,7 @@ s_forward(self_t *self, zframe_t *identity, Flow__Request *req, const fl_request
 {
     const fl_ring_t *ring = self->node->ring;
     uint32_t partition = fl_ring_partition(ring, route->key, route->key_len);
-    if (!fl_ring_is_local(ring, partition)) {
-        char text[200];
-        snprintf(text, sizeof text, "partition %" PRIu32 " is owned by node %s, "
-                 "which this node cannot reach", partition, fl_ring_owner(ring, partition));
-        s_account(self, fl_requests_index(def), FLOW__STATUS__UNAVAILABLE, started_us);
-        s_refuse(self, identity, req->id, FLOW__STATUS__UNAVAILABLE, text);
-        return;
-    }
+    bool local = fl_ring_is_local(ring, partition);
     uint64_t seq = ++self->next_seq;
     Flow__Cluster__ActorRequest out = FLOW__CLUSTER__ACTOR_REQUEST__INIT;
     out.seq = seq;
@@ -548,24 +639,18 @@ s_forward(self_t *self, zframe_t *identity, Flow__Request *req, const fl_request
     out.request = req;
     out.principal = (Flow__Cluster__Principal *) principal;
     out.route_key = (ProtobufCBinaryData) { route->key_len, (uint8_t *) route->key };
-    zframe_t *frame = fl_envelope_pack(&out.base);
-    if (!frame || zframe_send(&frame, self->actors[route->actor - 1], ZFRAME_DONTWAIT) != 0) {
-        zframe_destroy(&frame);
+    if (!s_send_actor_request(self, &out, fl_ring_owner(ring, partition), local)) {
+        char text[200];
+        if (local)
+            snprintf(text, sizeof text, "actor queue is full; retry later");
+        else
+            snprintf(text, sizeof text, "partition %" PRIu32 " is owned by node %s, "
+                     "which this node cannot reach", partition, fl_ring_owner(ring, partition));
         s_account(self, fl_requests_index(def), FLOW__STATUS__UNAVAILABLE, started_us);
-        s_refuse(self, identity, req->id, FLOW__STATUS__UNAVAILABLE,
-                 "actor queue is full; retry later");
+        s_refuse(self, identity, req->id, FLOW__STATUS__UNAVAILABLE, text);
         return;
     }
-    s_pending_t *p = calloc(1, sizeof *p);
-    assert(p);
-    p->identity = zframe_dup(identity);
-    p->request_id = req->id;
-    p->type = fl_requests_index(def);
-    p->actor = route->actor;
-    p->started_us = started_us;
-    p->deadline_us = deadline_us;
-    zhashx_insert(self->pending, (void *) (uintptr_t) seq, p);
-    fl_metrics_actor_sent(self->node->metrics, route->actor - 1);
+    s_pend(self, identity, req, def, route->actor, seq, started_us, deadline_us);
 }
 
 /*  Verifies the token, if any: signature, expiry, revocation.  */
@@ -759,14 +844,9 @@ s_on_client(zloop_t *loop, zsock_t *client, void *arg)
 /*  Forwards an actor's reply: its bytes are already the client's
  *  ServerMessage, so only seq, status and revocations are read here.  */
 static void
-s_take_actor_reply(self_t *self, zsock_t *dealer)
+s_actor_reply(self_t *self, const uint8_t *data, size_t len)
 {
-    zframe_t *frame = zframe_recv(dealer);
-    if (!frame)
-        return;
-    Flow__Cluster__ActorReply *in =
-        flow__cluster__actor_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
-    zframe_destroy(&frame);
+    Flow__Cluster__ActorReply *in = flow__cluster__actor_reply__unpack(NULL, len, data);
     if (!in) {
         fl_error("session", "undecodable actor reply", NULL);
         return;
@@ -786,6 +866,50 @@ s_take_actor_reply(self_t *self, zsock_t *dealer)
         s_check_drained(self);
     }
     flow__cluster__actor_reply__free_unpacked(in, NULL);
+}
+
+static void
+s_take_actor_reply(self_t *self, zsock_t *dealer)
+{
+    zframe_t *frame = zframe_recv(dealer);
+    if (!frame)
+        return;
+    s_actor_reply(self, zframe_data(frame), zframe_size(frame));
+    zframe_destroy(&frame);
+}
+
+/*  A reply from another member's peer socket: its actor's reply, or a
+ *  refusal of the forward (stale ring, not a member).  */
+static void
+s_take_remote_reply(self_t *self, zsock_t *sock)
+{
+    zframe_t *frame = zframe_recv(sock);
+    if (!frame)
+        return;
+    Flow__Cluster__PeerReply *in =
+        flow__cluster__peer_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
+    zframe_destroy(&frame);
+    if (!in) {
+        fl_error("session", "undecodable reply from another member", NULL);
+        return;
+    }
+    if (in->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_ACTOR_REPLY)
+        s_actor_reply(self, in->actor_reply.data, in->actor_reply.len);
+    else {
+        s_expire(self, in->seq, in->status == FLOW__STATUS__OK ? FLOW__STATUS__INTERNAL
+                                                               : in->status, in->message);
+        s_check_drained(self);
+    }
+    flow__cluster__peer_reply__free_unpacked(in, NULL);
+}
+
+static int
+s_on_remote(zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    for (int n = 0; n < DRAIN_MAX && (zsock_events(sock) & ZMQ_POLLIN); n++)
+        s_take_remote_reply(arg, sock);
+    return 0;
 }
 
 static int
@@ -925,6 +1049,8 @@ s_open(self_t *self)
             return FL_E_IO;
     }
     self->publications = zsock_new_pull(FL_SESSION_PUBLISH_ENDPOINT);
+    self->remotes = zhashx_new();
+    zhashx_set_destructor(self->remotes, (zhashx_destructor_fn *) zsock_destroy);
     return self->publications ? 0 : FL_E_IO;
 }
 
@@ -941,6 +1067,8 @@ s_close(self_t *self)
     for (size_t a = 0; a < FL_ACTOR_COUNT; a++)
         zsock_destroy(&self->actors[a]);
     zsock_destroy(&self->publications);
+    zsock_destroy(&self->meta);
+    zhashx_destroy(&self->remotes);
     /*  Replies already handed to ZeroMQ must still reach their clients:
      *  give them a bounded time to leave before the socket goes.  */
     if (self->client)

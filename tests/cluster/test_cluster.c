@@ -6,7 +6,11 @@
 #include "tests/integration/harness.h"
 #include "tests/testlib.h"
 
+#include "cluster.pb-c.h"
+
+#include <czmq.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WAIT_MS 30000
@@ -140,7 +144,7 @@ FL_TEST(three_nodes_agree_on_members_leader_and_epoch)
         FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
 }
 
-FL_TEST(a_joined_node_routes_to_the_holder_and_says_so)
+FL_TEST(a_joined_node_forwards_to_the_member_that_holds_the_partitions)
 {
     fl_proc_t a, b;
     fl_node_start(&a, NULL, NULL);
@@ -150,16 +154,18 @@ FL_TEST(a_joined_node_routes_to_the_holder_and_says_so)
     flow_pong_t pong;
     FL_CHECK_INT(flow_ping(flow, FLOW__ACTOR__ACTOR_UNSPECIFIED, NULL, 0, &pong), ==, FLOW_OK);
     FL_CHECK_STR(pong.node_id, b.node_id);
-    Flow__PingRequest ping = FLOW__PING_REQUEST__INIT;
-    ping.actor = FLOW__ACTOR__ACTOR_USER;
-    ping.key.data = (uint8_t *) "someone";
-    ping.key.len = 7;
-    Flow__Request req = FLOW__REQUEST__INIT;
-    req.body_case = FLOW__REQUEST__BODY_PING;
-    req.ping = &ping;
-    FL_EXPECT(fl_call(flow, NULL, &req, NULL), FLOW_UNAVAILABLE, "partition");
-    FL_CHECK(strstr(fl_last.message, a.node_id) != NULL);
+    FL_CHECK_INT(flow_ping(flow, FLOW__ACTOR__ACTOR_USER, "someone", 7, &pong), ==, FLOW_OK);
+    FL_CHECK_STR(pong.node_id, a.node_id);
+    FL_CHECK_INT(flow_ping(flow, FLOW__ACTOR__ACTOR_EVENT, "0123456789abcdef", 16, &pong), ==,
+                 FLOW_OK);
+    FL_CHECK_STR(pong.node_id, a.node_id);
     flow_destroy(&flow);
+
+    /*  The control socket acts on its own node's data only, and says so. */
+    const char *argv[] = { fl_program("FLOWCTL_CLI"), "--control", b.control, "--key",
+                           b.admin_key, "user", "show", "ann@example.com", NULL };
+    FL_CHECK_INT(fl_run(argv, NULL, s_out, sizeof s_out, s_err, sizeof s_err), !=, 0);
+    FL_CHECK(strstr(s_err, "is owned by node") && strstr(s_err, a.node_id));
     FL_CHECK_INT(fl_node_stop(&b, SIGTERM), ==, 0);
     FL_CHECK_INT(fl_node_stop(&a, SIGTERM), ==, 0);
 }
@@ -235,4 +241,184 @@ FL_TEST(the_cluster_comes_back_with_its_metadata_after_every_node_restarts)
     }
     for (int i = 0; i < 3; i++)
         FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
+}
+
+/*  ------------------------------------------------------------------
+ *  Requests through any node  */
+
+static void
+s_sign_up(flow_t *flow, const char *email, char *user_id, char *token)
+{
+    Flow__SignUpRequest body = FLOW__SIGN_UP_REQUEST__INIT;
+    body.email = (char *) email;
+    body.password = "correct horse battery";
+    body.display_name = "Someone";
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_SIGN_UP;
+    req.sign_up = &body;
+    Flow__Reply *reply = NULL;
+    FL_EXPECT(fl_call(flow, NULL, &req, &reply), FLOW_OK, "");
+    snprintf(user_id, 64, "%s", reply->session->user_id);
+    snprintf(token, 600, "%s", reply->session->access_token);
+    flow__reply__free_unpacked(reply, NULL);
+}
+
+static size_t
+s_nearby_ids(flow_t *flow, const char *token, char *ids, size_t len)
+{
+    Flow__NearbyRequest q = FLOW__NEARBY_REQUEST__INIT;
+    q.lat = 52.52;
+    q.lon = 13.40;
+    q.radius_m = 5000;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_NEARBY;
+    req.nearby = &q;
+    Flow__Reply *reply = NULL;
+    FL_EXPECT(fl_call(flow, token, &req, &reply), FLOW_OK, "");
+    size_t n = reply->nearby->n_hits, at = 0;
+    ids[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        at += (size_t) snprintf(ids + at, len - at, "%s,", reply->nearby->hits[i]->event->id);
+    flow__reply__free_unpacked(reply, NULL);
+    return n;
+}
+
+FL_TEST(data_created_through_any_node_is_read_alike_through_every_node)
+{
+    const char *fast[] = { "--pwhash-ops", "1", "--pwhash-mem-kb", "8", NULL };
+    fl_proc_t n[3];
+    fl_node_start(&n[0], NULL, fast);
+    FL_CHECK(s_settled(&n[0], 1));
+    for (int i = 1; i < 3; i++) {
+        char key[700];
+        snprintf(key, sizeof key, "%s/keys/join.key", n[0].data);
+        const char *flags[] = { "--join", n[0].peer, "--join-key", key, "--pwhash-ops", "1",
+                                "--pwhash-mem-kb", "8", NULL };
+        fl_node_start(&n[i], NULL, flags);
+    }
+    flow_t *flow[3];
+    for (int i = 0; i < 3; i++)
+        flow[i] = flow_new(n[i].client);
+    char ann[64], ann_token[600], bob[64], bob_token[600];
+    s_sign_up(flow[1], "ann@example.com", ann, ann_token);
+    s_sign_up(flow[2], "bob@example.com", bob, bob_token);
+
+    /*  Ann creates events through node 2 and node 1.  */
+    char ids[2][64];
+    for (int e = 0; e < 2; e++) {
+        Flow__EventDraft d = FLOW__EVENT_DRAFT__INIT;
+        Flow__Location loc = FLOW__LOCATION__INIT;
+        Flow__Pricing price = FLOW__PRICING__INIT;
+        d.title = e ? "Second set" : "First set";
+        d.category = FLOW__CATEGORY__CATEGORY_MUSIC;
+        d.start_s = time(NULL) + 86400 * (e + 1);
+        d.end_s = d.start_s + 3600;
+        d.time_zone = "Europe/Berlin";
+        loc.lat = 52.52 + e * 0.001;
+        loc.lon = 13.405;
+        d.location = &loc;
+        price.type = FLOW__PRICE_TYPE__PRICE_FREE;
+        d.pricing = &price;
+        d.capacity = 1;
+        Flow__CreateEventRequest body = FLOW__CREATE_EVENT_REQUEST__INIT;
+        body.event = &d;
+        Flow__Request req = FLOW__REQUEST__INIT;
+        req.body_case = FLOW__REQUEST__BODY_CREATE_EVENT;
+        req.create_event = &body;
+        Flow__Reply *reply = NULL;
+        FL_EXPECT(fl_call(flow[2 - e], ann_token, &req, &reply), FLOW_OK, "");
+        snprintf(ids[e], sizeof ids[e], "%s", reply->event->id);
+        flow__reply__free_unpacked(reply, NULL);
+    }
+    /*  Bob takes the one seat through node 0; the event says so on all.  */
+    Flow__RsvpRequest rsvp = FLOW__RSVP_REQUEST__INIT;
+    rsvp.event_id = ids[0];
+    rsvp.state = FLOW__RSVP_STATE__RSVP_GOING;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_RSVP;
+    req.rsvp = &rsvp;
+    FL_EXPECT(fl_call(flow[0], bob_token, &req, NULL), FLOW_OK, "");
+    char first[256] = "";
+    for (int i = 0; i < 3; i++) {
+        Flow__GetEventRequest get = FLOW__GET_EVENT_REQUEST__INIT;
+        get.id = ids[0];
+        Flow__Request g = FLOW__REQUEST__INIT;
+        g.body_case = FLOW__REQUEST__BODY_GET_EVENT;
+        g.get_event = &get;
+        Flow__Reply *reply = NULL;
+        FL_EXPECT(fl_call(flow[i], ann_token, &g, &reply), FLOW_OK, "");
+        FL_CHECK_STR(reply->event->title, "First set");
+        FL_CHECK_INT(reply->event->going, ==, 1);
+        flow__reply__free_unpacked(reply, NULL);
+        char found[256];
+        FL_CHECK_INT(s_nearby_ids(flow[i], bob_token, found, sizeof found), ==, 2);
+        if (i == 0)
+            snprintf(first, sizeof first, "%s", found);
+        FL_CHECK_STR(found, first);
+    }
+    for (int i = 0; i < 3; i++)
+        flow_destroy(&flow[i]);
+    for (int i = 2; i >= 0; i--)
+        FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
+}
+
+/*  A client that reaches a peer socket cannot pass requests to its
+ *  actors: a forward needs the members' MAC.  */
+FL_TEST(a_forward_without_the_members_mac_is_refused)
+{
+    fl_proc_t a;
+    fl_node_start(&a, NULL, NULL);
+    FL_CHECK(s_settled(&a, 1));
+    char path[700], tag[32], key[64], secret[80];
+    snprintf(path, sizeof path, "%s/keys/join.key", a.data);
+    FILE *in = fopen(path, "r");
+    FL_CHECK(in && fscanf(in, "%31s %63s %79s", tag, key, secret) == 3);
+    fclose(in);
+
+    Flow__SetRoleRequest body = FLOW__SET_ROLE_REQUEST__INIT;
+    body.email = "mallory@example.com";
+    body.role = FLOW__ROLE__ROLE_ADMIN;
+    Flow__Request inner = FLOW__REQUEST__INIT;
+    inner.body_case = FLOW__REQUEST__BODY_SET_ROLE;
+    inner.set_role = &body;
+    Flow__Cluster__Principal admin = FLOW__CLUSTER__PRINCIPAL__INIT;
+    admin.role = FLOW__ROLE__ROLE_ADMIN;
+    Flow__Cluster__ActorRequest ar = FLOW__CLUSTER__ACTOR_REQUEST__INIT;
+    ar.seq = 1;
+    ar.actor = FLOW__ACTOR__ACTOR_USER;
+    ar.request = &inner;
+    ar.principal = &admin;
+    uint8_t packed[512], mac[32] = { 0 };
+    size_t len = flow__cluster__actor_request__pack(&ar, packed);
+    Flow__Cluster__PeerRequest req = FLOW__CLUSTER__PEER_REQUEST__INIT;
+    req.version = 1;
+    req.seq = 7;
+    req.mac = (ProtobufCBinaryData) { sizeof mac, mac };
+    req.timeout_us = 1000000;
+    req.body_case = FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARD;
+    req.forward = (ProtobufCBinaryData) { len, packed };
+
+    zcert_t *stranger = zcert_new();
+    zsock_t *sock = zsock_new(ZMQ_DEALER);
+    zcert_apply(stranger, sock);
+    zsock_set_curve_serverkey(sock, key);
+    FL_CHECK_INT(zsock_connect(sock, "%s", a.peer), ==, 0);
+    zframe_t *frame = zframe_new(NULL, flow__cluster__peer_request__get_packed_size(&req));
+    flow__cluster__peer_request__pack(&req, zframe_data(frame));
+    FL_CHECK_INT(zframe_send(&frame, sock, 0), ==, 0);
+    zsock_set_rcvtimeo(sock, WAIT_MS);
+    frame = zframe_recv(sock);
+    FL_CHECK(frame != NULL);
+    Flow__Cluster__PeerReply *reply =
+        flow__cluster__peer_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
+    zframe_destroy(&frame);
+    FL_CHECK(reply != NULL);
+    FL_CHECK_INT(reply->seq, ==, 7);
+    FL_CHECK_INT(reply->status, ==, FLOW__STATUS__PERMISSION_DENIED);
+    FL_CHECK_STR(reply->message, "forward: not from a member of this cluster");
+    FL_CHECK(reply->body_case != FLOW__CLUSTER__PEER_REPLY__BODY_ACTOR_REPLY);
+    flow__cluster__peer_reply__free_unpacked(reply, NULL);
+    zsock_destroy(&sock);
+    zcert_destroy(&stranger);
+    FL_CHECK_INT(fl_node_stop(&a, SIGTERM), ==, 0);
 }
