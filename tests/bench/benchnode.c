@@ -66,6 +66,7 @@ fl_benchnode_start(fl_benchnode_t *node, const char *flowd, const char *const *e
             while (fgets(line, sizeof line, f)) {
                 s_endpoint(line, "client", node->client, sizeof node->client);
                 s_endpoint(line, "control", node->control, sizeof node->control);
+                s_endpoint(line, "peer", node->peer, sizeof node->peer);
             }
             fclose(f);
             if (node->client[0])

@@ -20,6 +20,7 @@ typedef struct {
     char dir[256];                  /* "" until made */
     char client[300];               /* endpoints, "" until read */
     char control[300];
+    char peer[300];
 } fl_benchnode_t;
 
 /*  Makes the directory and runs FLOWD in it (stderr to /dev/null, log

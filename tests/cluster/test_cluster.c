@@ -223,9 +223,9 @@ FL_TEST(the_cluster_comes_back_with_its_metadata_after_every_node_restarts)
     FL_CHECK(s_settled(&n[0], 3));
     char cluster[64];
     s_field("cluster_id", cluster, sizeof cluster);
-    char data[3][512];
+    char data[3][sizeof n[0].data];
     for (int i = 0; i < 3; i++) {
-        snprintf(data[i], sizeof data[i], "%s", n[i].data);
+        memcpy(data[i], n[i].data, sizeof data[i]);
         FL_CHECK_INT(fl_node_stop(&n[i], i == 1 ? SIGKILL : SIGTERM), ==,
                      i == 1 ? 128 + SIGKILL : 0);
     }
