@@ -16,6 +16,7 @@
  *  requester's ring was stale.
  */
 #include "cluster/peer.h"
+#include "actors/session/session.h"
 #include "cluster/meta.h"
 #include "node/actor.h"
 #include "node/envelope.h"
@@ -37,6 +38,7 @@ typedef struct {
     void *sock;                         /* ROUTER, CURVE server */
     zsock_t *meta;                      /* DEALER to the metadata thread */
     zsock_t *actors[FL_ACTOR_COUNT + 1];/* DEALER per actor type, made on first use */
+    zsock_t *sessions;                  /* PUSH to this node's sessions, likewise */
     zhashx_t *forwards;                 /* local seq -> s_forward_t */
     uint64_t next_seq;
     char why[256];                      /* a relayed refusal, until it is sent */
@@ -241,6 +243,38 @@ s_handle_forward(self_t *self, const Flow__Cluster__PeerRequest *req, zmq_msg_t 
     return sent;
 }
 
+/*  Sessions ended on another node: this node's sessions refuse their
+ *  tokens too.  */
+static void
+s_handle_revoke(self_t *self, const Flow__Cluster__PeerRequest *req,
+                Flow__Cluster__PeerReply *reply)
+{
+    uint8_t mac[32];
+    fl_peer_mac(self->args->node->peer_key, req->revoke.data, req->revoke.len, mac);
+    Flow__Cluster__Revocations *r = NULL;
+    if (req->mac.len != sizeof mac || sodium_memcmp(req->mac.data, mac, sizeof mac) != 0) {
+        reply->status = FLOW__STATUS__PERMISSION_DENIED;
+        reply->message = "revoke: not from a member of this cluster";
+        return;
+    }
+    if (!(r = flow__cluster__revocations__unpack(NULL, req->revoke.len, req->revoke.data))) {
+        reply->status = FLOW__STATUS__INVALID_ARGUMENT;
+        reply->message = "revoke: not a Revocations message";
+        return;
+    }
+    if (!self->sessions) {
+        self->sessions = zsock_new_push(FL_SESSION_PUBLISH_ENDPOINT);
+        zsock_set_sndhwm(self->sessions, 100000);
+    }
+    Flow__Cluster__Publication p = FLOW__CLUSTER__PUBLICATION__INIT;
+    p.revoked = r->revoked;
+    p.n_revoked = r->n_revoked;
+    zframe_t *frame = fl_envelope_pack(&p.base);
+    zframe_send(&frame, self->sessions, 0);
+    fl_info("peer", "sessions ended on another member", "sessions=%zu", r->n_revoked);
+    flow__cluster__revocations__free_unpacked(r, NULL);
+}
+
 /*  An actor's reply to a forward: back to the requester under its seq. */
 static void
 s_take_actor_reply(self_t *self, zsock_t *dealer)
@@ -408,6 +442,9 @@ s_handle(self_t *self)
         if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_JOIN)
             s_handle_join(self, req->join, &reply, &meta, &relayed, &accepted);
         else
+        if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_REVOKE)
+            s_handle_revoke(self, req, &reply);
+        else
         if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARD) {
             if (s_handle_forward(self, req, &identity, &reply)) {
                 flow__cluster__peer_request__free_unpacked(req, NULL);
@@ -463,6 +500,7 @@ static void
 s_close(self_t *self)
 {
     zsock_destroy(&self->meta);
+    zsock_destroy(&self->sessions);
     for (size_t a = 0; a <= FL_ACTOR_COUNT; a++)
         zsock_destroy(&self->actors[a]);
     zhashx_destroy(&self->forwards);

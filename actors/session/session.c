@@ -249,6 +249,12 @@ s_on_publication(zloop_t *loop, zsock_t *reader, void *arg)
     Flow__Cluster__Publication *p =
         flow__cluster__publication__unpack(NULL, zframe_size(frame), zframe_data(frame));
     zframe_destroy(&frame);
+    for (size_t i = 0; p && i < p->n_revoked; i++)
+        fl_revoked_add(self->revoked, p->revoked[i]->session_id, p->revoked[i]->until_s);
+    if (p && !p->push && p->n_revoked) {
+        flow__cluster__publication__free_unpacked(p, NULL);
+        return 0;
+    }
     if (!p || !p->push) {
         fl_error("session", "undecodable publication", NULL);
         if (p)
@@ -482,7 +488,7 @@ s_check_drained(self_t *self)
 static void
 s_expire(self_t *self, uint64_t seq, Flow__Status status, const char *text)
 {
-    s_pending_t *p = zhashx_lookup(self->pending, (void *) (uintptr_t) seq);
+    s_pending_t *p = seq ? zhashx_lookup(self->pending, (void *) (uintptr_t) seq) : NULL;
     if (!p)
         return;
     s_account(self, p->type, status, p->started_us);
@@ -565,6 +571,47 @@ s_remote(self_t *self, const char *node_id)
     if (reply)
         flow__cluster__meta_reply__free_unpacked(reply, NULL);
     return sock;
+}
+
+/*  Sessions a request here ended: every other member's sessions hear of
+ *  them through their peer sockets (MACed), so a signed-out token is
+ *  refused on every node, not only here.  Best effort: a member that is
+ *  unreachable now does not hear of it (tokens expire within the access
+ *  TTL).  */
+static void
+s_broadcast_revocations(self_t *self, Flow__Cluster__Revocation **revoked, size_t n)
+{
+    Flow__Cluster__MetaRequest req = FLOW__CLUSTER__META_REQUEST__INIT;
+    req.seq = ++self->next_seq;
+    req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_STATUS;
+    req.status = true;
+    Flow__Cluster__MetaReply *reply = fl_meta_ask(&self->meta, &req, META_WAIT_MS);
+    const Flow__Cluster__ClusterMeta *meta = reply && reply->cluster ? reply->cluster->meta : NULL;
+    Flow__Cluster__Revocations r = FLOW__CLUSTER__REVOCATIONS__INIT;
+    r.revoked = revoked;
+    r.n_revoked = n;
+    zframe_t *packed = fl_envelope_pack(&r.base);
+    uint8_t mac[32];
+    fl_peer_mac(self->node->peer_key, zframe_data(packed), zframe_size(packed), mac);
+    for (size_t i = 0; meta && i < meta->n_members; i++) {
+        if (streq(meta->members[i]->node_id, self->node->node_id))
+            continue;
+        zsock_t *remote = s_remote(self, meta->members[i]->node_id);
+        if (!remote)
+            continue;
+        Flow__Cluster__PeerRequest out = FLOW__CLUSTER__PEER_REQUEST__INIT;
+        out.version = FL_PROTOCOL_VERSION;
+        out.seq = ++self->next_seq;         /* pending nowhere: its answer is dropped */
+        out.mac = (ProtobufCBinaryData) { sizeof mac, mac };
+        out.body_case = FLOW__CLUSTER__PEER_REQUEST__BODY_REVOKE;
+        out.revoke = (ProtobufCBinaryData) { zframe_size(packed), zframe_data(packed) };
+        zframe_t *wire = fl_envelope_pack(&out.base);
+        if (wire && zframe_send(&wire, remote, ZFRAME_DONTWAIT) != 0)
+            zframe_destroy(&wire);
+    }
+    zframe_destroy(&packed);
+    if (reply)
+        flow__cluster__meta_reply__free_unpacked(reply, NULL);
 }
 
 static void
@@ -853,7 +900,9 @@ s_actor_reply(self_t *self, const uint8_t *data, size_t len)
     }
     for (size_t i = 0; i < in->n_revoked; i++)
         fl_revoked_add(self->revoked, in->revoked[i]->session_id, in->revoked[i]->until_s);
-    s_pending_t *p = zhashx_lookup(self->pending, (void *) (uintptr_t) in->seq);
+    if (in->n_revoked)
+        s_broadcast_revocations(self, in->revoked, in->n_revoked);
+    s_pending_t *p = in->seq ? zhashx_lookup(self->pending, (void *) (uintptr_t) in->seq) : NULL;
     if (p) {
         s_account(self, p->type, in->status, p->started_us);
         zframe_t *out = zframe_new(in->server_message.data, in->server_message.len);
@@ -895,7 +944,8 @@ s_take_remote_reply(self_t *self, zsock_t *sock)
     }
     if (in->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_ACTOR_REPLY)
         s_actor_reply(self, in->actor_reply.data, in->actor_reply.len);
-    else {
+    else
+    if (in->seq) {
         s_expire(self, in->seq, in->status == FLOW__STATUS__OK ? FLOW__STATUS__INTERNAL
                                                                : in->status, in->message);
         s_check_drained(self);

@@ -422,3 +422,66 @@ FL_TEST(a_forward_without_the_members_mac_is_refused)
     zcert_destroy(&stranger);
     FL_CHECK_INT(fl_node_stop(&a, SIGTERM), ==, 0);
 }
+
+/*  Reads U's own profile through FLOW with TOKEN until it is refused as
+ *  revoked, or WAIT_MS passed; true when it was.  */
+static bool
+s_refused_as_revoked(flow_t *flow, const char *token)
+{
+    Flow__GetProfileRequest body = FLOW__GET_PROFILE_REQUEST__INIT;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_GET_PROFILE;
+    req.get_profile = &body;
+    for (int waited = 0; waited <= WAIT_MS; waited += 20) {
+        req.id = 0;
+        if (fl_call(flow, token, &req, NULL) == FLOW_UNAUTHENTICATED
+            && strstr(fl_last.message, "token: revoked"))
+            return true;
+        usleep(20 * 1000);
+    }
+    return false;
+}
+
+FL_TEST(a_session_signed_out_through_one_node_is_refused_by_every_node)
+{
+    const char *fast[] = { "--pwhash-ops", "1", "--pwhash-mem-kb", "8", NULL };
+    fl_proc_t n[3];
+    fl_node_start(&n[0], NULL, fast);
+    FL_CHECK(s_settled(&n[0], 1));
+    for (int i = 1; i < 3; i++) {
+        char key[700];
+        snprintf(key, sizeof key, "%s/keys/join.key", n[0].data);
+        const char *flags[] = { "--join", n[0].peer, "--join-key", key, "--pwhash-ops", "1",
+                                "--pwhash-mem-kb", "8", NULL };
+        fl_node_start(&n[i], NULL, flags);
+    }
+    flow_t *flow[3];
+    for (int i = 0; i < 3; i++)
+        flow[i] = flow_new(n[i].client);
+    /*  Revocations go to the members a node knows of: all three first.  */
+    for (int i = 0; i < 3; i++)
+        FL_CHECK(s_settled(&n[i], 3));
+    char user[64], token[600];
+    s_sign_up(flow[2], "ann@example.com", user, token);
+    /*  Every node accepts the token first.  */
+    Flow__GetProfileRequest body = FLOW__GET_PROFILE_REQUEST__INIT;
+    Flow__Request get = FLOW__REQUEST__INIT;
+    get.body_case = FLOW__REQUEST__BODY_GET_PROFILE;
+    get.get_profile = &body;
+    for (int i = 0; i < 3; i++) {
+        get.id = 0;
+        FL_EXPECT(fl_call(flow[i], token, &get, NULL), FLOW_OK, "");
+    }
+    /*  Signed out through node 1 (the user's data lives on node 0).  */
+    Flow__LogoutRequest logout = FLOW__LOGOUT_REQUEST__INIT;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_LOGOUT;
+    req.logout = &logout;
+    FL_EXPECT(fl_call(flow[1], token, &req, NULL), FLOW_OK, "");
+    for (int i = 0; i < 3; i++)
+        FL_CHECK(s_refused_as_revoked(flow[i], token));
+    for (int i = 0; i < 3; i++)
+        flow_destroy(&flow[i]);
+    for (int i = 2; i >= 0; i--)
+        FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
+}
