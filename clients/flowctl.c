@@ -202,6 +202,15 @@ s_cmd_cluster_status(const s_options_t *options, Flow__Control__ControlReply *re
 }
 
 static const s_command_t s_commands[] = {
+    { "cluster remove", "NODE", 1, FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_REMOVE,
+      FLOW__CONTROL__CONTROL_REPLY__BODY_CLUSTER, s_cmd_cluster_status,
+      "Removes member NODE (a node id) from the cluster; any member passes\n"
+      "this to the consensus leader.  A member that holds partitions is\n"
+      "refused (partition handoff is not built yet).  Shows the cluster after.\n" },
+    { "cluster leave", "", 0, FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_REMOVE,
+      FLOW__CONTROL__CONTROL_REPLY__BODY_CLUSTER, s_cmd_cluster_status,
+      "Removes the node this control socket belongs to from the cluster; the\n"
+      "node stops once it is removed.  Shows the cluster after.\n" },
     { "cluster status", "", 0, FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_STATUS,
       FLOW__CONTROL__CONTROL_REPLY__BODY_CLUSTER, s_cmd_cluster_status,
       "Shows the cluster's metadata as this node knows it, agreed by consensus.\n"
@@ -412,6 +421,7 @@ typedef struct {
     Flow__SetRoleRequest set_role;
     Flow__GetAccountRequest get_account;
     Flow__Control__ClusterStatusRequest cluster_status;
+    Flow__Control__ClusterRemoveRequest cluster_remove;
 } s_bodies_t;
 
 /*  Builds REQ for COMMAND with its arguments ARGS; a bad argument is a
@@ -426,6 +436,7 @@ s_build(const s_command_t *command, char **args, s_bodies_t *b,
     flow__set_role_request__init(&b->set_role);
     flow__get_account_request__init(&b->get_account);
     flow__control__cluster_status_request__init(&b->cluster_status);
+    flow__control__cluster_remove_request__init(&b->cluster_remove);
     req->body_case = command->body;
     switch (command->body) {
     case FLOW__CONTROL__CONTROL_REQUEST__BODY_STATUS:
@@ -439,6 +450,10 @@ s_build(const s_command_t *command, char **args, s_bodies_t *b,
         return 0;
     case FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_STATUS:
         req->cluster_status = &b->cluster_status;
+        return 0;
+    case FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_REMOVE:
+        b->cluster_remove.node_id = command->n_args ? args[0] : "";
+        req->cluster_remove = &b->cluster_remove;
         return 0;
     case FLOW__CONTROL__CONTROL_REQUEST__BODY_SET_ROLE: {
         int role;

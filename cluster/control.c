@@ -6,6 +6,7 @@
  */
 #include "cluster/control.h"
 #include "cluster/meta.h"
+#include "cluster/peer.h"
 #include "control.pb-c.h"
 #include "node/actor.h"
 #include "node/envelope.h"
@@ -37,6 +38,7 @@ typedef struct {
     zlistx_t *garbage;          /* freed after the reply is sent */
     Flow__ServerMessage *forwarded;         /* an actor's reply the reply points into; likewise */
     Flow__Cluster__MetaReply *meta;         /* the metadata thread's reply; likewise */
+    Flow__Cluster__PeerReply *peer;         /* the leader's reply; likewise */
 } s_ctx_t;
 
 static void *
@@ -259,6 +261,56 @@ s_handle_cluster_status(s_ctx_t *ctx)
     }
 }
 
+/*  Removes a member: through this node's metadata thread when it leads,
+ *  else through the leader's peer socket.  Leaving (no node id) removes
+ *  this node, which then stops.  */
+static void
+s_handle_cluster_remove(s_ctx_t *ctx)
+{
+    self_t *self = ctx->self;
+    Flow__Control__ControlReply *reply = ctx->reply;
+    const char *node_id = ctx->req->cluster_remove->node_id;
+    bool leaving = node_id[0] == '\0';
+    if (leaving)
+        node_id = self->node->node_id;
+    Flow__Cluster__MetaRequest req = FLOW__CLUSTER__META_REQUEST__INIT;
+    req.seq = ++self->next_seq;
+    req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_REMOVE;
+    req.remove = (char *) node_id;
+    Flow__Cluster__MetaReply *in = fl_meta_ask(&self->meta, &req, FORWARD_TIMEOUT_MS);
+    if (!in) {
+        reply->status = FLOW__STATUS__DEADLINE_EXCEEDED;
+        reply->message = "the metadata thread did not answer in time";
+        return;
+    }
+    ctx->meta = in;
+    const Flow__Cluster__ClusterStatus *cluster = in->cluster;
+    reply->status = in->status;
+    reply->message = in->message;
+    if (in->status == FLOW__STATUS__UNAVAILABLE && in->leader_peer[0]) {
+        Flow__Cluster__PeerReply *out = NULL;
+        int rc = fl_peer_remove(in->leader_peer, in->leader_key, self->keys->node,
+                                self->keys->peer, node_id, FORWARD_TIMEOUT_MS, &out);
+        ctx->peer = out;
+        if (rc) {
+            reply->status = FLOW__STATUS__UNAVAILABLE;
+            reply->message = "the consensus leader did not answer in time";
+            return;
+        }
+        reply->status = out->status;
+        reply->message = out->message;
+        cluster = out->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_CLUSTER ? out->cluster : NULL;
+    }
+    if (reply->status != FLOW__STATUS__OK || !cluster)
+        return;
+    reply->body_case = FLOW__CONTROL__CONTROL_REPLY__BODY_CLUSTER;
+    reply->cluster = (Flow__Cluster__ClusterStatus *) cluster;
+    if (leaving) {
+        fl_info("control", "this node left the cluster; stopping", NULL);
+        zstr_send(self->pipe, "STOP");
+    }
+}
+
 /*  A flow.Request around a body of the control request.  */
 static Flow__Request
 s_client_request(s_ctx_t *ctx, Flow__Request__BodyCase body)
@@ -307,6 +359,8 @@ static const struct {
     { FLOW__CONTROL__CONTROL_REQUEST__BODY_UPSERT_EVENT, "upsert_event", s_handle_upsert_event },
     { FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_STATUS, "cluster_status",
       s_handle_cluster_status },
+    { FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_REMOVE, "cluster_remove",
+      s_handle_cluster_remove },
 };
 
 static void
@@ -314,7 +368,7 @@ s_answer(self_t *self, zframe_t *identity, const void *data, size_t len)
 {
     Flow__Control__ControlReply reply = FLOW__CONTROL__CONTROL_REPLY__INIT;
     reply.version = FL_PROTOCOL_VERSION;
-    s_ctx_t ctx = { self, NULL, &reply, zlistx_new(), NULL, NULL };
+    s_ctx_t ctx = { self, NULL, &reply, zlistx_new(), NULL, NULL, NULL };
     zlistx_set_destructor(ctx.garbage, (zlistx_destructor_fn *) zstr_free);
 
     Flow__Control__ControlRequest *req = NULL;
@@ -361,6 +415,8 @@ s_answer(self_t *self, zframe_t *identity, const void *data, size_t len)
         flow__server_message__free_unpacked(ctx.forwarded, NULL);
     if (ctx.meta)
         flow__cluster__meta_reply__free_unpacked(ctx.meta, NULL);
+    if (ctx.peer)
+        flow__cluster__peer_reply__free_unpacked(ctx.peer, NULL);
     if (req)
         flow__control__control_request__free_unpacked(req, NULL);
 }

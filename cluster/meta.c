@@ -633,6 +633,129 @@ s_leader(self_t *self)
     return NULL;
 }
 
+/*  Answers that this node does not lead, naming the leader when known. */
+static void
+s_not_leader(self_t *self, zframe_t **identity, uint64_t seq)
+{
+    Flow__Cluster__MetaReply reply = FLOW__CLUSTER__META_REPLY__INIT;
+    reply.seq = seq;
+    reply.status = FLOW__STATUS__UNAVAILABLE;
+    reply.message = self->meta ? "not the consensus leader" : "the cluster is not created yet";
+    const Flow__Cluster__Member *leader = s_leader(self);
+    reply.leader_peer = leader ? leader->peer_endpoint : "";
+    reply.leader_key = leader ? leader->public_key : "";
+    s_answer(self, identity, &reply);
+}
+
+/*  A removal in progress: raft_remove, then the remove_member command.  */
+typedef struct {
+    self_t *self;
+    zframe_t *identity;
+    uint64_t seq;
+    char node_id[FL_NODE_ID_MAX];
+    struct raft_change change;
+} s_remove_t;
+
+static void
+s_remove_end(s_remove_t *r, Flow__Status status, const char *message)
+{
+    self_t *self = r->self;
+    if (!self->stopping) {
+        Flow__Cluster__MetaReply reply = FLOW__CLUSTER__META_REPLY__INIT;
+        Flow__Cluster__ClusterStatus status_reply = FLOW__CLUSTER__CLUSTER_STATUS__INIT;
+        char *voters[MEMBERS_MAX], *standbys[MEMBERS_MAX];
+        reply.seq = r->seq;
+        reply.status = status;
+        reply.message = (char *) message;
+        if (status == FLOW__STATUS__OK) {
+            s_status(self, &status_reply, voters, standbys);
+            reply.cluster = &status_reply;
+        }
+        s_answer(self, &r->identity, &reply);
+    }
+    if (status == FLOW__STATUS__OK)
+        fl_info("meta", "member removed", "node=%s", r->node_id);
+    zframe_destroy(&r->identity);
+    free(r);
+}
+
+static void
+s_remove_recorded(self_t *self, int status, void *arg)
+{
+    (void) self;
+    s_remove_end(arg, status ? FLOW__STATUS__UNAVAILABLE : FLOW__STATUS__OK,
+                 status ? "the consensus did not commit the removal; retry" : "");
+}
+
+static void
+s_remove_record(s_remove_t *r)
+{
+    Flow__Cluster__MetaCommand cmd = FLOW__CLUSTER__META_COMMAND__INIT;
+    cmd.body_case = FLOW__CLUSTER__META_COMMAND__BODY_REMOVE_MEMBER;
+    cmd.remove_member = r->node_id;
+    if (s_propose(r->self, &cmd, s_remove_recorded, r) != 0)
+        s_remove_end(r, FLOW__STATUS__UNAVAILABLE, "this node no longer leads; retry");
+}
+
+static void
+s_removed(struct raft_change *change, int status)
+{
+    s_remove_t *r = change->data;
+    if (status != 0) {
+        s_remove_end(r, FLOW__STATUS__UNAVAILABLE, raft_strerror(status));
+        return;
+    }
+    s_remove_record(r);
+}
+
+/*  Removes member NODE_ID (leader only).  A member that holds partitions
+ *  is refused: without handoff its data would go with it.  */
+static void
+s_remove(self_t *self, zframe_t **identity, const Flow__Cluster__MetaRequest *req)
+{
+    if (raft_state(&self->raft) != RAFT_LEADER || !self->meta) {
+        s_not_leader(self, identity, req->seq);
+        return;
+    }
+    const Flow__Cluster__Member *m = NULL;
+    for (size_t i = 0; i < self->meta->n_members && !m; i++)
+        if (streq(self->meta->members[i]->node_id, req->remove))
+            m = self->meta->members[i];
+    Flow__Cluster__MetaReply reply = FLOW__CLUSTER__META_REPLY__INIT;
+    reply.seq = req->seq;
+    if (!m) {
+        reply.status = FLOW__STATUS__NOT_FOUND;
+        reply.message = "node: no member of this cluster has that id";
+        s_answer(self, identity, &reply);
+        return;
+    }
+    if (m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP) {
+        reply.status = FLOW__STATUS__FAILED_PRECONDITION;
+        reply.message = "node: it holds partitions, which would be lost with it (partition "
+                        "handoff is not built yet)";
+        s_answer(self, identity, &reply);
+        return;
+    }
+    s_remove_t *r = calloc(1, sizeof *r);
+    assert(r);
+    r->self = self;
+    r->identity = *identity;
+    *identity = NULL;
+    r->seq = req->seq;
+    snprintf(r->node_id, sizeof r->node_id, "%s", m->node_id);
+    r->change.data = r;
+    bool configured = false;
+    for (unsigned i = 0; i < self->raft.configuration.n; i++)
+        configured |= self->raft.configuration.servers[i].id == m->raft_id;
+    if (!configured) {
+        s_remove_record(r);
+        return;
+    }
+    int rc = raft_remove(&self->raft, &r->change, m->raft_id, s_removed);
+    if (rc)
+        s_remove_end(r, FLOW__STATUS__UNAVAILABLE, raft_strerror(rc));
+}
+
 /*  Takes REQ and IDENTITY; answers now or when the join ends.  */
 static void
 s_join(self_t *self, zframe_t **identity, Flow__Cluster__MetaRequest *req)
@@ -647,14 +770,7 @@ s_join(self_t *self, zframe_t **identity, Flow__Cluster__MetaRequest *req)
     j->change.data = j;
     const Flow__Cluster__Member *m = req->join;
     if (raft_state(&self->raft) != RAFT_LEADER || !self->meta) {
-        Flow__Cluster__MetaReply reply = FLOW__CLUSTER__META_REPLY__INIT;
-        reply.seq = req->seq;
-        reply.status = FLOW__STATUS__UNAVAILABLE;
-        reply.message = self->meta ? "not the consensus leader" : "the cluster is not created yet";
-        const Flow__Cluster__Member *leader = s_leader(self);
-        reply.leader_peer = leader ? leader->peer_endpoint : "";
-        reply.leader_key = leader ? leader->public_key : "";
-        s_answer(self, &j->identity, &reply);
+        s_not_leader(self, &j->identity, req->seq);
         flow__cluster__meta_request__free_unpacked(req, NULL);
         free(j);
         return;
@@ -705,6 +821,13 @@ s_handle_request(self_t *self)
         if (req->body_case == FLOW__CLUSTER__META_REQUEST__BODY_JOIN && req->join->raft_id
             && req->join->node_id[0] && req->join->raft_address[0]) {
             s_join(self, &identity, req);
+            return;
+        }
+        else
+        if (req->body_case == FLOW__CLUSTER__META_REQUEST__BODY_REMOVE) {
+            s_remove(self, &identity, req);
+            zframe_destroy(&identity);
+            flow__cluster__meta_request__free_unpacked(req, NULL);
             return;
         }
         else {

@@ -145,6 +145,22 @@ fl_peer_join(const char *endpoint, const fl_join_credential_t *credential, zcert
     return 0;
 }
 
+int
+fl_peer_remove(const char *endpoint, const char *server_key, zcert_t *cert,
+               const uint8_t peer_key[32], const char *node_id, int timeout_ms,
+               Flow__Cluster__PeerReply **reply_p)
+{
+    uint8_t mac[32];
+    fl_peer_mac(peer_key, node_id, strlen(node_id), mac);
+    Flow__Cluster__PeerRequest req = FLOW__CLUSTER__PEER_REQUEST__INIT;
+    req.version = FL_PROTOCOL_VERSION;
+    req.seq = (uint64_t) zclock_usecs();
+    req.mac = (ProtobufCBinaryData) { sizeof mac, mac };
+    req.body_case = FLOW__CLUSTER__PEER_REQUEST__BODY_REMOVE;
+    req.remove = (ProtobufCBinaryData) { strlen(node_id), (uint8_t *) node_id };
+    return s_call(endpoint, server_key, cert, &req, timeout_ms, reply_p);
+}
+
 /*  ------------------------------------------------------------------
  *  Server side  */
 
@@ -241,6 +257,45 @@ s_handle_forward(self_t *self, const Flow__Cluster__PeerRequest *req, zmq_msg_t 
     if (ar)
         flow__cluster__actor_request__free_unpacked(ar, NULL);
     return sent;
+}
+
+/*  A member asks this node, the leader, to remove a member.  */
+static void
+s_handle_remove(self_t *self, const Flow__Cluster__PeerRequest *req,
+                Flow__Cluster__PeerReply *reply, Flow__Cluster__MetaReply **meta_p)
+{
+    uint8_t mac[32];
+    fl_peer_mac(self->args->node->peer_key, req->remove.data, req->remove.len, mac);
+    if (req->mac.len != sizeof mac || sodium_memcmp(req->mac.data, mac, sizeof mac) != 0) {
+        reply->status = FLOW__STATUS__PERMISSION_DENIED;
+        reply->message = "remove: not from a member of this cluster";
+        return;
+    }
+    char node_id[FL_NODE_ID_MAX];
+    if (req->remove.len == 0 || req->remove.len >= sizeof node_id) {
+        reply->status = FLOW__STATUS__INVALID_ARGUMENT;
+        reply->message = "remove: not a node id";
+        return;
+    }
+    memcpy(node_id, req->remove.data, req->remove.len);
+    node_id[req->remove.len] = '\0';
+    Flow__Cluster__MetaRequest ask = FLOW__CLUSTER__META_REQUEST__INIT;
+    ask.seq = ++self->next_seq;
+    ask.body_case = FLOW__CLUSTER__META_REQUEST__BODY_REMOVE;
+    ask.remove = node_id;
+    Flow__Cluster__MetaReply *meta = fl_meta_ask(&self->meta, &ask, META_TIMEOUT_MS);
+    *meta_p = meta;
+    if (!meta) {
+        reply->status = FLOW__STATUS__UNAVAILABLE;
+        reply->message = "remove: the metadata thread did not answer in time";
+        return;
+    }
+    reply->status = meta->status;
+    reply->message = meta->message;
+    if (meta->status == FLOW__STATUS__OK && meta->cluster) {
+        reply->body_case = FLOW__CLUSTER__PEER_REPLY__BODY_CLUSTER;
+        reply->cluster = meta->cluster;
+    }
 }
 
 /*  Sessions ended on another node: this node's sessions refuse their
@@ -444,6 +499,9 @@ s_handle(self_t *self)
         else
         if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_REVOKE)
             s_handle_revoke(self, req, &reply);
+        else
+        if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_REMOVE)
+            s_handle_remove(self, req, &reply, &meta);
         else
         if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARD) {
             if (s_handle_forward(self, req, &identity, &reply)) {

@@ -34,6 +34,14 @@ zactor_t *fl_peer_new(fl_peer_args_t *args);
  *  a forwarded request carries to prove it comes from a member.  */
 void fl_peer_mac(const uint8_t key[32], const void *data, size_t len, uint8_t mac[32]);
 
+/*  Asks the leader's peer socket at ENDPOINT (public key SERVER_KEY) to
+ *  remove member NODE_ID, MACed with the members' PEER_KEY; waits up to
+ *  TIMEOUT_MS.  *REPLY_P gets the leader's answer (the caller frees it).
+ *  Errors: FL_E_TIMEDOUT, FL_E_INVAL (bad endpoint or key), FL_E_IO.  */
+int fl_peer_remove(const char *endpoint, const char *server_key, zcert_t *cert,
+                   const uint8_t peer_key[32], const char *node_id, int timeout_ms,
+                   Flow__Cluster__PeerReply **reply_p);
+
 /*  Whether JOIN may be admitted by a node holding KEYS: OK, or
  *  PERMISSION_DENIED (wrong secret) or INVALID_ARGUMENT (a member record
  *  that is incomplete or too long) with the reason in *WHY.  */

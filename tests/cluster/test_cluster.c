@@ -485,3 +485,44 @@ FL_TEST(a_session_signed_out_through_one_node_is_refused_by_every_node)
     for (int i = 2; i >= 0; i--)
         FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
 }
+
+static int
+s_flowctl(const fl_proc_t *node, const char *a, const char *b, const char *c)
+{
+    const char *argv[] = { fl_program("FLOWCTL_CLI"), "--control", node->control, "--key",
+                           node->admin_key, "--timeout", "20000", a, b, c, NULL };
+    return fl_run(argv, NULL, s_out, sizeof s_out, s_err, sizeof s_err);
+}
+
+FL_TEST(members_are_removed_through_any_member_and_leave_on_their_own)
+{
+    fl_proc_t n[3];
+    fl_node_start(&n[0], NULL, NULL);
+    FL_CHECK(s_settled(&n[0], 1));
+    s_start_joining(&n[1], NULL, &n[0]);
+    s_start_joining(&n[2], NULL, &n[0]);
+    for (int i = 0; i < 3; i++)
+        FL_CHECK(s_settled(&n[i], 3));
+
+    /*  Removed through a follower, which passes it to the leader.  */
+    FL_CHECK_INT(s_flowctl(&n[1], "cluster", "remove", n[2].node_id), ==, 0);
+    FL_CHECK(strstr(s_out, n[2].node_id) == NULL);
+    FL_CHECK(s_settled(&n[0], 2));
+    FL_CHECK(strstr(s_out, "\"epoch\":4") != NULL);
+    FL_CHECK_INT(fl_node_stop(&n[2], SIGTERM), ==, 0);
+
+    /*  The member holding the partitions may not go; nobody unknown can.  */
+    FL_CHECK_INT(s_flowctl(&n[1], "cluster", "remove", n[0].node_id), !=, 0);
+    FL_CHECK(strstr(s_err, "holds partitions") != NULL);
+    FL_CHECK_INT(s_flowctl(&n[0], "cluster", "remove", "n0000000000000000"), !=, 0);
+    FL_CHECK(strstr(s_err, "no member") != NULL);
+
+    /*  A member leaves on its own, and stops.  */
+    FL_CHECK_INT(s_flowctl(&n[1], "cluster", "leave", NULL), ==, 0);
+    FL_CHECK_INT(fl_node_wait(&n[1]), ==, 0);
+    FL_CHECK(s_settled(&n[0], 1));
+    FL_CHECK(strstr(s_out, n[1].node_id) == NULL);
+    FL_CHECK(strstr(s_out, "\"epoch\":5") != NULL);
+    FL_CHECK(strstr(s_out, "\"voters\":[\"") != NULL);
+    FL_CHECK_INT(fl_node_stop(&n[0], SIGTERM), ==, 0);
+}
