@@ -265,6 +265,24 @@ static const s_command_t s_commands[] = {
       "  --state S       going (default), interested or waitlisted (in queue order)\n"
       "  --limit N       per page, 1 to 200 (default 50)\n"
       "  --cursor C      the next page, as the last one said\n" },
+    { "event checkin", fl_cmd_event_checkin, "event checkin ID USER_ID",
+      "Marks a user who is going as present at an event you organise, from 2\n"
+      "hours before the start until the end.\n" },
+    { "event rate", fl_cmd_event_rate, "event rate ID USER_ID STARS",
+      "Rates an attendee you checked in, 1 to 5 stars, after the start; rating\n"
+      "again replaces.  The stars make the user's attendee rating.\n" },
+    { "event review", fl_cmd_event_review, "event review ID --stars N [--text T]",
+      "Reviews an event you were checked in at: 1 to 5 stars and up to 2000\n"
+      "characters; reviewing again edits your review.\n" },
+    { "event reviews", fl_cmd_event_reviews, "event reviews ID [--limit N] [--cursor C]",
+      "Lists the reviews of an event.\n"
+      "  --limit N       per page, 1 to 200 (default 50)\n"
+      "  --cursor C      the next page, as the last one said\n" },
+    { "event history", fl_cmd_event_history, "event history [--limit N] [--cursor C]",
+      "Lists your events, past ones included: organising, going, interested or\n"
+      "waitlisted, checked in, and your rating as an attendee.\n"
+      "  --limit N       per page, 1 to 200 (default 50)\n"
+      "  --cursor C      the next page, as the last one said\n" },
 };
 
 #define S_N_COMMANDS (sizeof s_commands / sizeof s_commands[0])

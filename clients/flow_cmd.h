@@ -152,5 +152,10 @@ int fl_cmd_event_rsvp(fl_cmd_ctx_t *ctx, int argc, char **argv);
 int fl_cmd_event_withdraw(fl_cmd_ctx_t *ctx, int argc, char **argv);
 int fl_cmd_event_invite(fl_cmd_ctx_t *ctx, int argc, char **argv);
 int fl_cmd_event_attendees(fl_cmd_ctx_t *ctx, int argc, char **argv);
+int fl_cmd_event_checkin(fl_cmd_ctx_t *ctx, int argc, char **argv);
+int fl_cmd_event_rate(fl_cmd_ctx_t *ctx, int argc, char **argv);
+int fl_cmd_event_review(fl_cmd_ctx_t *ctx, int argc, char **argv);
+int fl_cmd_event_reviews(fl_cmd_ctx_t *ctx, int argc, char **argv);
+int fl_cmd_event_history(fl_cmd_ctx_t *ctx, int argc, char **argv);
 
 #endif

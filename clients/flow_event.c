@@ -1,5 +1,6 @@
 /*  clients/flow_event.c — `flow event ...`: create, update, cancel,
- *  show, nearby, rsvp, withdraw, invite and attendees.
+ *  show, nearby, rsvp, withdraw, invite, attendees, checkin, rate, review,
+ *  reviews and history.
  *
  *  Every value is checked here, before anything is sent, so a bad option
  *  is a usage error that names it; the node checks everything again.
@@ -30,7 +31,7 @@ enum {
     S_OPT_VISIBILITY, S_OPT_INVITE_ONLY, S_OPT_MIN_POINTS, S_OPT_MIN_RATING, S_OPT_IMAGE,
     S_OPT_IF_VERSION, S_OPT_RADIUS, S_OPT_TAG, S_OPT_WHEN, S_OPT_FROM, S_OPT_TO,
     S_OPT_MAX_PRICE, S_OPT_FREE_SPOTS, S_OPT_TEXT, S_OPT_SORT, S_OPT_LIMIT, S_OPT_CURSOR,
-    S_OPT_STATE
+    S_OPT_STATE, S_OPT_STARS
 };
 
 /*  ---------------------------------------------------------------------
@@ -1356,5 +1357,220 @@ fl_cmd_event_nearby(fl_cmd_ctx_t *ctx, int argc, char **argv)
     if (reply)
         flow__nearby_reply__free_unpacked(reply, NULL);
     s_nearby_args_free(&a);
+    return rc;
+}
+
+/*  ---------------------------------------------------------------------
+ *  event checkin, rate, review, reviews, history
+ */
+
+/*  Stars from TEXT: 1 to 5.  */
+static int
+s_stars(const char *text, uint32_t *stars)
+{
+    uint64_t value;
+    if (!s_parse_uint(text, 5, &value) || value == 0)
+        return fl_cli_usage_error("stars are a number from 1 to 5, not '%s'", text);
+    *stars = (uint32_t) value;
+    return 0;
+}
+
+/*  Parses a command of exactly N positional arguments (after its
+ *  options) and connects signed in.  */
+static int
+s_positional(fl_cmd_ctx_t *ctx, int argc, char **argv, int n, const char *usage)
+{
+    int rc = fl_cmd_parse(ctx, argc, argv, "", NULL, NULL, NULL);
+    if (rc != 0)
+        return rc;
+    if (argc - optind != n)
+        return fl_cli_usage_error("%s", usage);
+    return fl_session_connect_signed_in(ctx);
+}
+
+int
+fl_cmd_event_checkin(fl_cmd_ctx_t *ctx, int argc, char **argv)
+{
+    int rc = s_positional(ctx, argc, argv, 2, "event checkin wants an event ID and a user ID");
+    if (rc != 0)
+        return rc;
+    Flow__Event *ev = NULL;
+    flow_status_t status = flow_check_in(ctx->flow, argv[optind], argv[optind + 1], &ev);
+    if (status != FLOW_OK)
+        return fl_output_failed(ctx, status);
+    if (ctx->g.json)
+        return s_event_print(ctx, ev);
+    printf("checked in %s at %s (%s)\n", argv[optind + 1], ev->title, ev->id);
+    flow__event__free_unpacked(ev, NULL);
+    return 0;
+}
+
+int
+fl_cmd_event_rate(fl_cmd_ctx_t *ctx, int argc, char **argv)
+{
+    int rc = fl_cmd_parse(ctx, argc, argv, "", NULL, NULL, NULL);
+    if (rc != 0)
+        return rc;
+    if (argc - optind != 3)
+        return fl_cli_usage_error("event rate wants an event ID, a user ID and stars (1-5)");
+    uint32_t stars = 0;
+    if ((rc = s_stars(argv[optind + 2], &stars)) != 0
+        || (rc = fl_session_connect_signed_in(ctx)) != 0)
+        return rc;
+    Flow__Event *ev = NULL;
+    flow_status_t status = flow_rate_attendee(ctx->flow, argv[optind], argv[optind + 1], stars,
+                                              &ev);
+    if (status != FLOW_OK)
+        return fl_output_failed(ctx, status);
+    if (ctx->g.json)
+        return s_event_print(ctx, ev);
+    printf("rated %s %" PRIu32 " of 5 at %s (%s)\n", argv[optind + 1], stars, ev->title, ev->id);
+    flow__event__free_unpacked(ev, NULL);
+    return 0;
+}
+
+typedef struct {
+    uint32_t stars;
+    const char *text;
+    uint32_t limit;
+    const char *cursor;
+} s_review_args_t;
+
+static int
+s_review_option(int opt, const char *arg, void *state)
+{
+    s_review_args_t *a = state;
+    switch (opt) {
+    case S_OPT_STARS: return s_stars(arg, &a->stars);
+    case S_OPT_TEXT: a->text = arg; return 0;
+    case S_OPT_LIMIT: return s_limit_option(arg, &a->limit);
+    case S_OPT_CURSOR: a->cursor = arg; return 0;
+    default: return 0;
+    }
+}
+
+static void
+s_print_review_line(const Flow__Review *r)
+{
+    char when[48];
+    printf("%-20s %" PRIu32 "/5  %s", r->user_id, r->stars,
+           fl_cli_time(r->updated_s, when, sizeof when));
+    if (r->text[0])
+        printf("  %s", r->text);
+    printf("\n");
+}
+
+static void
+s_print_review(const ProtobufCMessage *message)
+{
+    s_print_review_line((const Flow__Review *) message);
+}
+
+int
+fl_cmd_event_review(fl_cmd_ctx_t *ctx, int argc, char **argv)
+{
+    static const struct option options[] = {
+        { "stars", required_argument, NULL, S_OPT_STARS },
+        { "text", required_argument, NULL, S_OPT_TEXT },
+        FL_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 }
+    };
+    s_review_args_t a = { 0, NULL, 0, NULL };
+    int rc = fl_cmd_parse(ctx, argc, argv, "", options, s_review_option, &a);
+    if (rc != 0)
+        return rc;
+    const char *id = s_event_id_arg(argc, argv, "event review");
+    if (!id)
+        return FL_CLI_EXIT_USAGE;
+    if (a.stars == 0)
+        return fl_cli_usage_error("event review wants --stars N (1 to 5)");
+    if ((rc = fl_session_connect_signed_in(ctx)) != 0)
+        return rc;
+    Flow__Review *review = NULL;
+    flow_status_t status = flow_review(ctx->flow, id, a.stars, a.text, &review);
+    if (status != FLOW_OK)
+        return fl_output_failed(ctx, status);
+    rc = fl_output_reply(ctx, &review->base, s_print_review);
+    flow__review__free_unpacked(review, NULL);
+    return rc;
+}
+
+static void
+s_print_reviews(const ProtobufCMessage *message)
+{
+    const Flow__ReviewsReply *reply = (const Flow__ReviewsReply *) message;
+    if (reply->n_reviews == 0)
+        printf("no reviews\n");
+    for (size_t i = 0; i < reply->n_reviews; i++)
+        s_print_review_line(reply->reviews[i]);
+    if (reply->next_cursor[0])
+        printf("next page: --cursor %s\n", reply->next_cursor);
+}
+
+static const struct option s_page_options[] = {
+    { "limit", required_argument, NULL, S_OPT_LIMIT },
+    { "cursor", required_argument, NULL, S_OPT_CURSOR },
+    FL_GLOBAL_OPTIONS, { NULL, 0, NULL, 0 }
+};
+
+int
+fl_cmd_event_reviews(fl_cmd_ctx_t *ctx, int argc, char **argv)
+{
+    s_review_args_t a = { 0, NULL, 0, NULL };
+    int rc = fl_cmd_parse(ctx, argc, argv, "", s_page_options, s_review_option, &a);
+    if (rc != 0)
+        return rc;
+    const char *id = s_event_id_arg(argc, argv, "event reviews");
+    if (!id)
+        return FL_CLI_EXIT_USAGE;
+    if ((rc = fl_session_connect_signed_in(ctx)) != 0)
+        return rc;
+    Flow__ReviewsReply *reply = NULL;
+    flow_status_t status = flow_reviews(ctx->flow, id, a.limit, a.cursor, &reply);
+    if (status != FLOW_OK)
+        return fl_output_failed(ctx, status);
+    rc = fl_output_reply(ctx, &reply->base, s_print_reviews);
+    flow__reviews_reply__free_unpacked(reply, NULL);
+    return rc;
+}
+
+static void
+s_print_history(const ProtobufCMessage *message)
+{
+    const Flow__HistoryReply *reply = (const Flow__HistoryReply *) message;
+    char buf[48];
+    if (reply->n_entries == 0)
+        printf("no events\n");
+    for (size_t i = 0; i < reply->n_entries; i++) {
+        const Flow__HistoryEntry *e = reply->entries[i];
+        printf("%-18s %-11s", e->event_id,
+               fl_cli_enum_name(&flow__relation__descriptor, "RELATION_", (int) e->relation, buf,
+                                sizeof buf));
+        if (e->checked_in)
+            printf(" checked in");
+        if (e->attendee_stars)
+            printf(" rated %" PRIu32 "/5", e->attendee_stars);
+        printf(" since %s\n", fl_cli_time(e->since_s, buf, sizeof buf));
+    }
+    if (reply->next_cursor[0])
+        printf("next page: --cursor %s\n", reply->next_cursor);
+}
+
+int
+fl_cmd_event_history(fl_cmd_ctx_t *ctx, int argc, char **argv)
+{
+    s_review_args_t a = { 0, NULL, 0, NULL };
+    int rc = fl_cmd_parse(ctx, argc, argv, "", s_page_options, s_review_option, &a);
+    if (rc != 0)
+        return rc;
+    if (optind < argc)
+        return fl_cli_usage_error("event history takes no arguments, not '%s'", argv[optind]);
+    if ((rc = fl_session_connect_signed_in(ctx)) != 0)
+        return rc;
+    Flow__HistoryReply *reply = NULL;
+    flow_status_t status = flow_history(ctx->flow, a.limit, a.cursor, &reply);
+    if (status != FLOW_OK)
+        return fl_output_failed(ctx, status);
+    rc = fl_output_reply(ctx, &reply->base, s_print_history);
+    flow__history_reply__free_unpacked(reply, NULL);
     return rc;
 }

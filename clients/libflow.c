@@ -109,6 +109,12 @@ static const s_request_kind_t s_request_kinds[] = {
     { FLOW__REQUEST__BODY_RSVP, "rsvp", true, false },
     { FLOW__REQUEST__BODY_INVITE, "invite", true, false },
     { FLOW__REQUEST__BODY_ATTENDEES, "attendees", true, false },
+    { FLOW__REQUEST__BODY_UPSERT_EVENT, "upsert_event", true, false },
+    { FLOW__REQUEST__BODY_CHECK_IN, "check_in", true, false },
+    { FLOW__REQUEST__BODY_RATE_ATTENDEE, "rate_attendee", true, false },
+    { FLOW__REQUEST__BODY_REVIEW, "review", true, false },
+    { FLOW__REQUEST__BODY_REVIEWS, "reviews", true, false },
+    { FLOW__REQUEST__BODY_HISTORY, "history", true, false },
 };
 
 static const s_request_kind_t s_request_other =
@@ -928,36 +934,24 @@ flow_update_profile(flow_t *self, const Flow__UpdateProfileRequest *changes,
  *  Events
  */
 
-/*  Runs REQ and hands out the body of its reply, which must be BODY (one
- *  of the event replies), as *OUT; NULL unless FLOW_OK.  */
+/*  Runs REQ and hands out the body of its reply, which must be BODY (a
+ *  message field of the reply's oneof), as *OUT; NULL unless FLOW_OK.
+ *  The body is found through the descriptor, so every typed call that
+ *  returns a reply body shares this.  */
 static flow_status_t
 s_event_call(flow_t *self, Flow__Request *req, Flow__Reply__BodyCase body,
              ProtobufCMessage **out)
 {
     *out = NULL;
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field(&flow__reply__descriptor, (unsigned) body);
+    assert(field && field->type == PROTOBUF_C_TYPE_MESSAGE);
     Flow__Reply *reply = NULL;
     flow_status_t status = s_typed_call(self, req, body, &reply);
     if (status == FLOW_OK) {
-        switch (body) {
-        case FLOW__REPLY__BODY_EVENT:
-            *out = &reply->event->base;
-            reply->event = NULL;
-            break;
-        case FLOW__REPLY__BODY_NEARBY:
-            *out = &reply->nearby->base;
-            reply->nearby = NULL;
-            break;
-        case FLOW__REPLY__BODY_RSVP:
-            *out = &reply->rsvp->base;
-            reply->rsvp = NULL;
-            break;
-        case FLOW__REPLY__BODY_ATTENDEES:
-            *out = &reply->attendees->base;
-            reply->attendees = NULL;
-            break;
-        default:
-            assert(!"not an event reply");
-        }
+        ProtobufCMessage **slot = (ProtobufCMessage **) ((char *) reply + field->offset);
+        *out = *slot;
+        *slot = NULL;
         reply->body_case = FLOW__REPLY__BODY__NOT_SET;
     }
     s_free_reply(&reply);
@@ -1089,6 +1083,80 @@ flow_attendees(flow_t *self, const char *event_id, Flow__RsvpState state, uint32
     req.body_case = FLOW__REQUEST__BODY_ATTENDEES;
     req.attendees = &attendees;
     return s_event_call(self, &req, FLOW__REPLY__BODY_ATTENDEES, (ProtobufCMessage **) out);
+}
+
+flow_status_t
+flow_check_in(flow_t *self, const char *event_id, const char *user_id, Flow__Event **out)
+{
+    assert(self && event_id && user_id && out);
+    Flow__CheckInRequest body = FLOW__CHECK_IN_REQUEST__INIT;
+    body.event_id = (char *) event_id;
+    body.user_id = (char *) user_id;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_CHECK_IN;
+    req.check_in = &body;
+    return s_event_call(self, &req, FLOW__REPLY__BODY_EVENT, (ProtobufCMessage **) out);
+}
+
+flow_status_t
+flow_rate_attendee(flow_t *self, const char *event_id, const char *user_id, uint32_t stars,
+                   Flow__Event **out)
+{
+    assert(self && event_id && user_id && out);
+    Flow__RateAttendeeRequest body = FLOW__RATE_ATTENDEE_REQUEST__INIT;
+    body.event_id = (char *) event_id;
+    body.user_id = (char *) user_id;
+    body.stars = stars;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_RATE_ATTENDEE;
+    req.rate_attendee = &body;
+    return s_event_call(self, &req, FLOW__REPLY__BODY_EVENT, (ProtobufCMessage **) out);
+}
+
+flow_status_t
+flow_review(flow_t *self, const char *event_id, uint32_t stars, const char *text,
+            Flow__Review **out)
+{
+    assert(self && event_id && out);
+    Flow__ReviewRequest body = FLOW__REVIEW_REQUEST__INIT;
+    body.event_id = (char *) event_id;
+    body.stars = stars;
+    if (text)
+        body.text = (char *) text;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_REVIEW;
+    req.review = &body;
+    return s_event_call(self, &req, FLOW__REPLY__BODY_REVIEW, (ProtobufCMessage **) out);
+}
+
+flow_status_t
+flow_reviews(flow_t *self, const char *event_id, uint32_t limit, const char *cursor,
+             Flow__ReviewsReply **out)
+{
+    assert(self && event_id && out);
+    Flow__ReviewsRequest body = FLOW__REVIEWS_REQUEST__INIT;
+    body.event_id = (char *) event_id;
+    body.limit = limit;
+    if (cursor)
+        body.cursor = (char *) cursor;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_REVIEWS;
+    req.reviews = &body;
+    return s_event_call(self, &req, FLOW__REPLY__BODY_REVIEWS, (ProtobufCMessage **) out);
+}
+
+flow_status_t
+flow_history(flow_t *self, uint32_t limit, const char *cursor, Flow__HistoryReply **out)
+{
+    assert(self && out);
+    Flow__HistoryRequest body = FLOW__HISTORY_REQUEST__INIT;
+    body.limit = limit;
+    if (cursor)
+        body.cursor = (char *) cursor;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_HISTORY;
+    req.history = &body;
+    return s_event_call(self, &req, FLOW__REPLY__BODY_HISTORY, (ProtobufCMessage **) out);
 }
 
 static void

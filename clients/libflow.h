@@ -332,6 +332,33 @@ flow_status_t flow_invite(flow_t *self, const char *event_id, const char *const 
 flow_status_t flow_attendees(flow_t *self, const char *event_id, Flow__RsvpState state,
                              uint32_t limit, const char *cursor, Flow__AttendeesReply **out);
 
+/*  The organizer (or a moderator or admin) marks USER_ID, who is going,
+ *  as present at event EVENT_ID: from 2 hours before the start until the
+ *  end.  *OUT is the event.  */
+flow_status_t flow_check_in(flow_t *self, const char *event_id, const char *user_id,
+                            Flow__Event **out);
+
+/*  The organizer rates USER_ID, checked in at event EVENT_ID, with STARS
+ *  (1-5) after the start; rating again replaces.  *OUT is the event.  */
+flow_status_t flow_rate_attendee(flow_t *self, const char *event_id, const char *user_id,
+                                 uint32_t stars, Flow__Event **out);
+
+/*  The signed-in user, checked in at event EVENT_ID, reviews it: STARS
+ *  (1-5) and TEXT (NULL or up to 2000 characters); sending again edits
+ *  the review.  *OUT is the review (flow__review__free_unpacked).  */
+flow_status_t flow_review(flow_t *self, const char *event_id, uint32_t stars, const char *text,
+                          Flow__Review **out);
+
+/*  One page of the reviews of event EVENT_ID, as flow_attendees pages
+ *  (flow__reviews_reply__free_unpacked).  */
+flow_status_t flow_reviews(flow_t *self, const char *event_id, uint32_t limit,
+                           const char *cursor, Flow__ReviewsReply **out);
+
+/*  One page of the signed-in user's events, past ones included, as
+ *  flow_attendees pages (flow__history_reply__free_unpacked).  */
+flow_status_t flow_history(flow_t *self, uint32_t limit, const char *cursor,
+                           Flow__HistoryReply **out);
+
 /*  For tests of the node's input checks: sends LEN bytes as one frame,
  *  as they are.  Errors: FLOW_UNAVAILABLE when the frame cannot be
  *  queued.  */

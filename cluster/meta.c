@@ -399,7 +399,7 @@ s_create(self_t *self)
     me.raft_id = fl_meta_raft_id(args->node->node_id);
     me.raft_address = (char *) args->raft_address;
     me.peer_endpoint = (char *) args->peer_endpoint;
-    me.client_endpoint = (char *) args->node->client_endpoint;
+    me.client_endpoint = (char *) args->client_endpoint;
     me.public_key = (char *) args->public_key;
     me.state = FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP;
     me.joined_ms = (uint64_t) zclock_time();

@@ -34,6 +34,7 @@ typedef struct {
     char raft_address[64];              /* host:port, the port resolved */
     const char *public_key;             /* the node's Z85 CURVE public key */
     const char *peer_endpoint;          /* the node's, resolved */
+    const char *client_endpoint;        /* as configured; "" when its port is chosen at bind */
     uint32_t partitions;
     uint32_t replicas;
     bool bootstrap;                     /* start a new cluster when DATA/raft is empty */

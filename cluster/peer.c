@@ -42,6 +42,7 @@ typedef struct {
     zhashx_t *forwards;                 /* local seq -> s_forward_t */
     uint64_t next_seq;
     char why[256];                      /* a relayed refusal, until it is sent */
+    bool serving;                       /* "SERVE" came: the ring and actors exist */
     bool terminated;
 } self_t;
 
@@ -221,6 +222,11 @@ s_handle_forward(self_t *self, const Flow__Cluster__PeerRequest *req, zmq_msg_t 
     if (req->mac.len != sizeof mac || sodium_memcmp(req->mac.data, mac, sizeof mac) != 0) {
         reply->status = FLOW__STATUS__PERMISSION_DENIED;
         reply->message = "forward: not from a member of this cluster";
+        return false;
+    }
+    if (!self->serving) {
+        reply->status = FLOW__STATUS__UNAVAILABLE;
+        reply->message = "forward: this node is starting; retry shortly";
         return false;
     }
     Flow__Cluster__ActorRequest *ar = flow__cluster__actor_request__unpack(
@@ -600,6 +606,9 @@ s_peer_task(zsock_t *pipe, void *arg)
             char *command = zstr_recv(pipe);
             if (!command || streq(command, "$TERM"))
                 self.terminated = true;
+            else
+            if (streq(command, "SERVE"))
+                self.serving = true;
             zstr_free(&command);
         }
     }

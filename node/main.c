@@ -160,32 +160,53 @@ s_identity(s_flowd_t *f)
                     "partitions=%u setting=%" PRIu64, nm->partitions, f->config.partitions);
         f->config.partitions = nm->partitions;
         protobuf_c_message_free_unpacked(msg, NULL);
-        if (raft_address[0] && peer[0])
-            return 0;
+        return 0;
     }
-    else
     if (rc != FL_E_NOTFOUND)
         return rc;
-    else {
-        unsigned char raw[8];
-        randombytes_buf(raw, sizeof raw);
-        char hex[sizeof raw * 2 + 1];
-        sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
-        snprintf(f->node.node_id, sizeof f->node.node_id, "n%s", hex);
-        f->created_ms = (uint64_t) zclock_time();
-    }
-    if (fl_meta_resolve_address(f->config.raft_address, raft_address,
-                                sizeof f->meta_args.raft_address) != 0
-        || fl_meta_resolve_endpoint(f->config.peer_endpoint, peer,
-                                    sizeof f->peer_args.endpoint) != 0) {
-        fl_error("node", "bad consensus address (host:port) or peer endpoint",
-                 "raft=%s peer=%s", f->config.raft_address, f->config.peer_endpoint);
-        return FL_E_INVAL;
-    }
+    unsigned char raw[8];
+    randombytes_buf(raw, sizeof raw);
+    char hex[sizeof raw * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
+    snprintf(f->node.node_id, sizeof f->node.node_id, "n%s", hex);
+    f->created_ms = (uint64_t) zclock_time();
     rc = s_write_identity(f, meta);
     if (rc == 0)
-        fl_info("node", "node identity", "node=%s partitions=%" PRIu64 " raft=%s peer=%s",
-                f->node.node_id, f->config.partitions, raft_address, peer);
+        fl_info("node", "node identity", "node=%s partitions=%" PRIu64, f->node.node_id,
+                f->config.partitions);
+    return rc;
+}
+
+/*  The peer socket, bound now (a * port picked by the bind itself), and
+ *  the consensus address: both are recorded by other members, so they are
+ *  chosen at the first start, kept in the node's identity, and used as
+ *  they are ever after.  The consensus address picks its free port just
+ *  before the consensus binds it.  */
+static int
+s_fix_addresses(s_flowd_t *f)
+{
+    char *raft = f->meta_args.raft_address, *peer = f->peer_args.endpoint;
+    bool fresh = !raft[0] || !peer[0];
+    if (!peer[0])
+        snprintf(peer, sizeof f->peer_args.endpoint, "%s", f->config.peer_endpoint);
+    f->peer_args.node = &f->node;
+    f->peer_args.keys = &f->keys;
+    f->peer = fl_peer_new(&f->peer_args);
+    if (!f->peer)
+        return FL_E_IO;
+    if (!raft[0] && fl_meta_resolve_address(f->config.raft_address, raft,
+                                            sizeof f->meta_args.raft_address) != 0) {
+        fl_error("node", "bad consensus address (host:port)", "raft=%s", f->config.raft_address);
+        return FL_E_INVAL;
+    }
+    if (!fresh)
+        return 0;
+    MDB_dbi meta;
+    int rc = fl_store_dbi(f->node.store, "meta", &meta);
+    if (rc == 0)
+        rc = s_write_identity(f, meta);
+    if (rc == 0)
+        fl_info("node", "cluster addresses fixed", "raft=%s peer=%s", raft, peer);
     return rc;
 }
 
@@ -209,7 +230,7 @@ s_join(s_flowd_t *f)
     me.raft_id = fl_meta_raft_id(f->node.node_id);
     me.raft_address = f->meta_args.raft_address;
     me.peer_endpoint = f->peer_args.endpoint;
-    me.client_endpoint = f->node.client_endpoint;
+    me.client_endpoint = (char *) f->meta_args.client_endpoint;
     me.public_key = (char *) zcert_public_txt(f->keys.node);
     Flow__Cluster__PeerReply *reply = NULL;
     char why[300] = "";
@@ -277,10 +298,9 @@ s_start_actors(s_flowd_t *f)
     f->control = fl_control_new(&f->node, &f->keys);
     if (!f->control)
         return FL_E_IO;
-    f->peer_args.node = &f->node;
-    f->peer_args.keys = &f->keys;
-    f->peer = fl_peer_new(&f->peer_args);
-    return f->peer ? 0 : FL_E_IO;
+    /*  The ring and the actors exist: other members' requests may come. */
+    zstr_send(f->peer, "SERVE");
+    return 0;
 }
 
 /*  The metadata thread, and this node's place in a cluster: the first
@@ -293,6 +313,9 @@ s_start_cluster(s_flowd_t *f)
     bool joining = f->config.join[0] && !f->joined;
     if (f->config.join[0] && f->joined)
         fl_info("node", "already a member; --join is ignored", "join=%s", f->config.join);
+    int rc = s_fix_addresses(f);
+    if (rc)
+        return rc;
     fl_meta_args_t *m = &f->meta_args;
     m->node = &f->node;
     snprintf(m->raft_dir, sizeof m->raft_dir, "%s/raft", f->config.data_dir);
@@ -301,7 +324,8 @@ s_start_cluster(s_flowd_t *f)
     m->partitions = (uint32_t) f->config.partitions;
     m->replicas = (uint32_t) f->config.replicas;
     m->bootstrap = !joining && !f->joined;
-    int rc = s_mkdirs(m->raft_dir);
+    m->client_endpoint = strchr(f->config.client_endpoint, '*') ? "" : f->config.client_endpoint;
+    rc = s_mkdirs(m->raft_dir);
     if (rc == 0 && m->bootstrap && !f->keys.member)
         rc = fl_keys_create_cluster(&f->keys);
     if (rc)
@@ -352,11 +376,6 @@ s_start(s_flowd_t *f)
     f->node.cluster_key = f->keys.cluster;
     f->node.peer_key = f->keys.peer;
     f->node.cert = f->keys.node;
-    /*  Members record each other's client endpoint: a * port is chosen
-     *  now, before anything is recorded.  */
-    if ((rc = fl_meta_resolve_endpoint(f->config.client_endpoint, f->node.client_endpoint,
-                                       sizeof f->node.client_endpoint)))
-        return rc;
     if ((rc = s_start_cluster(f)))
         return rc;
     f->ring = f->holder[0] ? fl_ring_new_held_by(f->node.node_id, f->holder,

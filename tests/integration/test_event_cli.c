@@ -13,6 +13,7 @@
 
 #include <czmq.h>
 #include <signal.h>
+#include <time.h>
 
 static char s_out[65536], s_err[4096];
 
@@ -484,6 +485,13 @@ static const struct {
     { { "event", "attendees", "0123456789abcdef", "--state", "none" }, "--state" },
     { { "event", "invite", "0123456789abcdef" }, "USER_ID" },
     { { "event", "show", "0123456789abcdef", "--colour" }, "--colour" },
+    { { "event", "checkin", "0123456789abcdef" }, "user ID" },
+    { { "event", "rate", "0123456789abcdef", "0123456789abcdef" }, "stars" },
+    { { "event", "rate", "0123456789abcdef", "0123456789abcdef", "6" }, "1 to 5" },
+    { { "event", "review", "0123456789abcdef" }, "--stars" },
+    { { "event", "review", "0123456789abcdef", "--stars", "lots" }, "1 to 5" },
+    { { "event", "reviews", "0123456789abcdef", "--limit", "0" }, "--limit" },
+    { { "event", "history", "extra" }, "no arguments" },
 };
 
 FL_TEST(bad_options_are_one_line_usage_errors_that_name_the_option)
@@ -509,7 +517,8 @@ FL_TEST(event_commands_need_a_session)
 FL_TEST(every_event_command_has_help)
 {
     static const char *const verbs[] = { "create", "update", "cancel", "show", "nearby", "rsvp",
-                                         "withdraw", "invite", "attendees" };
+                                         "withdraw", "invite", "attendees", "checkin", "rate",
+                                         "review", "reviews", "history" };
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
         const char *args[] = { "event", verbs[i], "--help", NULL };
         FL_CHECK_INT(s_flow(NULL, args), ==, 0);
@@ -520,4 +529,84 @@ FL_TEST(every_event_command_has_help)
     const char *noun[] = { "event", "--help", NULL };
     FL_CHECK_INT(s_flow(NULL, noun), ==, 0);
     FL_CHECK(strstr(s_out, "event nearby") != NULL);
+}
+
+/*  ---------------------------------------------------------------------
+ *  Check-in, ratings, reviews, history
+ */
+
+/*  RFC 3339 UTC of now + OFFSET_S into OUT.  */
+static void
+s_time(long offset_s, char out[32])
+{
+    time_t t = time(NULL) + offset_s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+FL_TEST(checkin_rate_review_and_history_from_the_command_line)
+{
+    fl_proc_t node;
+    s_start(&node);
+    setenv("FLOW_NODE", node.client, 1);
+    char ann[64], bob[64], cat[64], id[64], start[32], end[32];
+    s_register(&node, "cat", cat);
+    s_register(&node, "bob", bob);
+    s_register(&node, "ann", ann);
+    s_time(-120, start);
+    s_time(3600, end);
+    const char *create[] = { "--json", "event", "create", "--title", "Session", "--category",
+                             "music", "--lat", "52.52", "--lon", "13.405", "--start", start,
+                             "--end", end, "--tz", "Europe/Berlin", NULL };
+    FL_CHECK_INT(s_flow(NULL, create), ==, 0);
+    s_json_string("id", id, sizeof id);
+
+    s_as("bob");
+    const char *going[] = { "event", "rsvp", id, "going", NULL };
+    FL_CHECK_INT(s_flow(NULL, going), ==, 0);
+    const char *early[] = { "event", "review", id, "--stars", "5", NULL };
+    FL_CHECK_INT(s_flow(NULL, early), ==, 1);
+    FL_CHECK(s_one_line_error("FAILED_PRECONDITION"));
+
+    s_as("cat");
+    const char *not_yours[] = { "event", "checkin", id, bob, NULL };
+    FL_CHECK_INT(s_flow(NULL, not_yours), ==, 1);
+    FL_CHECK(s_one_line_error("PERMISSION_DENIED"));
+
+    s_as("ann");
+    const char *checkin[] = { "event", "checkin", id, bob, NULL };
+    FL_CHECK_INT(s_flow(NULL, checkin), ==, 0);
+    FL_CHECK(strstr(s_out, "checked in") != NULL);
+    const char *not_going[] = { "event", "checkin", id, cat, NULL };
+    FL_CHECK_INT(s_flow(NULL, not_going), ==, 1);
+    FL_CHECK(s_one_line_error("FAILED_PRECONDITION"));
+    const char *rate[] = { "event", "rate", id, bob, "4", NULL };
+    FL_CHECK_INT(s_flow(NULL, rate), ==, 0);
+    FL_CHECK(strstr(s_out, "4 of 5") != NULL);
+
+    s_as("bob");
+    const char *review[] = { "event", "review", id, "--stars", "5", "--text", "Great band", NULL };
+    FL_CHECK_INT(s_flow(NULL, review), ==, 0);
+    FL_CHECK(strstr(s_out, "5/5") && strstr(s_out, "Great band"));
+    const char *edit[] = { "event", "review", id, "--stars", "3", NULL };
+    FL_CHECK_INT(s_flow(NULL, edit), ==, 0);
+    const char *reviews[] = { "--json", "event", "reviews", id, NULL };
+    FL_CHECK_INT(s_flow(NULL, reviews), ==, 0);
+    FL_CHECK(strstr(s_out, "\"stars\":3") != NULL);
+    FL_CHECK(strstr(s_out, bob) != NULL);
+
+    /*  The history follows the check-in and the rating, told after the
+     *  reply: read until it shows (bounded).  */
+    const char *history[] = { "event", "history", NULL };
+    bool shown = false;
+    for (int i = 0; i < S_SEARCH_TRIES && !shown; i++) {
+        FL_CHECK_INT(s_flow(NULL, history), ==, 0);
+        shown = strstr(s_out, id) && strstr(s_out, "checked in") && strstr(s_out, "rated 4/5");
+        if (!shown)
+            zclock_sleep(S_SEARCH_PAUSE_MS);
+    }
+    FL_CHECK(shown);
+    FL_CHECK(strstr(s_out, "going") != NULL);
+    FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
