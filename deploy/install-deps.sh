@@ -24,6 +24,7 @@ tzdata
 libuv1-dev
 libraft-dev
 liblz4-dev
+libcurl4-openssl-dev
 clang
 libclang-rt-14-dev
 libhiredis-dev

@@ -11,7 +11,12 @@
 #include "tests/testlib.h"
 
 #include <czmq.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <sodium.h>
 
 #define S_TIMEOUT_MS 10000
@@ -278,4 +283,143 @@ FL_TEST(reimport_raising_capacity_admits_the_waitlist)
     for (int i = 0; i < 3; i++)
         flow_destroy(&users[i]);
     fl_node_stop(&node, SIGTERM);
+}
+
+/*  ------------------------------------------------------------------
+ *  Feeds by URL, from a one-connection-at-a-time responder on loopback  */
+
+typedef struct {
+    pid_t pid;
+    int port;
+} s_server_t;
+
+/*  Serves up to CONNECTIONS requests on 127.0.0.1 (a kernel-chosen port)
+ *  with STATUS, CONTENT_TYPE and the file BODY_PATH (NULL: BODY_BYTES
+ *  bytes of 'x'); the child ends after 30 s whatever happens.  */
+static void
+s_serve(s_server_t *server, int connections, const char *status, const char *content_type,
+        const char *body_path, size_t body_bytes)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    FL_CHECK(fd >= 0 && bind(fd, (struct sockaddr *) &sa, sizeof sa) == 0 && listen(fd, 4) == 0
+             && getsockname(fd, (struct sockaddr *) &sa, &len) == 0);
+    server->port = ntohs(sa.sin_port);
+    char *body = NULL;
+    size_t n = body_bytes;
+    if (body_path) {
+        FILE *f = fopen(body_path, "rb");
+        FL_CHECK(f != NULL);
+        body = malloc(1 << 16);
+        n = fread(body, 1, 1 << 16, f);
+        fclose(f);
+    }
+    else {
+        body = malloc(n ? n : 1);
+        memset(body, 'x', n);
+    }
+    server->pid = fork();
+    FL_CHECK(server->pid >= 0);
+    if (server->pid > 0) {
+        close(fd);
+        free(body);
+        return;
+    }
+    alarm(30);
+    for (int c = 0; c < connections; c++) {
+        int conn = accept(fd, NULL, NULL);
+        if (conn < 0)
+            _exit(1);
+        char request[8192];
+        size_t got = 0;
+        while (got < sizeof request - 1) {
+            ssize_t r = read(conn, request + got, sizeof request - 1 - got);
+            if (r <= 0)
+                break;
+            got += (size_t) r;
+            request[got] = '\0';
+            if (strstr(request, "\r\n\r\n"))
+                break;
+        }
+        char head[512];
+        int h = snprintf(head, sizeof head, "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
+                         "Content-Length: %zu\r\nConnection: close\r\n\r\n", status,
+                         content_type, n);
+        if (write(conn, head, (size_t) h) < 0 || write(conn, body, n) < 0)
+            _exit(1);
+        close(conn);
+    }
+    _exit(0);
+}
+
+static void
+s_stop_server(s_server_t *server)
+{
+    kill(server->pid, SIGKILL);
+    waitpid(server->pid, NULL, 0);
+}
+
+FL_TEST(a_feed_is_imported_by_url_as_from_a_file)
+{
+    fl_proc_t node;
+    fl_node_start(&node, NULL, s_flags);
+    char path[600], url[128];
+    snprintf(path, sizeof path, "%s/feed.bin", fl_test_tmpdir());
+    s_write_feed(path, "Christmas market", NULL);
+
+    /*  No extension: the format comes from the Content-Type, the platform
+     *  from the host.  */
+    s_server_t server;
+    s_serve(&server, 2, "200 OK", "application/x-ndjson", path, 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/feeds/markets?week=49", server.port);
+    FL_CHECK_INT(s_import(&node, url, NULL), ==, 0);
+    FL_CHECK(strstr(s_out, "created 3") != NULL);
+    FL_CHECK_INT(s_import(&node, url, NULL), ==, 0);
+    FL_CHECK(strstr(s_out, "unchanged 3") != NULL);
+    s_stop_server(&server);
+
+    flow_t *flow = s_user(&node);
+    char id[17];
+    s_import_id("127.0.0.1", "m2", id);
+    Flow__Event *ev = NULL;
+    FL_CHECK_INT(flow_event_get(flow, id, &ev), ==, FLOW_OK);
+    FL_CHECK_STR(ev->title, "Christmas market");
+    FL_CHECK_STR(ev->source->platform, "127.0.0.1");
+    flow__event__free_unpacked(ev, NULL);
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
+}
+
+FL_TEST(a_url_that_fails_imports_nothing_and_says_why)
+{
+    fl_proc_t node;
+    fl_node_start(&node, NULL, s_flags);
+    char url[128];
+    s_server_t server;
+    s_serve(&server, 1, "404 Not Found", "text/plain", NULL, 9);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/feed.jsonl", server.port);
+    FL_CHECK_INT(s_import(&node, url, NULL), ==, 1);
+    FL_CHECK(strstr(s_err, "HTTP status 404") != NULL);
+    FL_CHECK_STR(s_out, "");
+    s_stop_server(&server);
+
+    /*  Over the limit: refused, not cut short.  */
+    s_serve(&server, 1, "200 OK", "application/x-ndjson", NULL, (64u << 20) + 1);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/big.jsonl", server.port);
+    FL_CHECK_INT(s_import(&node, url, NULL), ==, 1);
+    FL_CHECK(strstr(s_err, "larger than") != NULL);
+    s_stop_server(&server);
+
+    /*  Nobody listens on the port the server had.  */
+    FL_CHECK_INT(s_import(&node, url, NULL), ==, 1);
+    FL_CHECK(strstr(s_err, "cannot fetch") != NULL);
+
+    /*  Other schemes are refused before anything is fetched.  */
+    FL_CHECK_INT(s_import(&node, "ftp://127.0.0.1/feed.ics", NULL), ==, 2);
+    FL_CHECK(strstr(s_err, "http:// or https://") != NULL);
+    FL_CHECK_INT(s_import(&node, "file:///etc/passwd", NULL), ==, 2);
+    FL_CHECK(strstr(s_err, "http:// or https://") != NULL);
+    FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
