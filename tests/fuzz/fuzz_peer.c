@@ -2,9 +2,10 @@
  *
  *  The first byte picks the decoder: a PeerRequest (the peer socket
  *  accepts any CURVE client, so these bytes come from anyone who reaches
- *  it) run through the join check; a PeerReply as a joining node reads
- *  it; or a framed consensus log entry as the metadata machine applies
- *  it.  Any crash, leak or undefined behaviour here is one another host
+ *  it) run through the join check, with the revocations or the actor
+ *  request it may carry decoded; a PeerReply as a joining node or a
+ *  forwarding session reads it; or a framed consensus log entry as the
+ *  metadata machine applies it.  Any crash, leak or undefined behaviour here is one another host
  *  could cause.
  */
 #include "cluster/meta.h"
@@ -28,6 +29,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (req && req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_JOIN) {
             const char *why = NULL;
             fl_peer_check_join(req->join, &keys, &why);
+        }
+        if (req && req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_REVOKE) {
+            Flow__Cluster__Revocations *r = flow__cluster__revocations__unpack(
+                NULL, req->revoke.len, req->revoke.data);
+            if (r)
+                flow__cluster__revocations__free_unpacked(r, NULL);
+        }
+        if (req && req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARD) {
+            Flow__Cluster__ActorRequest *ar = flow__cluster__actor_request__unpack(
+                NULL, req->forward.len, req->forward.data);
+            if (ar)
+                flow__cluster__actor_request__free_unpacked(ar, NULL);
         }
         if (req)
             flow__cluster__peer_request__free_unpacked(req, NULL);
