@@ -36,18 +36,9 @@ s_start(const char *flowd, fl_benchnode_t *owner, fl_benchnode_t *other)
 int
 main(int argc, char **argv)
 {
-    const char *flowd = getenv("FLOWD");
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (streq(argv[i], "--flowd"))
-            flowd = argv[i + 1];
-        else
-        if (streq(argv[i], "--requests"))
-            s_requests = atoi(argv[i + 1]);
-    }
-    if (!flowd || s_requests <= 0) {
-        fprintf(stderr, "usage: bench_cluster --flowd PATH [--requests N]\n");
+    const char *flowd = NULL;
+    if (fl_pings_args(argc, argv, "bench_cluster", &flowd, &s_requests) != 0)
         return 2;
-    }
     zsys_handler_set(NULL);
     fl_benchnode_t owner, other;
     int rc = s_start(flowd, &owner, &other);

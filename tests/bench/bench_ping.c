@@ -81,18 +81,9 @@ s_report_ratio(fl_bench_t *bench, fl_bench_t *base)
 int
 main(int argc, char **argv)
 {
-    const char *flowd = getenv("FLOWD");
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (streq(argv[i], "--flowd"))
-            flowd = argv[i + 1];
-        else
-        if (streq(argv[i], "--requests"))
-            s_requests = atoi(argv[i + 1]);
-    }
-    if (!flowd || s_requests <= 0) {
-        fprintf(stderr, "usage: bench_ping --flowd PATH [--requests N]\n");
+    const char *flowd = NULL;
+    if (fl_pings_args(argc, argv, "bench_ping", &flowd, &s_requests) != 0)
         return 2;
-    }
     zsys_handler_set(NULL);
 
     /*  The echo socket moves to the echo thread; read its endpoint first. */

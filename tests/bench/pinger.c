@@ -79,3 +79,20 @@ fl_pings_sign_up(const char *endpoint, char *token, size_t cap)
     return rc;
 }
 
+
+int
+fl_pings_args(int argc, char **argv, const char *name, const char **flowd, int *requests)
+{
+    *flowd = getenv("FLOWD");
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (streq(argv[i], "--flowd"))
+            *flowd = argv[i + 1];
+        else
+        if (streq(argv[i], "--requests"))
+            *requests = atoi(argv[i + 1]);
+    }
+    if (*flowd && *requests > 0)
+        return 0;
+    fprintf(stderr, "usage: %s --flowd PATH [--requests N]\n", name);
+    return -1;
+}

@@ -20,6 +20,10 @@
 int fl_pings(const char *endpoint, Flow__Actor actor, const char *token, int window,
              int requests, fl_bench_t *bench);
 
+/*  Reads `--flowd PATH` (default $FLOWD) and `--requests N` from ARGV;
+ *  -1 after printing NAME's usage when either is missing or bad.  */
+int fl_pings_args(int argc, char **argv, const char *name, const char **flowd, int *requests);
+
 /*  Signs a bench user up at ENDPOINT and copies its access token into
  *  TOKEN.  Returns 0 or -1 (said on stderr).  */
 int fl_pings_sign_up(const char *endpoint, char *token, size_t cap);

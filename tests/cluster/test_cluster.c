@@ -69,13 +69,26 @@ s_settled(const fl_proc_t *node, size_t members)
     return false;
 }
 
+static const char *const s_fast[] = { "--pwhash-ops", "1", "--pwhash-mem-kb", "8", NULL };
+
 static void
 s_start_joining(fl_proc_t *node, const char *data, const fl_proc_t *through)
 {
     char key[700];
     snprintf(key, sizeof key, "%s/keys/join.key", through->data);
-    const char *flags[] = { "--join", through->peer, "--join-key", key, NULL };
+    const char *flags[] = { "--join", through->peer, "--join-key", key, "--pwhash-ops", "1",
+                            "--pwhash-mem-kb", "8", NULL };
     fl_node_start(node, data, flags);
+}
+
+/*  A cluster of three: the first creates it, the others join through it. */
+static void
+s_start_three(fl_proc_t n[3])
+{
+    fl_node_start(&n[0], NULL, s_fast);
+    FL_CHECK(s_settled(&n[0], 1));
+    s_start_joining(&n[1], NULL, &n[0]);
+    s_start_joining(&n[2], NULL, &n[0]);
 }
 
 FL_TEST(a_first_node_creates_a_cluster_of_one_it_leads)
@@ -285,17 +298,8 @@ s_nearby_ids(flow_t *flow, const char *token, char *ids, size_t len)
 
 FL_TEST(data_created_through_any_node_is_read_alike_through_every_node)
 {
-    const char *fast[] = { "--pwhash-ops", "1", "--pwhash-mem-kb", "8", NULL };
     fl_proc_t n[3];
-    fl_node_start(&n[0], NULL, fast);
-    FL_CHECK(s_settled(&n[0], 1));
-    for (int i = 1; i < 3; i++) {
-        char key[700];
-        snprintf(key, sizeof key, "%s/keys/join.key", n[0].data);
-        const char *flags[] = { "--join", n[0].peer, "--join-key", key, "--pwhash-ops", "1",
-                                "--pwhash-mem-kb", "8", NULL };
-        fl_node_start(&n[i], NULL, flags);
-    }
+    s_start_three(n);
     flow_t *flow[3];
     for (int i = 0; i < 3; i++)
         flow[i] = flow_new(n[i].client);
@@ -444,17 +448,8 @@ s_refused_as_revoked(flow_t *flow, const char *token)
 
 FL_TEST(a_session_signed_out_through_one_node_is_refused_by_every_node)
 {
-    const char *fast[] = { "--pwhash-ops", "1", "--pwhash-mem-kb", "8", NULL };
     fl_proc_t n[3];
-    fl_node_start(&n[0], NULL, fast);
-    FL_CHECK(s_settled(&n[0], 1));
-    for (int i = 1; i < 3; i++) {
-        char key[700];
-        snprintf(key, sizeof key, "%s/keys/join.key", n[0].data);
-        const char *flags[] = { "--join", n[0].peer, "--join-key", key, "--pwhash-ops", "1",
-                                "--pwhash-mem-kb", "8", NULL };
-        fl_node_start(&n[i], NULL, flags);
-    }
+    s_start_three(n);
     flow_t *flow[3];
     for (int i = 0; i < 3; i++)
         flow[i] = flow_new(n[i].client);
