@@ -157,6 +157,7 @@ s_tell_geo(fl_call_t *call, const Flow__Storage__EventRecord *rec)
                    && rec->event->status == FLOW__EVENT_STATUS__EVENT_SCHEDULED;
     update.remove = !indexed;
     update.event = indexed ? rec->event : NULL;
+    update.end_s = rec->event->end_s;
     fl_call_after_commit(call, FL_GEO_UPDATES_ENDPOINT, &update.base);
 }
 
@@ -1043,6 +1044,13 @@ fl_event_rsvp(fl_call_t *call)
     rc = fl_event_read_rsvp(call, r->event_id, call->principal->user_id, &cur);
     if (rc && rc != FL_E_NOTFOUND)
         return fl_event_storage(call, rc);
+    if (rc == 0 && cur->checked_in && r->state != cur->state) {
+        /*  Attendance is a fact: the check-in, the organizer's rating and
+         *  the right to review hang on this RSVP.  */
+        fl_call_fail(call, FLOW__STATUS__FAILED_PRECONDITION,
+                     "rsvp: you were checked in at this event; your RSVP stays as it is");
+        return 0;
+    }
     bool joining = r->state == FLOW__RSVP_STATE__RSVP_GOING
                    && (rc || (cur->state != FLOW__RSVP_STATE__RSVP_GOING
                               && cur->state != FLOW__RSVP_STATE__RSVP_WAITLISTED));

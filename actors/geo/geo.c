@@ -26,7 +26,7 @@ typedef struct {
     zsock_t *inbox;
     zsock_t *updates;
     fl_geo_index_t *index;
-    zhashx_t *revisions;        /* event id -> uint64_t revision last applied */
+    zhashx_t *revisions;        /* event id -> s_seen_t, until the event ends */
 } self_t;
 
 /*  ------------------------------------------------------------------
@@ -147,23 +147,45 @@ s_put(self_t *self, const Flow__Event *ev)
         fl_warn("geo", "event not indexed", "event=%s error=%s", ev->id, fl_err_name(rc));
 }
 
+/*  The highest revision applied for an event, kept while the event has
+ *  not ended: an older update that arrives late changes nothing.  Once it
+ *  has ended, any update of it only removes it, so its entry may go.  */
+typedef struct {
+    uint64_t revision;
+    int64_t end_s;
+} s_seen_t;
+
 static void
 s_apply(self_t *self, const Flow__Cluster__GeoUpdate *u)
 {
-    uint64_t *seen = zhashx_lookup(self->revisions, u->event_id);
-    if (seen && *seen >= u->revision)
+    s_seen_t *seen = zhashx_lookup(self->revisions, u->event_id);
+    if (seen && seen->revision >= u->revision)
         return;
     if (!seen) {
         seen = malloc(sizeof *seen);
         assert(seen);
         zhashx_insert(self->revisions, u->event_id, seen);
     }
-    *seen = u->revision;
-    bool ended = u->event && u->event->end_s <= zclock_time() / 1000;
+    seen->revision = u->revision;
+    seen->end_s = u->event ? u->event->end_s : u->end_s;
+    bool ended = seen->end_s <= zclock_time() / 1000;
     if (u->remove || !u->event || ended)
         fl_geo_index_remove(self->index, u->event_id);
     else
         s_put(self, u->event);
+}
+
+static void
+s_forget_ended(self_t *self, int64_t now_s)
+{
+    zlistx_t *ended = zlistx_new();
+    for (s_seen_t *seen = zhashx_first(self->revisions); seen;
+         seen = zhashx_next(self->revisions))
+        if (seen->end_s <= now_s)
+            zlistx_add_end(ended, (void *) zhashx_cursor(self->revisions));
+    for (const char *id = zlistx_first(ended); id; id = zlistx_next(ended))
+        zhashx_delete(self->revisions, id);
+    zlistx_destroy(&ended);
 }
 
 static void
@@ -213,6 +235,7 @@ s_rebuild(self_t *self)
         u.remove = rec->event->visibility == FLOW__EVENT_VISIBILITY__EVENT_PRIVATE
                    || rec->event->status != FLOW__EVENT_STATUS__EVENT_SCHEDULED;
         u.event = rec->event;
+        u.end_s = rec->event->end_s;
         s_apply(self, &u);
         n++;
         flow__storage__event_record__free_unpacked(rec, NULL);
@@ -474,9 +497,11 @@ s_geo_task(zsock_t *pipe, void *arg)
         if (zpoller_terminated(poller))
             done = true;
         if (zclock_mono() >= next_sweep) {
-            size_t n = fl_geo_index_remove_ended(self.index, zclock_time() / 1000);
+            int64_t now = zclock_time() / 1000;
+            size_t n = fl_geo_index_remove_ended(self.index, now);
             if (n)
                 fl_debug("geo", "ended events left the index", "events=%zu", n);
+            s_forget_ended(&self, now);
             next_sweep = zclock_mono() + HOUSEKEEPING_MS;
         }
     }

@@ -694,6 +694,14 @@ FL_TEST(check_in_is_for_the_organizer_and_going_users_only)
     FL_EXPECT(s_check_in(flow, &ann, id, bob.user_id), FLOW_OK, "");
     FL_EXPECT(s_check_in(flow, &ann, id, bob.user_id), FLOW_OK, "");
     FL_EXPECT(s_check_in(flow, &ann, id, "nobody"), FLOW_INVALID_ARGUMENT, "user_id");
+    /*  A checked-in attendee's RSVP stays: the check-in hangs on it.  */
+    FL_EXPECT(s_rsvp(flow, &bob, id, FLOW__RSVP_STATE__RSVP_NONE, NULL, NULL),
+              FLOW_FAILED_PRECONDITION, "rsvp: you were checked in");
+    FL_EXPECT(s_rsvp(flow, &bob, id, FLOW__RSVP_STATE__RSVP_INTERESTED, NULL, NULL),
+              FLOW_FAILED_PRECONDITION, "rsvp: you were checked in");
+    Flow__RsvpState still = FLOW__RSVP_STATE__RSVP_NONE;
+    FL_EXPECT(s_rsvp(flow, &bob, id, FLOW__RSVP_STATE__RSVP_GOING, &still, NULL), FLOW_OK, "");
+    FL_CHECK_INT(still, ==, FLOW__RSVP_STATE__RSVP_GOING);
 
     s_draft_t d;
     s_draft(&d, "Later", 52.52, 13.405, 1, 0);
