@@ -653,6 +653,7 @@ typedef struct {
     zframe_t *identity;
     uint64_t seq;
     char node_id[FL_NODE_ID_MAX];
+    bool was_voter;
     struct raft_change change;
 } s_remove_t;
 
@@ -698,6 +699,18 @@ s_remove_record(s_remove_t *r)
 }
 
 static void
+s_promoted(struct raft_change *change, int status)
+{
+    s_remove_t *r = change->data;
+    if (status != 0)
+        fl_warn("meta", "no standby could replace the voter that left",
+                "error=\"%s\"", raft_strerror(status));
+    s_remove_record(r);
+}
+
+/*  A voter that left is replaced by a standby, when there is one, so the
+ *  consensus keeps up to five voters.  */
+static void
 s_removed(struct raft_change *change, int status)
 {
     s_remove_t *r = change->data;
@@ -705,6 +718,13 @@ s_removed(struct raft_change *change, int status)
         s_remove_end(r, FLOW__STATUS__UNAVAILABLE, raft_strerror(status));
         return;
     }
+    const struct raft_configuration *c = &r->self->raft.configuration;
+    raft_id standby = 0;
+    for (unsigned i = 0; i < c->n && r->was_voter && !standby; i++)
+        if (c->servers[i].role == RAFT_STANDBY)
+            standby = c->servers[i].id;
+    if (standby && raft_assign(&r->self->raft, &r->change, standby, RAFT_VOTER, s_promoted) == 0)
+        return;
     s_remove_record(r);
 }
 
@@ -746,7 +766,10 @@ s_remove(self_t *self, zframe_t **identity, const Flow__Cluster__MetaRequest *re
     r->change.data = r;
     bool configured = false;
     for (unsigned i = 0; i < self->raft.configuration.n; i++)
-        configured |= self->raft.configuration.servers[i].id == m->raft_id;
+        if (self->raft.configuration.servers[i].id == m->raft_id) {
+            configured = true;
+            r->was_voter = self->raft.configuration.servers[i].role == RAFT_VOTER;
+        }
     if (!configured) {
         s_remove_record(r);
         return;

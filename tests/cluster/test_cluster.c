@@ -74,8 +74,8 @@ static const char *const s_fast[] = { "--pwhash-ops", "1", "--pwhash-mem-kb", "8
 static void
 s_start_joining(fl_proc_t *node, const char *data, const fl_proc_t *through)
 {
-    char key[700];
-    snprintf(key, sizeof key, "%s/keys/join.key", through->data);
+    char key[sizeof through->data + 16];
+    snprintf(key, sizeof key, "%.*s/keys/join.key", (int) sizeof through->data - 1, through->data);
     const char *flags[] = { "--join", through->peer, "--join-key", key, "--pwhash-ops", "1",
                             "--pwhash-mem-kb", "8", NULL };
     fl_node_start(node, data, flags);
@@ -520,4 +520,43 @@ FL_TEST(members_are_removed_through_any_member_and_leave_on_their_own)
     FL_CHECK(strstr(s_out, "\"epoch\":5") != NULL);
     FL_CHECK(strstr(s_out, "\"voters\":[\"") != NULL);
     FL_CHECK_INT(fl_node_stop(&n[0], SIGTERM), ==, 0);
+}
+
+/*  The number of node ids in the JSON array NAME of s_out.  */
+static size_t
+s_array_len(const char *name)
+{
+    char needle[64];
+    snprintf(needle, sizeof needle, "\"%s\":[", name);
+    const char *p = strstr(s_out, needle);
+    if (!p)
+        return 0;
+    p += strlen(needle);
+    size_t n = 0;
+    for (; *p && *p != ']'; p++)
+        n += *p == '"';
+    return n / 2;
+}
+
+FL_TEST(five_nodes_vote_the_sixth_stands_by_and_replaces_a_voter_that_leaves)
+{
+    fl_proc_t n[6];
+    fl_node_start(&n[0], NULL, s_fast);
+    FL_CHECK(s_settled(&n[0], 1));
+    for (int i = 1; i < 6; i++)
+        s_start_joining(&n[i], NULL, &n[i - 1]);
+    FL_CHECK(s_settled(&n[0], 6));
+    FL_CHECK_INT(s_array_len("voters"), ==, 5);
+    FL_CHECK_INT(s_array_len("standbys"), ==, 1);
+    FL_CHECK(strstr(strstr(s_out, "\"standbys\":["), n[5].node_id) != NULL);
+
+    FL_CHECK_INT(s_flowctl(&n[2], "cluster", "leave", NULL), ==, 0);
+    FL_CHECK_INT(fl_node_wait(&n[2]), ==, 0);
+    FL_CHECK(s_settled(&n[0], 5));
+    FL_CHECK_INT(s_array_len("voters"), ==, 5);
+    FL_CHECK_INT(s_array_len("standbys"), ==, 0);
+    FL_CHECK(strstr(strstr(s_out, "\"voters\":["), n[5].node_id) != NULL);
+    for (int i = 5; i >= 0; i--)
+        if (i != 2)
+            FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
 }
