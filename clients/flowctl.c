@@ -57,6 +57,8 @@ typedef struct {
     int horizon_days;
     bool has_geo;
     double lat, lon;
+    uint32_t partitions[16];    /* cluster ring: preference lists wanted */
+    size_t n_partitions;
 } s_options_t;
 
 typedef int (s_command_fn)(const s_options_t *options, Flow__Control__ControlReply *reply);
@@ -204,7 +206,38 @@ s_cmd_cluster_status(const s_options_t *options, Flow__Control__ControlReply *re
     return 0;
 }
 
+static int
+s_cmd_cluster_ring(const s_options_t *options, Flow__Control__ControlReply *reply)
+{
+    const Flow__Control__ClusterRing *ring = reply->ring;
+    if (options->json)
+        return fl_cli_print_json(&ring->base);
+    printf("epoch %" PRIu64 ", %" PRIu32 " partitions, %" PRIu32 " owners each by placement\n\n",
+           ring->epoch, ring->partitions, ring->replicas);
+    printf("%-20s %8s %16s %16s\n", "NODE", "OWNS", "PLACED PRIMARY", "PLACED REPLICA");
+    for (size_t i = 0; i < ring->n_nodes; i++) {
+        const Flow__Control__NodePartitions *n = ring->nodes[i];
+        printf("%-20s %8" PRIu32 " %16" PRIu32 " %16" PRIu32 "\n", n->node_id, n->owned,
+               n->placed_primary, n->placed_replica);
+    }
+    for (size_t i = 0; i < ring->n_preferences; i++) {
+        const Flow__Control__Preference *p = ring->preferences[i];
+        printf("\npartition %" PRIu32 ": owned by %s; placed on", p->partition, p->owner);
+        for (size_t k = 0; k < p->n_placed; k++)
+            printf(" %s", p->placed[k]);
+        printf("\n");
+    }
+    return 0;
+}
+
 static const s_command_t s_commands[] = {
+    { "cluster ring", "", 0, FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_RING,
+      FLOW__CONTROL__CONTROL_REPLY__BODY_RING, s_cmd_cluster_ring,
+      "Shows who owns the partitions: per member how many it owns now, and\n"
+      "how many the placement rule gives it over the current members, as\n"
+      "primary and in preference lists (where handoff will move them).\n"
+      "  --partition N   also that partition's owner and preference list;\n"
+      "                  repeatable (up to 16)\n" },
     { "cluster remove", "NODE", 1, FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_REMOVE,
       FLOW__CONTROL__CONTROL_REPLY__BODY_CLUSTER, s_cmd_cluster_status,
       "Removes member NODE (a node id) from the cluster; any member passes\n"
@@ -430,12 +463,13 @@ typedef struct {
     Flow__GetAccountRequest get_account;
     Flow__Control__ClusterStatusRequest cluster_status;
     Flow__Control__ClusterRemoveRequest cluster_remove;
+    Flow__Control__ClusterRingRequest cluster_ring;
 } s_bodies_t;
 
 /*  Builds REQ for COMMAND with its arguments ARGS; a bad argument is a
  *  usage error, reported before anything is sent.  */
 static int
-s_build(const s_command_t *command, char **args, s_bodies_t *b,
+s_build(const s_options_t *options, const s_command_t *command, char **args, s_bodies_t *b,
         Flow__Control__ControlRequest *req)
 {
     flow__control__status_request__init(&b->status);
@@ -445,6 +479,7 @@ s_build(const s_command_t *command, char **args, s_bodies_t *b,
     flow__get_account_request__init(&b->get_account);
     flow__control__cluster_status_request__init(&b->cluster_status);
     flow__control__cluster_remove_request__init(&b->cluster_remove);
+    flow__control__cluster_ring_request__init(&b->cluster_ring);
     req->body_case = command->body;
     switch (command->body) {
     case FLOW__CONTROL__CONTROL_REQUEST__BODY_STATUS:
@@ -458,6 +493,11 @@ s_build(const s_command_t *command, char **args, s_bodies_t *b,
         return 0;
     case FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_STATUS:
         req->cluster_status = &b->cluster_status;
+        return 0;
+    case FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_RING:
+        b->cluster_ring.partitions = (uint32_t *) options->partitions;
+        b->cluster_ring.n_partitions = options->n_partitions;
+        req->cluster_ring = &b->cluster_ring;
         return 0;
     case FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_REMOVE:
         b->cluster_remove.node_id = command->n_args ? args[0] : "";
@@ -491,7 +531,7 @@ s_call(const s_options_t *options, const s_command_t *command, char **args,
     Flow__Control__ControlRequest req = FLOW__CONTROL__CONTROL_REQUEST__INIT;
     req.version = FLOW_PROTOCOL_VERSION;
     req.id = (uint64_t) zclock_time();
-    int rc = s_build(command, args, &bodies, &req);
+    int rc = s_build(options, command, args, &bodies, &req);
     if (rc != 0)
         return rc;
     zsock_t *dealer = NULL;
@@ -680,7 +720,7 @@ s_import(const s_options_t *options, const char *path)
 
 enum {
     S_OPT_CONTROL = 1000, S_OPT_KEY, S_OPT_SERVER_KEY, S_OPT_JSON, S_OPT_TIMEOUT, S_OPT_FORMAT,
-    S_OPT_PLATFORM, S_OPT_HORIZON, S_OPT_LAT, S_OPT_LON
+    S_OPT_PLATFORM, S_OPT_HORIZON, S_OPT_LAT, S_OPT_LON, S_OPT_PARTITION
 };
 
 static const char *s_options_help =
@@ -751,6 +791,7 @@ s_parse(int argc, char **argv, s_options_t *options)
         { "horizon-days", required_argument, NULL, S_OPT_HORIZON },
         { "lat", required_argument, NULL, S_OPT_LAT },
         { "lon", required_argument, NULL, S_OPT_LON },
+        { "partition", required_argument, NULL, S_OPT_PARTITION },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -777,6 +818,17 @@ s_parse(int argc, char **argv, s_options_t *options)
                                           opt == S_OPT_LAT ? "lat" : "lon", optarg);
             options->has_geo = true;
             break;
+        case S_OPT_PARTITION: {
+            char *end = NULL;
+            errno = 0;
+            unsigned long p = strtoul(optarg, &end, 10);
+            if (errno || end == optarg || *end || p > 65535 || optarg[0] == '-')
+                return fl_cli_usage_error("--partition wants a partition number, not '%s'", optarg);
+            if (options->n_partitions == sizeof options->partitions / sizeof options->partitions[0])
+                return fl_cli_usage_error("--partition: at most 16 of them");
+            options->partitions[options->n_partitions++] = (uint32_t) p;
+            break;
+        }
         case S_OPT_TIMEOUT:
             options->timeout_ms = fl_cli_parse_positive(optarg);
             if (options->timeout_ms < 0)
@@ -848,9 +900,9 @@ int
 main(int argc, char **argv)
 {
     fl_cli_init("flowctl");
-    s_options_t options = { getenv("FLOW_CONTROL"), S_DEFAULT_KEY, NULL, false, false,
-                            FLOW_DEFAULT_TIMEOUT_MS, NULL, NULL, FL_IMPORT_HORIZON_DAYS,
-                            false, 0, 0 };
+    s_options_t options = { .endpoint = getenv("FLOW_CONTROL"), .key_file = S_DEFAULT_KEY,
+                            .timeout_ms = FLOW_DEFAULT_TIMEOUT_MS,
+                            .horizon_days = FL_IMPORT_HORIZON_DAYS };
     if (!options.endpoint || !options.endpoint[0])
         options.endpoint = S_DEFAULT_CONTROL;
     int rc = s_parse(argc, argv, &options);

@@ -7,6 +7,7 @@
 #include "cluster/control.h"
 #include "cluster/meta.h"
 #include "cluster/peer.h"
+#include "cluster/placement.h"
 #include "control.pb-c.h"
 #include "node/actor.h"
 #include "node/envelope.h"
@@ -311,6 +312,78 @@ s_handle_cluster_remove(s_ctx_t *ctx)
     }
 }
 
+/*  The ring now and by the placement over the members the metadata
+ *  lists.  */
+static void
+s_handle_cluster_ring(s_ctx_t *ctx)
+{
+    self_t *self = ctx->self;
+    Flow__Control__ControlReply *reply = ctx->reply;
+    const Flow__Control__ClusterRingRequest *rr = ctx->req->cluster_ring;
+    const fl_ring_t *ring = self->node->ring;
+    uint32_t partitions = fl_ring_partitions(ring);
+    for (size_t i = 0; i < rr->n_partitions; i++)
+        if (rr->partitions[i] >= partitions) {
+            reply->status = FLOW__STATUS__INVALID_ARGUMENT;
+            reply->message = s_strdup(ctx, "partitions: beyond the cluster's partition count");
+            return;
+        }
+    Flow__Cluster__MetaRequest req = FLOW__CLUSTER__META_REQUEST__INIT;
+    req.seq = ++self->next_seq;
+    req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_STATUS;
+    req.status = true;
+    Flow__Cluster__MetaReply *in = fl_meta_ask(&self->meta, &req, FORWARD_TIMEOUT_MS);
+    ctx->meta = in;
+    const Flow__Cluster__ClusterMeta *meta = in && in->cluster ? in->cluster->meta : NULL;
+    if (!meta || meta->n_members == 0) {
+        reply->status = FLOW__STATUS__UNAVAILABLE;
+        reply->message = "the cluster metadata is not known yet";
+        return;
+    }
+    const char **ids = s_alloc(ctx, meta->n_members * sizeof *ids);
+    for (size_t i = 0; i < meta->n_members; i++)
+        ids[i] = meta->members[i]->node_id;
+    fl_placement_t *placement = fl_placement_new(partitions, meta->replicas, ids,
+                                                 meta->n_members);
+    if (!placement) {
+        reply->status = FLOW__STATUS__INTERNAL;
+        reply->message = "the placement of the members could not be computed";
+        return;
+    }
+    Flow__Control__ClusterRing *out = s_alloc(ctx, sizeof *out);
+    flow__control__cluster_ring__init(out);
+    out->epoch = meta->epoch;
+    out->partitions = partitions;
+    out->replicas = fl_placement_replicas(placement);
+    out->nodes = s_alloc(ctx, meta->n_members * sizeof *out->nodes);
+    for (size_t i = 0; i < meta->n_members; i++) {
+        Flow__Control__NodePartitions *np = s_alloc(ctx, sizeof *np);
+        flow__control__node_partitions__init(np);
+        np->node_id = (char *) ids[i];
+        for (uint32_t p = 0; p < partitions; p++)
+            np->owned += streq(fl_ring_owner(ring, p), ids[i]);
+        np->placed_primary = fl_placement_count(placement, ids[i], true);
+        np->placed_replica = fl_placement_count(placement, ids[i], false);
+        out->nodes[out->n_nodes++] = np;
+    }
+    out->preferences = s_alloc(ctx, (rr->n_partitions + 1) * sizeof *out->preferences);
+    for (size_t i = 0; i < rr->n_partitions; i++) {
+        Flow__Control__Preference *pref = s_alloc(ctx, sizeof *pref);
+        flow__control__preference__init(pref);
+        pref->partition = rr->partitions[i];
+        pref->owner = s_strdup(ctx, fl_ring_owner(ring, pref->partition));
+        const char *owners[16];
+        size_t n = fl_placement_owners(placement, pref->partition, owners, 16);
+        pref->placed = s_alloc(ctx, (n ? n : 1) * sizeof *pref->placed);
+        for (size_t k = 0; k < n; k++)
+            pref->placed[pref->n_placed++] = s_strdup(ctx, owners[k]);
+        out->preferences[out->n_preferences++] = pref;
+    }
+    fl_placement_destroy(&placement);
+    reply->body_case = FLOW__CONTROL__CONTROL_REPLY__BODY_RING;
+    reply->ring = out;
+}
+
 /*  A flow.Request around a body of the control request.  */
 static Flow__Request
 s_client_request(s_ctx_t *ctx, Flow__Request__BodyCase body)
@@ -361,6 +434,7 @@ static const struct {
       s_handle_cluster_status },
     { FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_REMOVE, "cluster_remove",
       s_handle_cluster_remove },
+    { FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_RING, "cluster_ring", s_handle_cluster_ring },
 };
 
 static void

@@ -560,3 +560,27 @@ FL_TEST(five_nodes_vote_the_sixth_stands_by_and_replaces_a_voter_that_leaves)
         if (i != 2)
             FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
 }
+
+FL_TEST(the_ring_shows_owners_now_and_by_placement)
+{
+    fl_proc_t n[3];
+    s_start_three(n);
+    for (int i = 0; i < 3; i++)
+        FL_CHECK(s_settled(&n[i], 3));
+    const char *argv[] = { fl_program("FLOWCTL_CLI"), "--control", n[1].control, "--key",
+                           n[1].admin_key, "--json", "cluster", "ring", "--partition", "7",
+                           "--partition", "1023", NULL };
+    FL_CHECK_INT(fl_run(argv, NULL, s_out, sizeof s_out, s_err, sizeof s_err), ==, 0);
+    /*  The creator owns all 1024 now; the placement spreads them.  */
+    FL_CHECK(strstr(s_out, "\"owned\":1024") != NULL);
+    FL_CHECK_INT(s_count("\"placed_primary\":"), ==, 3);
+    FL_CHECK_INT(s_count("\"placed_replica\":1024"), ==, 3);
+    FL_CHECK_INT(s_count("\"partition\":"), ==, 2);
+    FL_CHECK_INT(s_count("\"owner\":\""), ==, 2);
+    const char *bad[] = { fl_program("FLOWCTL_CLI"), "--control", n[1].control, "--key",
+                          n[1].admin_key, "cluster", "ring", "--partition", "1024", NULL };
+    FL_CHECK_INT(fl_run(bad, NULL, s_out, sizeof s_out, s_err, sizeof s_err), !=, 0);
+    FL_CHECK(strstr(s_err, "beyond the cluster's partition count") != NULL);
+    for (int i = 2; i >= 0; i--)
+        FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
+}
