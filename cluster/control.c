@@ -243,11 +243,7 @@ s_handle_cluster_status(s_ctx_t *ctx)
 {
     self_t *self = ctx->self;
     Flow__Control__ControlReply *reply = ctx->reply;
-    Flow__Cluster__MetaRequest req = FLOW__CLUSTER__META_REQUEST__INIT;
-    req.seq = ++self->next_seq;
-    req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_STATUS;
-    req.status = true;
-    Flow__Cluster__MetaReply *in = fl_meta_ask(&self->meta, &req, FORWARD_TIMEOUT_MS);
+    Flow__Cluster__MetaReply *in = fl_meta_ask_status(&self->meta, ++self->next_seq, FORWARD_TIMEOUT_MS);
     if (!in) {
         reply->status = FLOW__STATUS__DEADLINE_EXCEEDED;
         reply->message = "the metadata thread did not answer in time";
@@ -328,11 +324,7 @@ s_handle_cluster_ring(s_ctx_t *ctx)
             reply->message = s_strdup(ctx, "partitions: beyond the cluster's partition count");
             return;
         }
-    Flow__Cluster__MetaRequest req = FLOW__CLUSTER__META_REQUEST__INIT;
-    req.seq = ++self->next_seq;
-    req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_STATUS;
-    req.status = true;
-    Flow__Cluster__MetaReply *in = fl_meta_ask(&self->meta, &req, FORWARD_TIMEOUT_MS);
+    Flow__Cluster__MetaReply *in = fl_meta_ask_status(&self->meta, ++self->next_seq, FORWARD_TIMEOUT_MS);
     ctx->meta = in;
     const Flow__Cluster__ClusterMeta *meta = in && in->cluster ? in->cluster->meta : NULL;
     if (!meta || meta->n_members == 0) {

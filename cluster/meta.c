@@ -153,6 +153,16 @@ fl_meta_ask(zsock_t **dealer, const Flow__Cluster__MetaRequest *req, int timeout
     return in;
 }
 
+Flow__Cluster__MetaReply *
+fl_meta_ask_status(zsock_t **dealer, uint64_t seq, int timeout_ms)
+{
+    Flow__Cluster__MetaRequest req = FLOW__CLUSTER__META_REQUEST__INIT;
+    req.seq = seq;
+    req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_STATUS;
+    req.status = true;
+    return fl_meta_ask(dealer, &req, timeout_ms);
+}
+
 /*  ------------------------------------------------------------------
  *  Framing  */
 

@@ -52,6 +52,9 @@ zactor_t *fl_meta_new(const fl_meta_args_t *args);
 Flow__Cluster__MetaReply *fl_meta_ask(zsock_t **dealer, const Flow__Cluster__MetaRequest *req,
                                       int timeout_ms);
 
+/*  fl_meta_ask for the status, under SEQ.  */
+Flow__Cluster__MetaReply *fl_meta_ask_status(zsock_t **dealer, uint64_t seq, int timeout_ms);
+
 /*  Decodes one framed log entry (u64 LE length, packed MetaCommand,
  *  padding); NULL when it is not one.  The caller frees the command.  */
 Flow__Cluster__MetaCommand *fl_meta_decode(const void *data, size_t len);

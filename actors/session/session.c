@@ -546,11 +546,7 @@ s_remote(self_t *self, const char *node_id)
     zsock_t *sock = zhashx_lookup(self->remotes, node_id);
     if (sock)
         return sock;
-    Flow__Cluster__MetaRequest req = FLOW__CLUSTER__META_REQUEST__INIT;
-    req.seq = ++self->next_seq;
-    req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_STATUS;
-    req.status = true;
-    Flow__Cluster__MetaReply *reply = fl_meta_ask(&self->meta, &req, META_WAIT_MS);
+    Flow__Cluster__MetaReply *reply = fl_meta_ask_status(&self->meta, ++self->next_seq, META_WAIT_MS);
     const Flow__Cluster__ClusterMeta *meta = reply && reply->cluster ? reply->cluster->meta : NULL;
     for (size_t i = 0; meta && i < meta->n_members && !sock; i++) {
         const Flow__Cluster__Member *m = meta->members[i];
@@ -581,11 +577,7 @@ s_remote(self_t *self, const char *node_id)
 static void
 s_broadcast_revocations(self_t *self, Flow__Cluster__Revocation **revoked, size_t n)
 {
-    Flow__Cluster__MetaRequest req = FLOW__CLUSTER__META_REQUEST__INIT;
-    req.seq = ++self->next_seq;
-    req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_STATUS;
-    req.status = true;
-    Flow__Cluster__MetaReply *reply = fl_meta_ask(&self->meta, &req, META_WAIT_MS);
+    Flow__Cluster__MetaReply *reply = fl_meta_ask_status(&self->meta, ++self->next_seq, META_WAIT_MS);
     const Flow__Cluster__ClusterMeta *meta = reply && reply->cluster ? reply->cluster->meta : NULL;
     Flow__Cluster__Revocations r = FLOW__CLUSTER__REVOCATIONS__INIT;
     r.revoked = revoked;
@@ -879,12 +871,20 @@ s_take_client_frame(self_t *self, zsock_t *client)
 
 /*  Each wake-up takes up to DRAIN_MAX messages from the socket that woke
  *  the loop: one poll per message would cost more than the message.  */
+/*  Up to DRAIN_MAX messages of SOCK, each through TAKE: one wake-up
+ *  serves a burst, and no socket starves the others.  */
+static void
+s_drain(self_t *self, zsock_t *sock, void (*take)(self_t *, zsock_t *))
+{
+    for (int n = 0; n < DRAIN_MAX && (zsock_events(sock) & ZMQ_POLLIN); n++)
+        take(self, sock);
+}
+
 static int
 s_on_client(zloop_t *loop, zsock_t *client, void *arg)
 {
     (void) loop;
-    for (int n = 0; n < DRAIN_MAX && (zsock_events(client) & ZMQ_POLLIN); n++)
-        s_take_client_frame(arg, client);
+    s_drain(arg, client, s_take_client_frame);
     return 0;
 }
 
@@ -957,8 +957,7 @@ static int
 s_on_remote(zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void) loop;
-    for (int n = 0; n < DRAIN_MAX && (zsock_events(sock) & ZMQ_POLLIN); n++)
-        s_take_remote_reply(arg, sock);
+    s_drain(arg, sock, s_take_remote_reply);
     return 0;
 }
 
@@ -966,8 +965,7 @@ static int
 s_on_actor(zloop_t *loop, zsock_t *dealer, void *arg)
 {
     (void) loop;
-    for (int n = 0; n < DRAIN_MAX && (zsock_events(dealer) & ZMQ_POLLIN); n++)
-        s_take_actor_reply(arg, dealer);
+    s_drain(arg, dealer, s_take_actor_reply);
     return 0;
 }
 

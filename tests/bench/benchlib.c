@@ -14,7 +14,7 @@
 #include <time.h>
 
 #define INITIAL_CAPACITY 1024
-#define NAME_BYTES 64
+#define NAME_BYTES 128
 
 struct fl_bench_t {
     char name[NAME_BYTES];
