@@ -1,4 +1,5 @@
-/*  Ring snapshot of a single node.  */
+/*  Ring snapshots: a node alone, and a node that joined a cluster whose
+ *  partitions another member holds.  */
 #include "cluster/ring.h"
 #include "storage/keyspace.h"
 #include "tests/testlib.h"
@@ -37,4 +38,26 @@ FL_TEST(bad_arguments_are_refused)
     memset(long_id, 'x', sizeof long_id - 1);
     long_id[sizeof long_id - 1] = '\0';
     FL_CHECK(fl_ring_new_single(long_id, 16, 1) == NULL);
+}
+
+FL_TEST(a_joined_node_owns_nothing_while_the_holder_owns_every_partition)
+{
+    fl_ring_t *ring = fl_ring_new_held_by("n2", "n1", 256, 4);
+    FL_CHECK(ring != NULL);
+    FL_CHECK_STR(fl_ring_local_id(ring), "n2");
+    FL_CHECK_INT(fl_ring_owned(ring), ==, 0);
+    FL_CHECK_INT(fl_ring_epoch(ring), ==, 4);
+    for (uint32_t p = 0; p < 256; p++) {
+        FL_CHECK(!fl_ring_is_local(ring, p));
+        FL_CHECK_STR(fl_ring_owner(ring, p), "n1");
+    }
+    fl_ring_destroy(&ring);
+
+    /*  Held by itself: the single-node ring.  */
+    ring = fl_ring_new_held_by("n1", "n1", 16, 1);
+    FL_CHECK_INT(fl_ring_owned(ring), ==, 16);
+    FL_CHECK_STR(fl_ring_local_id(ring), "n1");
+    fl_ring_destroy(&ring);
+    FL_CHECK(fl_ring_new_held_by("n2", NULL, 16, 1) == NULL);
+    FL_CHECK(fl_ring_new_held_by("n2", "n1", 0, 1) == NULL);
 }
