@@ -154,3 +154,30 @@ FL_TEST(sample_config_in_deploy_is_valid)
     FL_CHECK_STR(cfg.data_dir, "/var/lib/flow");
     FL_CHECK_STR(cfg.client_endpoint, "tcp://127.0.0.1:7700");
 }
+
+FL_TEST(cluster_settings_default_to_loopback_ports_beside_the_client)
+{
+    fl_config_t cfg;
+    char err[512];
+    char *argv[] = { "flowd", NULL };
+    FL_CHECK_INT(s_load(&cfg, err, 1, argv), ==, 0);
+    FL_CHECK_STR(cfg.peer_endpoint, "tcp://127.0.0.1:7701");
+    FL_CHECK_STR(cfg.raft_address, "127.0.0.1:7703");
+    FL_CHECK_INT(cfg.replicas, ==, 3);
+    FL_CHECK_STR(cfg.join, "");
+    FL_CHECK_STR(cfg.join_key, "");
+
+    char *join[] = { "flowd", "--join", "tcp://10.0.0.1:7701", "--join-key", "/tmp/join.key",
+                     "--replicas", "5", NULL };
+    FL_CHECK_INT(s_load(&cfg, err, 7, join), ==, 0);
+    FL_CHECK_STR(cfg.join, "tcp://10.0.0.1:7701");
+    FL_CHECK_STR(cfg.join_key, "/tmp/join.key");
+    FL_CHECK_INT(cfg.replicas, ==, 5);
+
+    char *many[] = { "flowd", "--replicas", "8", NULL };
+    FL_CHECK_INT(s_load(&cfg, err, 3, many), !=, 0);
+    FL_CHECK(strstr(err, "replicas") != NULL);
+    char *empty[] = { "flowd", "--peer", "", NULL };
+    FL_CHECK_INT(s_load(&cfg, err, 3, empty), !=, 0);
+    FL_CHECK(strstr(err, "cluster/peer is empty") != NULL);
+}
