@@ -1533,23 +1533,32 @@ fl_cmd_event_reviews(fl_cmd_ctx_t *ctx, int argc, char **argv)
     return rc;
 }
 
+/*  One line per event: when it starts (in its zone), your relation, the
+ *  check-in and your stars, its title and id; the event is read by id,
+ *  so a cancelled one says so.  */
 static void
-s_print_history(const ProtobufCMessage *message)
+s_print_history(fl_cmd_ctx_t *ctx, const Flow__HistoryReply *reply)
 {
-    const Flow__HistoryReply *reply = (const Flow__HistoryReply *) message;
-    char buf[48];
+    char relation[48], start[48];
     if (reply->n_entries == 0)
         printf("no events\n");
     for (size_t i = 0; i < reply->n_entries; i++) {
         const Flow__HistoryEntry *e = reply->entries[i];
-        printf("%-18s %-11s", e->event_id,
-               fl_cli_enum_name(&flow__relation__descriptor, "RELATION_", (int) e->relation, buf,
-                                sizeof buf));
+        Flow__Event *ev = NULL;
+        bool known = flow_event_get(ctx->flow, e->event_id, &ev) == FLOW_OK;
+        printf("%s  %-11s", known ? s_local_time(ev->start_s, ev->time_zone, start, sizeof start)
+                                  : "(not visible)   ",
+               fl_cli_enum_name(&flow__relation__descriptor, "RELATION_", (int) e->relation,
+                                relation, sizeof relation));
         if (e->checked_in)
             printf(" checked in");
         if (e->attendee_stars)
             printf(" rated %" PRIu32 "/5", e->attendee_stars);
-        printf(" since %s\n", fl_cli_time(e->since_s, buf, sizeof buf));
+        if (known && ev->status == FLOW__EVENT_STATUS__EVENT_CANCELLED)
+            printf(" CANCELLED");
+        printf("  %s  %s\n", known ? ev->title : "", e->event_id);
+        if (ev)
+            flow__event__free_unpacked(ev, NULL);
     }
     if (reply->next_cursor[0])
         printf("next page: --cursor %s\n", reply->next_cursor);
@@ -1570,7 +1579,10 @@ fl_cmd_event_history(fl_cmd_ctx_t *ctx, int argc, char **argv)
     flow_status_t status = flow_history(ctx->flow, a.limit, a.cursor, &reply);
     if (status != FLOW_OK)
         return fl_output_failed(ctx, status);
-    rc = fl_output_reply(ctx, &reply->base, s_print_history);
+    if (ctx->g.json || ctx->save_failed)
+        rc = fl_output_reply(ctx, &reply->base, NULL);
+    else
+        s_print_history(ctx, reply);
     flow__history_reply__free_unpacked(reply, NULL);
     return rc;
 }

@@ -608,5 +608,6 @@ FL_TEST(checkin_rate_review_and_history_from_the_command_line)
     }
     FL_CHECK(shown);
     FL_CHECK(strstr(s_out, "going") != NULL);
+    FL_CHECK(strstr(s_out, "Session") != NULL);
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
