@@ -230,6 +230,38 @@ s_cmd_cluster_ring(const s_options_t *options, Flow__Control__ControlReply *repl
     return 0;
 }
 
+/*  remove, leave: what the leader did (removed, or leaving first), then
+ *  the cluster.  */
+static int
+s_cmd_cluster_remove(const s_options_t *options, Flow__Control__ControlReply *reply)
+{
+    if (!options->json && reply->message[0])
+        printf("%s\n\n", reply->message);
+    return s_cmd_cluster_status(options, reply);
+}
+
+static int
+s_cmd_cluster_transfers(const s_options_t *options, Flow__Control__ControlReply *reply)
+{
+    const Flow__Cluster__HandoffReply *t = reply->transfers;
+    if (options->json)
+        return fl_cli_print_json(&t->base);
+    printf("epoch %" PRIu64 ", %zu partition%s moving; this node has received %" PRIu64
+           " (%" PRIu64 " bytes) since it started\n", t->epoch, t->n_transfers,
+           t->n_transfers == 1 ? "" : "s", t->completed, t->bytes_moved);
+    if (t->n_transfers == 0)
+        return 0;
+    printf("\n%9s  %-20s %-20s %-12s %-12s %12s %10s\n", "PARTITION", "FROM", "TO", "PHASE",
+           "DATABASE", "BYTES", "RECORDS");
+    for (size_t i = 0; i < t->n_transfers; i++) {
+        const Flow__Cluster__TransferState *x = t->transfers[i];
+        printf("%9" PRIu32 "  %-20s %-20s %-12s %-12s %12" PRIu64 " %10" PRIu64 "\n",
+               x->partition, x->from, x->to, x->phase, x->db[0] ? x->db : "-", x->bytes,
+               x->records);
+    }
+    return 0;
+}
+
 static const s_command_t s_commands[] = {
     { "cluster ring", "", 0, FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_RING,
       FLOW__CONTROL__CONTROL_REPLY__BODY_RING, s_cmd_cluster_ring,
@@ -239,14 +271,24 @@ static const s_command_t s_commands[] = {
       "  --partition N   also that partition's owner and preference list;\n"
       "                  repeatable (up to 16)\n" },
     { "cluster remove", "NODE", 1, FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_REMOVE,
-      FLOW__CONTROL__CONTROL_REPLY__BODY_CLUSTER, s_cmd_cluster_status,
+      FLOW__CONTROL__CONTROL_REPLY__BODY_CLUSTER, s_cmd_cluster_remove,
       "Removes member NODE (a node id) from the cluster; any member passes\n"
-      "this to the consensus leader.  A member that holds partitions is\n"
-      "refused (partition handoff is not built yet).  Shows the cluster after.\n" },
+      "this to the consensus leader.  A member that owns partitions leaves\n"
+      "first: its partitions move to the other members, then it is removed\n"
+      "and stops (follow with cluster transfers).  The last member that can\n"
+      "hold partitions is refused.  Shows the cluster after.\n" },
     { "cluster leave", "", 0, FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_REMOVE,
-      FLOW__CONTROL__CONTROL_REPLY__BODY_CLUSTER, s_cmd_cluster_status,
-      "Removes the node this control socket belongs to from the cluster; the\n"
-      "node stops once it is removed.  Shows the cluster after.\n" },
+      FLOW__CONTROL__CONTROL_REPLY__BODY_CLUSTER, s_cmd_cluster_remove,
+      "The node this control socket belongs to leaves the cluster: its\n"
+      "partitions move to the other members, then it is removed and stops.\n"
+      "Shows the cluster after the leave began.\n" },
+    { "cluster transfers", "", 0, FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_TRANSFERS,
+      FLOW__CONTROL__CONTROL_REPLY__BODY_TRANSFERS, s_cmd_cluster_transfers,
+      "Shows the partitions moving between nodes (from the cluster's\n"
+      "metadata, the same on every member), and for those moving to this\n"
+      "node the phase (waiting, copying, catching-up, fencing, final,\n"
+      "flipping), the database being copied, and bytes and records received.\n"
+      "No line: nothing is moving.  docs/cluster.md.\n" },
     { "cluster status", "", 0, FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_STATUS,
       FLOW__CONTROL__CONTROL_REPLY__BODY_CLUSTER, s_cmd_cluster_status,
       "Shows the cluster's metadata as this node knows it, agreed by consensus.\n"
@@ -464,6 +506,7 @@ typedef struct {
     Flow__Control__ClusterStatusRequest cluster_status;
     Flow__Control__ClusterRemoveRequest cluster_remove;
     Flow__Control__ClusterRingRequest cluster_ring;
+    Flow__Control__ClusterTransfersRequest cluster_transfers;
 } s_bodies_t;
 
 /*  Builds REQ for COMMAND with its arguments ARGS; a bad argument is a
@@ -480,6 +523,7 @@ s_build(const s_options_t *options, const s_command_t *command, char **args, s_b
     flow__control__cluster_status_request__init(&b->cluster_status);
     flow__control__cluster_remove_request__init(&b->cluster_remove);
     flow__control__cluster_ring_request__init(&b->cluster_ring);
+    flow__control__cluster_transfers_request__init(&b->cluster_transfers);
     req->body_case = command->body;
     switch (command->body) {
     case FLOW__CONTROL__CONTROL_REQUEST__BODY_STATUS:
@@ -498,6 +542,9 @@ s_build(const s_options_t *options, const s_command_t *command, char **args, s_b
         b->cluster_ring.partitions = (uint32_t *) options->partitions;
         b->cluster_ring.n_partitions = options->n_partitions;
         req->cluster_ring = &b->cluster_ring;
+        return 0;
+    case FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_TRANSFERS:
+        req->cluster_transfers = &b->cluster_transfers;
         return 0;
     case FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_REMOVE:
         b->cluster_remove.node_id = command->n_args ? args[0] : "";

@@ -6,6 +6,7 @@
  */
 #include "cluster/control.h"
 #include "cluster/meta.h"
+#include "cluster/handoff.h"
 #include "cluster/peer.h"
 #include "cluster/placement.h"
 #include "control.pb-c.h"
@@ -28,6 +29,7 @@ typedef struct {
     zactor_t *auth;
     zsock_t *actors[FL_ACTOR_COUNT];  /* DEALER per data actor, made on first use */
     zsock_t *meta;                    /* DEALER to the metadata thread, likewise */
+    zsock_t *handoff;                 /* DEALER to the handoff thread, likewise */
     uint64_t next_seq;
     bool draining;
 } self_t;
@@ -39,7 +41,7 @@ typedef struct {
     zlistx_t *garbage;          /* freed after the reply is sent */
     Flow__ServerMessage *forwarded;         /* an actor's reply the reply points into; likewise */
     Flow__Cluster__MetaReply *meta;         /* the metadata thread's reply; likewise */
-    Flow__Cluster__PeerReply *peer;         /* the leader's reply; likewise */
+    Flow__Cluster__HandoffReply *handoff;   /* the handoff thread's reply; likewise */
 } s_ctx_t;
 
 static void *
@@ -68,9 +70,9 @@ s_handle_status(s_ctx_t *ctx)
     st->version = FLOW_VERSION;
     st->uptime_ms = (uint64_t) (zclock_usecs() - node->started_us) / 1000;
     st->state = ctx->self->draining ? "draining" : "serving";
-    st->partitions = fl_ring_partitions(node->ring);
-    st->partitions_owned = fl_ring_owned(node->ring);
-    st->ring_epoch = fl_ring_epoch(node->ring);
+    st->partitions = fl_ring_partitions(fl_node_ring(node));
+    st->partitions_owned = fl_ring_owned(fl_node_ring(node));
+    st->ring_epoch = fl_ring_epoch(fl_node_ring(node));
     st->client_endpoint = (char *) node->client_endpoint;
     st->control_endpoint = (char *) node->control_endpoint;
     st->connections = fl_metrics_connections(node->metrics);
@@ -115,9 +117,9 @@ s_handle_metrics(s_ctx_t *ctx)
         { "flow_uptime_seconds", "Seconds since the node started.",
           (double) (zclock_usecs() - node->started_us) / 1e6 },
         { "flow_partitions_owned", "Partitions this node owns.",
-          fl_ring_owned(node->ring) },
+          fl_ring_owned(fl_node_ring(node)) },
         { "flow_ring_epoch", "Epoch of the ring this node routes with.",
-          (double) fl_ring_epoch(node->ring) },
+          (double) fl_ring_epoch(fl_node_ring(node)) },
         { "flow_connections", "Client connections with a subscription.",
           (double) fl_metrics_connections(node->metrics) },
         { "flow_store_map_bytes", "Current LMDB map size.", (double) ss.map_size },
@@ -171,11 +173,11 @@ s_forward(s_ctx_t *ctx, Flow__Request *req)
     reply->message = text;
     if (reply->status != FLOW__STATUS__OK)
         return;
-    uint32_t partition = fl_ring_partition(self->node->ring, route.key, route.key_len);
-    if (!fl_ring_is_local(self->node->ring, partition)) {
+    uint32_t partition = fl_ring_partition(fl_node_ring(self->node), route.key, route.key_len);
+    if (!fl_ring_is_local(fl_node_ring(self->node), partition)) {
         reply->status = FLOW__STATUS__UNAVAILABLE;
         snprintf(text, 512, "partition %u is owned by node %s: run this against that node's "
-                 "control socket", partition, fl_ring_owner(self->node->ring, partition));
+                 "control socket", partition, fl_ring_owner(fl_node_ring(self->node), partition));
         return;
     }
     size_t a = route.actor - 1;
@@ -187,7 +189,7 @@ s_forward(s_ctx_t *ctx, Flow__Request *req)
     out.seq = ++self->next_seq;
     out.actor = route.actor;
     out.partition = partition;
-    out.ring_epoch = fl_ring_epoch(self->node->ring);
+    out.ring_epoch = fl_ring_epoch(fl_node_ring(self->node));
     out.deadline_us = zclock_usecs() + FORWARD_TIMEOUT_MS * 1000;
     out.request = req;
     out.principal = &operator_;
@@ -258,54 +260,63 @@ s_handle_cluster_status(s_ctx_t *ctx)
     }
 }
 
-/*  Removes a member: through this node's metadata thread when it leads,
- *  else through the leader's peer socket.  Leaving (no node id) removes
- *  this node, which then stops.  */
+/*  Removes a member, through the consensus leader.  One that owns
+ *  partitions leaves first: they move to the others, and its node asks
+ *  for its removal once it owns none, then stops.  No node id: this node
+ *  leaves.  */
 static void
 s_handle_cluster_remove(s_ctx_t *ctx)
 {
     self_t *self = ctx->self;
     Flow__Control__ControlReply *reply = ctx->reply;
     const char *node_id = ctx->req->cluster_remove->node_id;
-    bool leaving = node_id[0] == '\0';
-    if (leaving)
-        node_id = self->node->node_id;
     Flow__Cluster__MetaRequest req = FLOW__CLUSTER__META_REQUEST__INIT;
     req.seq = ++self->next_seq;
-    req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_REMOVE;
-    req.remove = (char *) node_id;
-    Flow__Cluster__MetaReply *in = fl_meta_ask(&self->meta, &req, FORWARD_TIMEOUT_MS);
+    if (node_id[0]) {
+        req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_REMOVE;
+        req.remove = (char *) node_id;
+    }
+    else {
+        req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_LEAVE;
+        req.leave = (char *) self->node->node_id;
+    }
+    Flow__Cluster__MetaReply *in = fl_peer_ask_leader(&self->meta, self->node, &req,
+                                                      FORWARD_TIMEOUT_MS);
     if (!in) {
-        reply->status = FLOW__STATUS__DEADLINE_EXCEEDED;
-        reply->message = "the metadata thread did not answer in time";
+        reply->status = FLOW__STATUS__UNAVAILABLE;
+        reply->message = "the consensus leader did not answer in time";
         return;
     }
     ctx->meta = in;
-    const Flow__Cluster__ClusterStatus *cluster = in->cluster;
     reply->status = in->status;
     reply->message = in->message;
-    if (in->status == FLOW__STATUS__UNAVAILABLE && in->leader_peer[0]) {
-        Flow__Cluster__PeerReply *out = NULL;
-        int rc = fl_peer_remove(in->leader_peer, in->leader_key, self->keys->node,
-                                self->keys->peer, node_id, FORWARD_TIMEOUT_MS, &out);
-        ctx->peer = out;
-        if (rc) {
-            reply->status = FLOW__STATUS__UNAVAILABLE;
-            reply->message = "the consensus leader did not answer in time";
-            return;
-        }
-        reply->status = out->status;
-        reply->message = out->message;
-        cluster = out->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_CLUSTER ? out->cluster : NULL;
+    if (in->status == FLOW__STATUS__OK && in->cluster) {
+        reply->body_case = FLOW__CONTROL__CONTROL_REPLY__BODY_CLUSTER;
+        reply->cluster = in->cluster;
     }
-    if (reply->status != FLOW__STATUS__OK || !cluster)
+}
+
+/*  The partitions on the move, from the handoff thread.  */
+static void
+s_handle_cluster_transfers(s_ctx_t *ctx)
+{
+    self_t *self = ctx->self;
+    Flow__Control__ControlReply *reply = ctx->reply;
+    Flow__Cluster__HandoffRequest req = FLOW__CLUSTER__HANDOFF_REQUEST__INIT;
+    req.seq = ++self->next_seq;
+    req.body_case = FLOW__CLUSTER__HANDOFF_REQUEST__BODY_TRANSFERS;
+    req.transfers = true;
+    Flow__Cluster__HandoffReply *in = fl_handoff_ask(&self->handoff, &req, FORWARD_TIMEOUT_MS);
+    if (!in) {
+        reply->status = FLOW__STATUS__UNAVAILABLE;
+        reply->message = "the handoff thread did not answer in time";
         return;
-    reply->body_case = FLOW__CONTROL__CONTROL_REPLY__BODY_CLUSTER;
-    reply->cluster = (Flow__Cluster__ClusterStatus *) cluster;
-    if (leaving) {
-        fl_info("control", "this node left the cluster; stopping", NULL);
-        zstr_send(self->pipe, "STOP");
     }
+    ctx->handoff = in;
+    reply->status = in->status;
+    reply->message = in->message;
+    reply->body_case = FLOW__CONTROL__CONTROL_REPLY__BODY_TRANSFERS;
+    reply->transfers = in;
 }
 
 /*  The ring now and by the placement over the members the metadata
@@ -316,7 +327,7 @@ s_handle_cluster_ring(s_ctx_t *ctx)
     self_t *self = ctx->self;
     Flow__Control__ControlReply *reply = ctx->reply;
     const Flow__Control__ClusterRingRequest *rr = ctx->req->cluster_ring;
-    const fl_ring_t *ring = self->node->ring;
+    const fl_ring_t *ring = fl_node_ring(self->node);
     uint32_t partitions = fl_ring_partitions(ring);
     for (size_t i = 0; i < rr->n_partitions; i++)
         if (rr->partitions[i] >= partitions) {
@@ -427,6 +438,8 @@ static const struct {
     { FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_REMOVE, "cluster_remove",
       s_handle_cluster_remove },
     { FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_RING, "cluster_ring", s_handle_cluster_ring },
+    { FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_TRANSFERS, "cluster_transfers",
+      s_handle_cluster_transfers },
 };
 
 static void
@@ -481,8 +494,8 @@ s_answer(self_t *self, zframe_t *identity, const void *data, size_t len)
         flow__server_message__free_unpacked(ctx.forwarded, NULL);
     if (ctx.meta)
         flow__cluster__meta_reply__free_unpacked(ctx.meta, NULL);
-    if (ctx.peer)
-        flow__cluster__peer_reply__free_unpacked(ctx.peer, NULL);
+    if (ctx.handoff)
+        flow__cluster__handoff_reply__free_unpacked(ctx.handoff, NULL);
     if (req)
         flow__control__control_request__free_unpacked(req, NULL);
 }
@@ -564,6 +577,7 @@ s_control_task(zsock_t *pipe, void *arg)
     for (size_t a = 0; a < FL_ACTOR_COUNT; a++)
         zsock_destroy(&self->actors[a]);
     zsock_destroy(&self->meta);
+    zsock_destroy(&self->handoff);
     zsock_destroy(&self->sock);
     zactor_destroy(&self->auth);
     free(self);

@@ -27,7 +27,10 @@
  */
 #include "cluster/meta.h"
 #include "cluster.pb-c.h"
+#include "cluster/layout.h"
+#include "cluster/placement.h"
 #include "node/actor.h"
+#include "node/envelope.h"
 #include "node/error.h"
 #include "node/log.h"
 #include "storage/keyspace.h"
@@ -122,35 +125,9 @@ fl_meta_resolve_endpoint(const char *endpoint, char *out, size_t outlen)
 Flow__Cluster__MetaReply *
 fl_meta_ask(zsock_t **dealer, const Flow__Cluster__MetaRequest *req, int timeout_ms)
 {
-    if (!*dealer)
-        *dealer = zsock_new_dealer(FL_META_ENDPOINT);
-    if (!*dealer)
-        return NULL;
-    zframe_t *frame = zframe_new(NULL, flow__cluster__meta_request__get_packed_size(req));
-    flow__cluster__meta_request__pack(req, zframe_data(frame));
-    if (zframe_send(&frame, *dealer, 0) != 0) {
-        zframe_destroy(&frame);
-        return NULL;
-    }
-    /*  Replies to earlier requests that timed out carry older seqs.  */
-    int64_t deadline = zclock_mono() + timeout_ms;
-    Flow__Cluster__MetaReply *in = NULL;
-    while (!in) {
-        int64_t left = deadline - zclock_mono();
-        if (left <= 0)
-            break;
-        zsock_set_rcvtimeo(*dealer, (int) left);
-        frame = zframe_recv(*dealer);
-        if (!frame)
-            break;
-        in = flow__cluster__meta_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
-        zframe_destroy(&frame);
-        if (in && in->seq != req->seq) {
-            flow__cluster__meta_reply__free_unpacked(in, NULL);
-            in = NULL;
-        }
-    }
-    return in;
+    return (Flow__Cluster__MetaReply *) fl_envelope_ask(dealer, FL_META_ENDPOINT, &req->base,
+                                                        &flow__cluster__meta_reply__descriptor,
+                                                        timeout_ms);
 }
 
 Flow__Cluster__MetaReply *
@@ -272,6 +249,139 @@ fl_meta_decode(const void *data, size_t len)
     return packed ? flow__cluster__meta_command__unpack(NULL, n, packed) : NULL;
 }
 
+/*  META with LAYOUT and the NMOVES MOVES written in, as a fresh copy (the
+ *  epoch bumped when BUMP); the owner ids are cut down to those that own
+ *  a partition.  */
+static Flow__Cluster__ClusterMeta *
+s_with_layout(const Flow__Cluster__ClusterMeta *meta, const fl_layout_t *layout,
+              Flow__Cluster__PartitionMove **moves, size_t nmoves, bool bump)
+{
+    uint16_t map[FL_LAYOUT_IDS_MAX];
+    char *ids[FL_LAYOUT_IDS_MAX];
+    size_t nids = 0;
+    for (size_t i = 0; i < layout->nids; i++)
+        map[i] = UINT16_MAX;
+    uint8_t *owners = malloc(2 * (size_t) layout->partitions);
+    assert(owners);
+    for (uint32_t p = 0; p < layout->partitions; p++) {
+        uint16_t i = layout->owner[p];
+        if (map[i] == UINT16_MAX) {
+            map[i] = (uint16_t) nids;
+            ids[nids++] = (char *) layout->ids[i];
+        }
+        owners[2 * (size_t) p] = (uint8_t) map[i];
+        owners[2 * (size_t) p + 1] = (uint8_t) (map[i] >> 8);
+    }
+    Flow__Cluster__ClusterMeta next = *meta;
+    next.owner_ids = ids;
+    next.n_owner_ids = nids;
+    next.owners = (ProtobufCBinaryData) { 2 * (size_t) layout->partitions, owners };
+    next.moves = moves;
+    next.n_moves = nmoves;
+    next.epoch = meta->epoch + (bump ? 1 : 0);
+    Flow__Cluster__ClusterMeta *copy = s_copy_meta(&next);
+    free(owners);
+    return copy;
+}
+
+static bool
+s_active(const Flow__Cluster__Member *m)
+{
+    return m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_JOINING
+           || m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP;
+}
+
+/*  Takes META; returns it with its moves computed again: every partition
+ *  whose owner is not the primary the placement gives it over the active
+ *  (joining or up) members moves there.  */
+static Flow__Cluster__ClusterMeta *
+s_replan(Flow__Cluster__ClusterMeta *meta)
+{
+    fl_layout_t layout;
+    if (fl_layout_read(meta, &layout) != 0)
+        return meta;
+    const char *active[MEMBERS_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < meta->n_members && n < MEMBERS_MAX; i++)
+        if (s_active(meta->members[i]))
+            active[n++] = meta->members[i]->node_id;
+    fl_placement_t *placement = n ? fl_placement_new(meta->partitions, 1, active, n) : NULL;
+    Flow__Cluster__PartitionMove *store = calloc(meta->partitions, sizeof *store);
+    Flow__Cluster__PartitionMove **moves = calloc(meta->partitions, sizeof *moves);
+    assert(store && moves);
+    size_t nmoves = 0;
+    for (uint32_t p = 0; placement && p < meta->partitions; p++) {
+        const char *want = fl_placement_primary(placement, p);
+        if (!want || streq(want, fl_layout_owner(&layout, p)))
+            continue;
+        flow__cluster__partition_move__init(&store[nmoves]);
+        store[nmoves].partition = p;
+        store[nmoves].to = (char *) want;
+        moves[nmoves] = &store[nmoves];
+        nmoves++;
+    }
+    Flow__Cluster__ClusterMeta *next = s_with_layout(meta, &layout, moves, nmoves, false);
+    free(moves);
+    free(store);
+    fl_placement_destroy(&placement);
+    fl_layout_release(&layout);
+    flow__cluster__cluster_meta__free_unpacked(meta, NULL);
+    return next;
+}
+
+/*  META after FLIP, as a fresh copy; NULL when it flips nothing.  */
+static Flow__Cluster__ClusterMeta *
+s_with_flip(const Flow__Cluster__ClusterMeta *meta, const Flow__Cluster__Flip *flip)
+{
+    fl_layout_t layout;
+    if (fl_layout_read(meta, &layout) != 0)
+        return NULL;
+    Flow__Cluster__PartitionMove **kept = calloc(meta->n_moves + 1, sizeof *kept);
+    assert(kept);
+    size_t nkept = 0, flipped = 0;
+    for (size_t i = 0; i < meta->n_moves; i++) {
+        Flow__Cluster__PartitionMove *m = meta->moves[i];
+        bool flips = false;
+        for (size_t j = 0; j < flip->n_partitions && !flips; j++)
+            flips = flip->partitions[j] == m->partition && streq(m->to, flip->to);
+        if (flips && fl_layout_set_owner(&layout, m->partition, m->to) == 0)
+            flipped++;
+        else
+            kept[nkept++] = m;
+    }
+    Flow__Cluster__ClusterMeta *next = flipped
+        ? s_with_layout(meta, &layout, kept, nkept, true) : NULL;
+    free(kept);
+    fl_layout_release(&layout);
+    return next;
+}
+
+/*  Takes META; a joining member that has no partition left to receive is
+ *  up.  */
+static Flow__Cluster__ClusterMeta *
+s_promote(Flow__Cluster__ClusterMeta *meta)
+{
+    for (size_t i = 0; i < meta->n_members; i++) {
+        Flow__Cluster__Member *m = meta->members[i];
+        if (m->state != FLOW__CLUSTER__MEMBER_STATE__MEMBER_JOINING)
+            continue;
+        bool receiving = false;
+        for (size_t j = 0; j < meta->n_moves && !receiving; j++)
+            receiving = streq(meta->moves[j]->to, m->node_id);
+        if (receiving)
+            continue;
+        Flow__Cluster__MemberStateChange up = FLOW__CLUSTER__MEMBER_STATE_CHANGE__INIT;
+        up.node_id = m->node_id;
+        up.state = FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP;
+        Flow__Cluster__ClusterMeta *next = s_with_state(meta, &up);
+        fl_info("meta", "member is up", "node=%s", m->node_id);
+        flow__cluster__cluster_meta__free_unpacked(meta, NULL);
+        meta = next;
+        i = (size_t) -1;                /* the member list was copied: start again */
+    }
+    return meta;
+}
+
 static int
 s_fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
@@ -283,6 +393,7 @@ s_fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
         return 0;
     }
     Flow__Cluster__ClusterMeta *next = NULL;
+    bool replan = true;
     if (cmd->body_case == FLOW__CLUSTER__META_COMMAND__BODY_CREATE && !self->meta)
         next = s_copy_meta(cmd->create);
     else
@@ -294,10 +405,19 @@ s_fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
     else
     if (self->meta && cmd->body_case == FLOW__CLUSTER__META_COMMAND__BODY_SET_STATE)
         next = s_with_state(self->meta, cmd->set_state);
+    else
+    if (self->meta && cmd->body_case == FLOW__CLUSTER__META_COMMAND__BODY_FLIP) {
+        next = s_with_flip(self->meta, cmd->flip);
+        replan = false;
+    }
+    if (next && replan)
+        next = s_replan(next);
+    if (next)
+        next = s_promote(next);
     if (next) {
         s_set_meta(self, next);
-        fl_info("meta", "cluster metadata changed", "epoch=%" PRIu64 " members=%zu",
-                next->epoch, next->n_members);
+        fl_debug("meta", "cluster metadata changed", "epoch=%" PRIu64 " members=%zu moves=%zu",
+                 next->epoch, next->n_members, next->n_moves);
     }
     flow__cluster__meta_command__free_unpacked(cmd, NULL);
     return 0;
@@ -738,8 +858,110 @@ s_removed(struct raft_change *change, int status)
     s_remove_record(r);
 }
 
-/*  Removes member NODE_ID (leader only).  A member that holds partitions
- *  is refused: without handoff its data would go with it.  */
+/*  A command whose requester hears once it is committed.  */
+typedef struct {
+    zframe_t *identity;
+    uint64_t seq;
+    char message[160];
+} s_pending_t;
+
+static void
+s_committed(self_t *self, int status, void *arg)
+{
+    s_pending_t *p = arg;
+    if (!self->stopping) {
+        Flow__Cluster__MetaReply reply = FLOW__CLUSTER__META_REPLY__INIT;
+        Flow__Cluster__ClusterStatus status_reply = FLOW__CLUSTER__CLUSTER_STATUS__INIT;
+        char *voters[MEMBERS_MAX], *standbys[MEMBERS_MAX];
+        reply.seq = p->seq;
+        reply.status = status ? FLOW__STATUS__UNAVAILABLE : FLOW__STATUS__OK;
+        reply.message = status ? "the consensus did not commit the change; retry" : p->message;
+        if (status == 0) {
+            s_status(self, &status_reply, voters, standbys);
+            reply.cluster = &status_reply;
+        }
+        s_answer(self, &p->identity, &reply);
+    }
+    zframe_destroy(&p->identity);
+    free(p);
+}
+
+/*  Proposes CMD and answers the requester (IDENTITY, taken) once it is
+ *  committed, with MESSAGE.  */
+static void
+s_propose_answer(self_t *self, zframe_t **identity, uint64_t seq,
+                 const Flow__Cluster__MetaCommand *cmd, const char *message)
+{
+    s_pending_t *p = calloc(1, sizeof *p);
+    assert(p);
+    p->identity = *identity;
+    *identity = NULL;
+    p->seq = seq;
+    snprintf(p->message, sizeof p->message, "%s", message);
+    if (s_propose(self, cmd, s_committed, p) == 0)
+        return;
+    Flow__Cluster__MetaReply reply = FLOW__CLUSTER__META_REPLY__INIT;
+    reply.seq = seq;
+    reply.status = FLOW__STATUS__UNAVAILABLE;
+    reply.message = "this node no longer leads; retry";
+    s_answer(self, &p->identity, &reply);
+    zframe_destroy(&p->identity);
+    free(p);
+}
+
+static const Flow__Cluster__Member *
+s_member(const self_t *self, const char *node_id)
+{
+    for (size_t i = 0; self->meta && i < self->meta->n_members; i++)
+        if (streq(self->meta->members[i]->node_id, node_id))
+            return self->meta->members[i];
+    return NULL;
+}
+
+static void
+s_refuse(self_t *self, zframe_t **identity, uint64_t seq, Flow__Status status,
+         const char *message)
+{
+    Flow__Cluster__MetaReply reply = FLOW__CLUSTER__META_REPLY__INIT;
+    reply.seq = seq;
+    reply.status = status;
+    reply.message = (char *) message;
+    s_answer(self, identity, &reply);
+}
+
+/*  The partitions of member M move to the others; once it owns none its
+ *  own node asks for its removal (cluster/handoff.c).  */
+static void
+s_leave(self_t *self, zframe_t **identity, uint64_t seq, const Flow__Cluster__Member *m,
+        uint32_t owned)
+{
+    char message[160];
+    snprintf(message, sizeof message, "leaving: its %u partitions move to the other members "
+             "first; it is removed once they have", owned);
+    if (m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_LEAVING) {
+        s_refuse(self, identity, seq, FLOW__STATUS__OK, message);
+        return;
+    }
+    size_t others = 0;
+    for (size_t i = 0; i < self->meta->n_members; i++)
+        others += s_active(self->meta->members[i]) && self->meta->members[i] != m;
+    if (owned && !others) {
+        s_refuse(self, identity, seq, FLOW__STATUS__FAILED_PRECONDITION,
+                 "node: it is the only member that can hold partitions; its data would be lost");
+        return;
+    }
+    Flow__Cluster__MemberStateChange change = FLOW__CLUSTER__MEMBER_STATE_CHANGE__INIT;
+    change.node_id = m->node_id;
+    change.state = FLOW__CLUSTER__MEMBER_STATE__MEMBER_LEAVING;
+    Flow__Cluster__MetaCommand cmd = FLOW__CLUSTER__META_COMMAND__INIT;
+    cmd.body_case = FLOW__CLUSTER__META_COMMAND__BODY_SET_STATE;
+    cmd.set_state = &change;
+    s_propose_answer(self, identity, seq, &cmd, message);
+}
+
+/*  Removes member NODE_ID (leader only).  A member that owns partitions
+ *  leaves first: they move to the other members, and its node asks for
+ *  the removal once it owns none.  */
 static void
 s_remove(self_t *self, zframe_t **identity, const Flow__Cluster__MetaRequest *req)
 {
@@ -747,23 +969,20 @@ s_remove(self_t *self, zframe_t **identity, const Flow__Cluster__MetaRequest *re
         s_not_leader(self, identity, req->seq);
         return;
     }
-    const Flow__Cluster__Member *m = NULL;
-    for (size_t i = 0; i < self->meta->n_members && !m; i++)
-        if (streq(self->meta->members[i]->node_id, req->remove))
-            m = self->meta->members[i];
-    Flow__Cluster__MetaReply reply = FLOW__CLUSTER__META_REPLY__INIT;
-    reply.seq = req->seq;
+    const char *id = req->body_case == FLOW__CLUSTER__META_REQUEST__BODY_REMOVE ? req->remove
+                                                                               : req->leave;
+    const Flow__Cluster__Member *m = s_member(self, id);
     if (!m) {
-        reply.status = FLOW__STATUS__NOT_FOUND;
-        reply.message = "node: no member of this cluster has that id";
-        s_answer(self, identity, &reply);
+        s_refuse(self, identity, req->seq, FLOW__STATUS__NOT_FOUND,
+                 "node: no member of this cluster has that id");
         return;
     }
-    if (m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP) {
-        reply.status = FLOW__STATUS__FAILED_PRECONDITION;
-        reply.message = "node: it holds partitions, which would be lost with it (partition "
-                        "handoff is not built yet)";
-        s_answer(self, identity, &reply);
+    fl_layout_t layout;
+    uint32_t owned = fl_layout_read(self->meta, &layout) == 0
+                   ? fl_layout_owned(&layout, m->node_id) : 0;
+    fl_layout_release(&layout);
+    if (owned || req->body_case == FLOW__CLUSTER__META_REQUEST__BODY_LEAVE) {
+        s_leave(self, identity, req->seq, m, owned);
         return;
     }
     s_remove_t *r = calloc(1, sizeof *r);
@@ -787,6 +1006,30 @@ s_remove(self_t *self, zframe_t **identity, const Flow__Cluster__MetaRequest *re
     int rc = raft_remove(&self->raft, &r->change, m->raft_id, s_removed);
     if (rc)
         s_remove_end(r, FLOW__STATUS__UNAVAILABLE, raft_strerror(rc));
+}
+
+/*  The new owner of some partitions caught up under their fences.  */
+static void
+s_flip(self_t *self, zframe_t **identity, const Flow__Cluster__MetaRequest *req)
+{
+    if (raft_state(&self->raft) != RAFT_LEADER || !self->meta) {
+        s_not_leader(self, identity, req->seq);
+        return;
+    }
+    const Flow__Cluster__Flip *flip = req->flip;
+    bool valid = flip->to[0] && s_member(self, flip->to) && flip->n_partitions > 0
+                 && flip->n_partitions <= self->meta->partitions;
+    for (size_t i = 0; valid && i < flip->n_partitions; i++)
+        valid = flip->partitions[i] < self->meta->partitions;
+    if (!valid) {
+        s_refuse(self, identity, req->seq, FLOW__STATUS__INVALID_ARGUMENT,
+                 "flip: a member and partitions of this cluster");
+        return;
+    }
+    Flow__Cluster__MetaCommand cmd = FLOW__CLUSTER__META_COMMAND__INIT;
+    cmd.body_case = FLOW__CLUSTER__META_COMMAND__BODY_FLIP;
+    cmd.flip = (Flow__Cluster__Flip *) flip;
+    s_propose_answer(self, identity, req->seq, &cmd, "");
 }
 
 /*  Takes REQ and IDENTITY; answers now or when the join ends.  */
@@ -857,8 +1100,16 @@ s_handle_request(self_t *self)
             return;
         }
         else
-        if (req->body_case == FLOW__CLUSTER__META_REQUEST__BODY_REMOVE) {
+        if (req->body_case == FLOW__CLUSTER__META_REQUEST__BODY_REMOVE
+            || req->body_case == FLOW__CLUSTER__META_REQUEST__BODY_LEAVE) {
             s_remove(self, &identity, req);
+            zframe_destroy(&identity);
+            flow__cluster__meta_request__free_unpacked(req, NULL);
+            return;
+        }
+        else
+        if (req->body_case == FLOW__CLUSTER__META_REQUEST__BODY_FLIP) {
+            s_flip(self, &identity, req);
             zframe_destroy(&identity);
             flow__cluster__meta_request__free_unpacked(req, NULL);
             return;

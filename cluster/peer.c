@@ -17,6 +17,7 @@
  */
 #include "cluster/peer.h"
 #include "actors/session/session.h"
+#include "cluster/handoff.h"
 #include "cluster/meta.h"
 #include "node/actor.h"
 #include "node/envelope.h"
@@ -37,6 +38,7 @@ typedef struct {
     void *ctx;                          /* the peer context */
     void *sock;                         /* ROUTER, CURVE server */
     zsock_t *meta;                      /* DEALER to the metadata thread */
+    zsock_t *handoff;                   /* DEALER to the handoff thread */
     zsock_t *actors[FL_ACTOR_COUNT + 1];/* DEALER per actor type, made on first use */
     zsock_t *sessions;                  /* PUSH to this node's sessions, likewise */
     zhashx_t *forwards;                 /* local seq -> s_forward_t */
@@ -147,19 +149,61 @@ fl_peer_join(const char *endpoint, const fl_join_credential_t *credential, zcert
 }
 
 int
-fl_peer_remove(const char *endpoint, const char *server_key, zcert_t *cert,
-               const uint8_t peer_key[32], const char *node_id, int timeout_ms,
-               Flow__Cluster__PeerReply **reply_p)
+fl_peer_meta(const char *endpoint, const char *server_key, zcert_t *cert,
+             const uint8_t peer_key[32], const Flow__Cluster__MetaRequest *meta, int timeout_ms,
+             Flow__Cluster__MetaReply **reply_p)
 {
+    *reply_p = NULL;
+    zframe_t *packed = fl_envelope_pack(&meta->base);
+    if (!packed)
+        return FL_E_NOMEM;
     uint8_t mac[32];
-    fl_peer_mac(peer_key, node_id, strlen(node_id), mac);
+    fl_peer_mac(peer_key, zframe_data(packed), zframe_size(packed), mac);
     Flow__Cluster__PeerRequest req = FLOW__CLUSTER__PEER_REQUEST__INIT;
     req.version = FL_PROTOCOL_VERSION;
     req.seq = (uint64_t) zclock_usecs();
     req.mac = (ProtobufCBinaryData) { sizeof mac, mac };
-    req.body_case = FLOW__CLUSTER__PEER_REQUEST__BODY_REMOVE;
-    req.remove = (ProtobufCBinaryData) { strlen(node_id), (uint8_t *) node_id };
-    return s_call(endpoint, server_key, cert, &req, timeout_ms, reply_p);
+    req.body_case = FLOW__CLUSTER__PEER_REQUEST__BODY_META;
+    req.meta = (ProtobufCBinaryData) { zframe_size(packed), zframe_data(packed) };
+    Flow__Cluster__PeerReply *reply = NULL;
+    int rc = s_call(endpoint, server_key, cert, &req, timeout_ms, &reply);
+    zframe_destroy(&packed);
+    if (rc)
+        return rc;
+    if (reply->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_META_REPLY)
+        *reply_p = flow__cluster__meta_reply__unpack(NULL, reply->meta_reply.len,
+                                                     reply->meta_reply.data);
+    else {
+        Flow__Cluster__MetaReply refused = FLOW__CLUSTER__META_REPLY__INIT;
+        refused.seq = meta->seq;
+        refused.status = reply->status == FLOW__STATUS__OK ? FLOW__STATUS__INTERNAL
+                                                           : reply->status;
+        refused.message = reply->message;
+        zframe_t *copy = fl_envelope_pack(&refused.base);
+        *reply_p = copy ? flow__cluster__meta_reply__unpack(NULL, zframe_size(copy),
+                                                            zframe_data(copy)) : NULL;
+        zframe_destroy(&copy);
+    }
+    flow__cluster__peer_reply__free_unpacked(reply, NULL);
+    return *reply_p ? 0 : FL_E_NOMEM;
+}
+
+Flow__Cluster__MetaReply *
+fl_peer_ask_leader(zsock_t **dealer, const fl_node_t *node, Flow__Cluster__MetaRequest *req,
+                   int timeout_ms)
+{
+    Flow__Cluster__MetaReply *reply = fl_meta_ask(dealer, req, timeout_ms);
+    if (!reply || reply->status != FLOW__STATUS__UNAVAILABLE || !reply->leader_peer[0])
+        return reply;
+    char endpoint[256], key[64];
+    snprintf(endpoint, sizeof endpoint, "%s", reply->leader_peer);
+    snprintf(key, sizeof key, "%s", reply->leader_key);
+    flow__cluster__meta_reply__free_unpacked(reply, NULL);
+    reply = NULL;
+    if (fl_peer_meta(endpoint, key, (zcert_t *) node->cert, node->peer_key, req, timeout_ms,
+                     &reply) != 0)
+        return NULL;
+    return reply;
 }
 
 /*  ------------------------------------------------------------------
@@ -211,15 +255,22 @@ s_send_reply(self_t *self, zmq_msg_t *identity, const Flow__Cluster__PeerReply *
     s_send_to(self, zmq_msg_data(identity), zmq_msg_size(identity), reply);
 }
 
+/*  True when MAC is the members' MAC of DATA.  */
+static bool
+s_from_member(const self_t *self, const ProtobufCBinaryData *mac, const ProtobufCBinaryData *data)
+{
+    uint8_t expected[32];
+    fl_peer_mac(self->args->node->peer_key, data->data, data->len, expected);
+    return mac->len == sizeof expected && sodium_memcmp(mac->data, expected, sizeof expected) == 0;
+}
+
 /*  A forward: checked, then handed to the actor; answered now only when
  *  refused.  */
 static bool
 s_handle_forward(self_t *self, const Flow__Cluster__PeerRequest *req, zmq_msg_t *identity,
                  Flow__Cluster__PeerReply *reply)
 {
-    uint8_t mac[32];
-    fl_peer_mac(self->args->node->peer_key, req->forward.data, req->forward.len, mac);
-    if (req->mac.len != sizeof mac || sodium_memcmp(req->mac.data, mac, sizeof mac) != 0) {
+    if (!s_from_member(self, &req->mac, &req->forward)) {
         reply->status = FLOW__STATUS__PERMISSION_DENIED;
         reply->message = "forward: not from a member of this cluster";
         return false;
@@ -231,19 +282,31 @@ s_handle_forward(self_t *self, const Flow__Cluster__PeerRequest *req, zmq_msg_t 
     }
     Flow__Cluster__ActorRequest *ar = flow__cluster__actor_request__unpack(
         NULL, req->forward.len, req->forward.data);
-    const fl_ring_t *ring = self->args->node->ring;
+    const fl_ring_t *ring = fl_node_ring(self->args->node);
     if (!ar || ar->actor < FLOW__ACTOR__ACTOR_USER || ar->actor > FLOW__ACTOR__ACTOR_NOTIFY
         || zmq_msg_size(identity) > IDENTITY_MAX) {
         reply->status = FLOW__STATUS__INVALID_ARGUMENT;
         reply->message = "forward: not an ActorRequest for a data actor";
     }
     else
-    if (!fl_ring_is_local(ring, ar->partition)) {
-        snprintf(self->why, sizeof self->why, "partition %u is owned by node %s at epoch %"
-                 PRIu64 ", not by this node", ar->partition, fl_ring_owner(ring, ar->partition),
-                 fl_ring_epoch(ring));
-        reply->status = FLOW__STATUS__UNAVAILABLE;
-        reply->message = self->why;
+    if (ar->actor != FLOW__ACTOR__ACTOR_GEO && !fl_ring_is_local(ring, ar->partition)) {
+        /*  The sender's ring is older or newer than this node's, or the
+         *  partition is moving: it routes the request again.  */
+        snprintf(self->why, sizeof self->why, "partition %u is %s node %s at epoch %" PRIu64,
+                 ar->partition, fl_ring_is_fenced(ring, ar->partition) ? "moving away from"
+                                                                       : "owned by",
+                 fl_ring_owner(ring, ar->partition), fl_ring_epoch(ring));
+        zframe_t *refusal = fl_envelope_pack_reroute(req->seq, ar->request ? ar->request->id : 0,
+                                                     self->why);
+        if (refusal) {
+            reply->body_case = FLOW__CLUSTER__PEER_REPLY__BODY_ACTOR_REPLY;
+            reply->actor_reply = (ProtobufCBinaryData) { zframe_size(refusal),
+                                                         zframe_data(refusal) };
+            s_send_reply(self, identity, reply);
+            zframe_destroy(&refusal);
+        }
+        flow__cluster__actor_request__free_unpacked(ar, NULL);
+        return true;
     }
     else {
         s_forward_t *f = calloc(1, sizeof *f);
@@ -265,55 +328,14 @@ s_handle_forward(self_t *self, const Flow__Cluster__PeerRequest *req, zmq_msg_t 
     return sent;
 }
 
-/*  A member asks this node, the leader, to remove a member.  */
-static void
-s_handle_remove(self_t *self, const Flow__Cluster__PeerRequest *req,
-                Flow__Cluster__PeerReply *reply, Flow__Cluster__MetaReply **meta_p)
-{
-    uint8_t mac[32];
-    fl_peer_mac(self->args->node->peer_key, req->remove.data, req->remove.len, mac);
-    if (req->mac.len != sizeof mac || sodium_memcmp(req->mac.data, mac, sizeof mac) != 0) {
-        reply->status = FLOW__STATUS__PERMISSION_DENIED;
-        reply->message = "remove: not from a member of this cluster";
-        return;
-    }
-    char node_id[FL_NODE_ID_MAX];
-    if (req->remove.len == 0 || req->remove.len >= sizeof node_id) {
-        reply->status = FLOW__STATUS__INVALID_ARGUMENT;
-        reply->message = "remove: not a node id";
-        return;
-    }
-    memcpy(node_id, req->remove.data, req->remove.len);
-    node_id[req->remove.len] = '\0';
-    Flow__Cluster__MetaRequest ask = FLOW__CLUSTER__META_REQUEST__INIT;
-    ask.seq = ++self->next_seq;
-    ask.body_case = FLOW__CLUSTER__META_REQUEST__BODY_REMOVE;
-    ask.remove = node_id;
-    Flow__Cluster__MetaReply *meta = fl_meta_ask(&self->meta, &ask, META_TIMEOUT_MS);
-    *meta_p = meta;
-    if (!meta) {
-        reply->status = FLOW__STATUS__UNAVAILABLE;
-        reply->message = "remove: the metadata thread did not answer in time";
-        return;
-    }
-    reply->status = meta->status;
-    reply->message = meta->message;
-    if (meta->status == FLOW__STATUS__OK && meta->cluster) {
-        reply->body_case = FLOW__CLUSTER__PEER_REPLY__BODY_CLUSTER;
-        reply->cluster = meta->cluster;
-    }
-}
-
 /*  Sessions ended on another node: this node's sessions refuse their
  *  tokens too.  */
 static void
 s_handle_revoke(self_t *self, const Flow__Cluster__PeerRequest *req,
                 Flow__Cluster__PeerReply *reply)
 {
-    uint8_t mac[32];
-    fl_peer_mac(self->args->node->peer_key, req->revoke.data, req->revoke.len, mac);
     Flow__Cluster__Revocations *r = NULL;
-    if (req->mac.len != sizeof mac || sodium_memcmp(req->mac.data, mac, sizeof mac) != 0) {
+    if (!s_from_member(self, &req->mac, &req->revoke)) {
         reply->status = FLOW__STATUS__PERMISSION_DENIED;
         reply->message = "revoke: not from a member of this cluster";
         return;
@@ -334,6 +356,98 @@ s_handle_revoke(self_t *self, const Flow__Cluster__PeerRequest *req,
     zframe_send(&frame, self->sessions, 0);
     fl_info("peer", "sessions ended on another member", "sessions=%zu", r->n_revoked);
     flow__cluster__revocations__free_unpacked(r, NULL);
+}
+
+/*  A member asks this node, the leader, for a change of the metadata
+ *  (flip, leave, remove).  */
+static void
+s_handle_meta(self_t *self, const Flow__Cluster__PeerRequest *req,
+              Flow__Cluster__PeerReply *reply, zframe_t **answer_p)
+{
+    if (!s_from_member(self, &req->mac, &req->meta)) {
+        reply->status = FLOW__STATUS__PERMISSION_DENIED;
+        reply->message = "meta: not from a member of this cluster";
+        return;
+    }
+    Flow__Cluster__MetaRequest *ask =
+        flow__cluster__meta_request__unpack(NULL, req->meta.len, req->meta.data);
+    if (!ask || (ask->body_case != FLOW__CLUSTER__META_REQUEST__BODY_FLIP
+                 && ask->body_case != FLOW__CLUSTER__META_REQUEST__BODY_LEAVE
+                 && ask->body_case != FLOW__CLUSTER__META_REQUEST__BODY_REMOVE)) {
+        reply->status = FLOW__STATUS__INVALID_ARGUMENT;
+        reply->message = "meta: a flip, leave or remove request";
+        if (ask)
+            flow__cluster__meta_request__free_unpacked(ask, NULL);
+        return;
+    }
+    uint64_t seq = ask->seq;
+    ask->seq = ++self->next_seq;
+    Flow__Cluster__MetaReply *meta = fl_meta_ask(&self->meta, ask, META_TIMEOUT_MS);
+    flow__cluster__meta_request__free_unpacked(ask, NULL);
+    if (!meta) {
+        reply->status = FLOW__STATUS__UNAVAILABLE;
+        reply->message = "meta: the metadata thread did not answer in time";
+        return;
+    }
+    meta->seq = seq;
+    *answer_p = fl_envelope_pack(&meta->base);
+    flow__cluster__meta_reply__free_unpacked(meta, NULL);
+    if (*answer_p) {
+        reply->body_case = FLOW__CLUSTER__PEER_REPLY__BODY_META_REPLY;
+        reply->meta_reply = (ProtobufCBinaryData) { zframe_size(*answer_p),
+                                                    zframe_data(*answer_p) };
+    }
+}
+
+/*  The node a partition moves to pulls a chunk of it, or asks for its
+ *  fence (cluster/handoff.h).  */
+static void
+s_handle_transfer(self_t *self, const Flow__Cluster__PeerRequest *req,
+                  Flow__Cluster__PeerReply *reply, Flow__Cluster__TransferChunk *chunk)
+{
+    bool fence = req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FENCE;
+    const ProtobufCBinaryData *body = fence ? &req->fence : &req->pull;
+    if (!s_from_member(self, &req->mac, body)) {
+        reply->status = FLOW__STATUS__PERMISSION_DENIED;
+        reply->message = "transfer: not from a member of this cluster";
+        return;
+    }
+    if (!self->serving) {
+        reply->status = FLOW__STATUS__UNAVAILABLE;
+        reply->message = "transfer: this node is starting; retry shortly";
+        return;
+    }
+    Flow__Cluster__TransferPull *pull =
+        flow__cluster__transfer_pull__unpack(NULL, body->len, body->data);
+    if (!pull) {
+        reply->status = FLOW__STATUS__INVALID_ARGUMENT;
+        reply->message = "transfer: not a TransferPull";
+        return;
+    }
+    if (!fence) {
+        reply->status = fl_handoff_chunk(self->args->node, pull, chunk, self->why,
+                                         sizeof self->why);
+        reply->message = self->why;
+        if (reply->status == FLOW__STATUS__OK) {
+            reply->body_case = FLOW__CLUSTER__PEER_REPLY__BODY_CHUNK;
+            reply->chunk = chunk;
+        }
+    }
+    else {
+        Flow__Cluster__HandoffRequest ask = FLOW__CLUSTER__HANDOFF_REQUEST__INIT;
+        ask.seq = ++self->next_seq;
+        ask.body_case = FLOW__CLUSTER__HANDOFF_REQUEST__BODY_FENCE;
+        ask.fence = pull;
+        Flow__Cluster__HandoffReply *answer = fl_handoff_ask(&self->handoff, &ask,
+                                                             META_TIMEOUT_MS);
+        reply->status = answer ? answer->status : FLOW__STATUS__UNAVAILABLE;
+        snprintf(self->why, sizeof self->why, "%s",
+                 answer ? answer->message : "fence: the handoff thread did not answer in time");
+        reply->message = self->why;
+        if (answer)
+            flow__cluster__handoff_reply__free_unpacked(answer, NULL);
+    }
+    flow__cluster__transfer_pull__free_unpacked(pull, NULL);
 }
 
 /*  An actor's reply to a forward: back to the requester under its seq. */
@@ -494,6 +608,8 @@ s_handle(self_t *self)
     Flow__Cluster__JoinReply accepted = FLOW__CLUSTER__JOIN_REPLY__INIT;
     Flow__Cluster__MetaReply *meta = NULL;
     Flow__Cluster__PeerReply *relayed = NULL;
+    Flow__Cluster__TransferChunk chunk = FLOW__CLUSTER__TRANSFER_CHUNK__INIT;
+    zframe_t *answer = NULL;
     if (!req || req->version != FL_PROTOCOL_VERSION) {
         reply.status = FLOW__STATUS__INVALID_ARGUMENT;
         reply.message = "not a flow.cluster.PeerRequest of protocol version 1";
@@ -506,8 +622,12 @@ s_handle(self_t *self)
         if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_REVOKE)
             s_handle_revoke(self, req, &reply);
         else
-        if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_REMOVE)
-            s_handle_remove(self, req, &reply, &meta);
+        if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_META)
+            s_handle_meta(self, req, &reply, &answer);
+        else
+        if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_PULL
+            || req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FENCE)
+            s_handle_transfer(self, req, &reply, &chunk);
         else
         if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARD) {
             if (s_handle_forward(self, req, &identity, &reply)) {
@@ -527,6 +647,8 @@ s_handle(self_t *self)
     s_send_reply(self, &identity, relayed ? relayed : &reply);
     if (relayed)
         flow__cluster__peer_reply__free_unpacked(relayed, NULL);
+    fl_handoff_chunk_release(&chunk);
+    zframe_destroy(&answer);
     if (meta)
         flow__cluster__meta_reply__free_unpacked(meta, NULL);
     if (req)
@@ -564,6 +686,7 @@ static void
 s_close(self_t *self)
 {
     zsock_destroy(&self->meta);
+    zsock_destroy(&self->handoff);
     zsock_destroy(&self->sessions);
     for (size_t a = 0; a <= FL_ACTOR_COUNT; a++)
         zsock_destroy(&self->actors[a]);

@@ -34,13 +34,6 @@ zactor_t *fl_peer_new(fl_peer_args_t *args);
  *  a forwarded request carries to prove it comes from a member.  */
 void fl_peer_mac(const uint8_t key[32], const void *data, size_t len, uint8_t mac[32]);
 
-/*  Asks the leader's peer socket at ENDPOINT (public key SERVER_KEY) to
- *  remove member NODE_ID, MACed with the members' PEER_KEY; waits up to
- *  TIMEOUT_MS.  *REPLY_P gets the leader's answer (the caller frees it).
- *  Errors: FL_E_TIMEDOUT, FL_E_INVAL (bad endpoint or key), FL_E_IO.  */
-int fl_peer_remove(const char *endpoint, const char *server_key, zcert_t *cert,
-                   const uint8_t peer_key[32], const char *node_id, int timeout_ms,
-                   Flow__Cluster__PeerReply **reply_p);
 
 /*  Whether JOIN may be admitted by a node holding KEYS: OK, or
  *  PERMISSION_DENIED (wrong secret) or INVALID_ARGUMENT (a member record
@@ -63,5 +56,20 @@ bool fl_peer_join_reply_valid(const Flow__Cluster__PeerReply *reply);
 int fl_peer_join(const char *endpoint, const fl_join_credential_t *credential,
                  zcert_t *cert, const Flow__Cluster__Member *member, int timeout_ms,
                  Flow__Cluster__PeerReply **reply_p, char *why, size_t whylen);
+
+/*  Sends META (a flip, leave or remove) to the leader's peer socket at
+ *  ENDPOINT (public key SERVER_KEY), MACed with PEER_KEY, and waits up to
+ *  TIMEOUT_MS for the leader's answer in *REPLY_P (the caller frees it;
+ *  a refusal of the peer socket itself comes back as a MetaReply too).
+ *  Errors: FL_E_TIMEDOUT, FL_E_INVAL (bad endpoint or key), FL_E_IO.  */
+int fl_peer_meta(const char *endpoint, const char *server_key, zcert_t *cert,
+                 const uint8_t peer_key[32], const Flow__Cluster__MetaRequest *meta,
+                 int timeout_ms, Flow__Cluster__MetaReply **reply_p);
+
+/*  Asks this node's metadata thread (over *DEALER, the caller's) and,
+ *  when it does not lead, the leader's peer socket that it names; REQ's
+ *  seq is the caller's.  NULL when no answer came within TIMEOUT_MS.  */
+Flow__Cluster__MetaReply *fl_peer_ask_leader(zsock_t **dealer, const fl_node_t *node,
+                                             Flow__Cluster__MetaRequest *req, int timeout_ms);
 
 #endif

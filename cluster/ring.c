@@ -19,28 +19,73 @@ struct fl_ring_t {
     uint16_t nmembers;
     char (*members)[MEMBER_ID_MAX];
     uint16_t *owner;                /* per partition: index into members */
+    bool *fenced;                   /* per partition, or NULL: none */
 };
 
-fl_ring_t *
-fl_ring_new_held_by(const char *local_id, const char *owner_id, uint32_t partitions,
-                    uint64_t epoch)
+static fl_ring_t *
+s_alloc(uint32_t partitions, uint64_t epoch, size_t nmembers)
 {
-    if (!local_id || !owner_id || strlen(local_id) >= MEMBER_ID_MAX
-        || strlen(owner_id) >= MEMBER_ID_MAX
-        || partitions == 0 || partitions > FL_KEYSPACE_MAX_PARTITIONS)
+    if (partitions == 0 || partitions > FL_KEYSPACE_MAX_PARTITIONS || nmembers == 0
+        || nmembers > UINT16_MAX)
         return NULL;
     fl_ring_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->epoch = epoch;
     self->partitions = partitions;
-    self->nmembers = strcmp(local_id, owner_id) == 0 ? 1 : 2;
-    self->members = calloc(self->nmembers, sizeof *self->members);
+    self->nmembers = (uint16_t) nmembers;
+    self->members = calloc(nmembers, sizeof *self->members);
     self->owner = calloc(partitions, sizeof *self->owner);
-    if (!self->members || !self->owner) {
+    if (!self->members || !self->owner)
         fl_ring_destroy(&self);
+    return self;
+}
+
+fl_ring_t *
+fl_ring_new(const char *local_id, uint32_t partitions, uint64_t epoch,
+            const char *const *ids, size_t nids, const uint16_t *owner, const bool *fenced)
+{
+    if (!local_id || strlen(local_id) >= MEMBER_ID_MAX || !ids || !owner || nids >= UINT16_MAX)
         return NULL;
+    size_t local = nids;
+    for (size_t i = 0; i < nids; i++) {
+        if (!ids[i] || strlen(ids[i]) >= MEMBER_ID_MAX)
+            return NULL;
+        if (strcmp(ids[i], local_id) == 0)
+            local = i;
     }
+    for (uint32_t p = 0; p < partitions; p++)
+        if (owner[p] >= nids)
+            return NULL;
+    fl_ring_t *self = s_alloc(partitions, epoch, nids + (local == nids));
+    if (!self)
+        return NULL;
+    for (size_t i = 0; i < nids; i++)
+        strcpy(self->members[i], ids[i]);
+    strcpy(self->members[local], local_id);
+    self->local = (uint16_t) local;
+    memcpy(self->owner, owner, partitions * sizeof *owner);
+    if (fenced) {
+        self->fenced = calloc(partitions, sizeof *self->fenced);
+        if (!self->fenced) {
+            fl_ring_destroy(&self);
+            return NULL;
+        }
+        memcpy(self->fenced, fenced, partitions * sizeof *fenced);
+    }
+    return self;
+}
+
+fl_ring_t *
+fl_ring_new_held_by(const char *local_id, const char *owner_id, uint32_t partitions,
+                    uint64_t epoch)
+{
+    if (!local_id || !owner_id || strlen(local_id) >= MEMBER_ID_MAX
+        || strlen(owner_id) >= MEMBER_ID_MAX)
+        return NULL;
+    fl_ring_t *self = s_alloc(partitions, epoch, strcmp(local_id, owner_id) == 0 ? 1 : 2);
+    if (!self)
+        return NULL;
     strcpy(self->members[0], owner_id);
     strcpy(self->members[self->nmembers - 1], local_id);
     self->local = (uint16_t) (self->nmembers - 1);
@@ -60,6 +105,7 @@ fl_ring_destroy(fl_ring_t **self_p)
         return;
     free((*self_p)->members);
     free((*self_p)->owner);
+    free((*self_p)->fenced);
     free(*self_p);
     *self_p = NULL;
 }
@@ -99,7 +145,29 @@ fl_ring_owner(const fl_ring_t *self, uint32_t partition)
 bool
 fl_ring_is_local(const fl_ring_t *self, uint32_t partition)
 {
-    return partition < self->partitions && self->owner[partition] == self->local;
+    return partition < self->partitions && self->owner[partition] == self->local
+           && !(self->fenced && self->fenced[partition]);
+}
+
+bool
+fl_ring_is_fenced(const fl_ring_t *self, uint32_t partition)
+{
+    return partition < self->partitions && self->owner[partition] == self->local
+           && self->fenced && self->fenced[partition];
+}
+
+void
+fl_ring_owners(const fl_ring_t *self, const char **ids, size_t max, size_t *n_p)
+{
+    size_t n = 0;
+    bool *seen = calloc(self->nmembers, sizeof *seen);
+    for (uint32_t p = 0; seen && p < self->partitions && n < max; p++)
+        if (!seen[self->owner[p]]) {
+            seen[self->owner[p]] = true;
+            ids[n++] = self->members[self->owner[p]];
+        }
+    free(seen);
+    *n_p = n;
 }
 
 uint32_t

@@ -39,6 +39,7 @@ typedef struct {
     Flow__Cluster__ActorRequest *in;   /* NULL: undecodable, answered INTERNAL */
     const fl_request_def_t *def;
     bool answered;                     /* refused before its handler ran */
+    bool reroute;                      /* refused: its partition is not served here */
     uint64_t seq;
     uint64_t job;                      /* id of its deferred work, 0 if none */
     uint64_t ask;                      /* seq of its question, 0 if none */
@@ -62,7 +63,8 @@ typedef struct {
     size_t nbatch;
     zhashx_t *deferred;                /* job id -> s_item_t */
     uint64_t next_job;
-    zsock_t *link[FL_ACTOR_COUNT + 1]; /* DEALER per actor type told or asked */
+    zsock_t *link[FL_ACTOR_COUNT + 1]; /* DEALER per actor type told or asked; [0]: to the
+                                          session, for partitions of other nodes */
     zpoller_t *poller;
     fl_outbox_t *outbox;
     zhashx_t *asks;                    /* ask seq -> s_item_t */
@@ -320,8 +322,10 @@ s_fail_batch(self_t *self, int rc)
 static void
 s_reply(self_t *self, s_item_t *item)
 {
-    zframe_t *frame = fl_envelope_pack_actor_reply(item->seq, &item->call.reply,
-                                                   item->call.revoked, item->call.nrevoked);
+    zframe_t *frame = item->reroute
+        ? fl_envelope_pack_reroute(item->seq, item->call.reply.id, item->call.reply.message)
+        : fl_envelope_pack_actor_reply(item->seq, &item->call.reply, item->call.revoked,
+                                       item->call.nrevoked);
     zmsg_t *msg = zmsg_new();
     zmsg_append(msg, &item->identity);
     zmsg_append(msg, &frame);
@@ -399,13 +403,18 @@ s_send_after_commit(self_t *self, s_item_t *item)
 /*  ------------------------------------------------------------------
  *  Links: requests to other actors  */
 
+/*  The DEALER to ACTOR of this node, or (REMOTE) to the session, which
+ *  routes to the owner on another node.  */
 static zsock_t *
-s_link(self_t *self, Flow__Actor actor)
+s_link(self_t *self, Flow__Actor actor, bool remote)
 {
     if (actor < FLOW__ACTOR__ACTOR_SESSION || actor > FLOW__ACTOR__ACTOR_NOTIFY)
         return NULL;
+    if (remote)
+        actor = 0;
     if (!self->link[actor]) {
-        self->link[actor] = zsock_new_dealer(fl_actor_endpoint(actor));
+        self->link[actor] = zsock_new_dealer(actor ? fl_actor_endpoint(actor)
+                                                   : FL_SESSION_ROUTE_ENDPOINT);
         if (!self->link[actor])
             return NULL;
         zsock_set_sndhwm(self->link[actor], PEER_HWM);
@@ -420,14 +429,15 @@ static bool
 s_link_send(self_t *self, Flow__Actor actor, const char *route_key, const Flow__Request *request,
             uint64_t seq, int64_t deadline_us)
 {
-    zsock_t *link = s_link(self, actor);
+    const fl_ring_t *ring = fl_node_ring(self->args->node);
+    uint32_t partition = fl_ring_partition(ring, route_key, strlen(route_key));
+    zsock_t *link = s_link(self, actor, !fl_ring_is_local(ring, partition));
     if (!link)
         return false;
-    const fl_ring_t *ring = self->args->node->ring;
     Flow__Cluster__ActorRequest out = FLOW__CLUSTER__ACTOR_REQUEST__INIT;
     out.seq = seq;
     out.actor = actor;
-    out.partition = fl_ring_partition(ring, route_key, strlen(route_key));
+    out.partition = partition;
     out.ring_epoch = fl_ring_epoch(ring);
     out.deadline_us = deadline_us;
     out.request = (Flow__Request *) request;
@@ -612,11 +622,31 @@ s_finish_batch(self_t *self)
     self->nbatch = 0;
 }
 
+/*  Items whose partition this node does not serve now (another node's,
+ *  or fenced while it moves) are answered "reroute": the sender routes
+ *  them again with a fresher ring.  Called under the ring lock, which is
+ *  held until the batch committed, so a fence published after this check
+ *  waits for the batch.  */
 static void
-s_run_batch(self_t *self)
+s_refuse_not_local(self_t *self)
 {
-    if (self->nbatch == 0)
-        return;
+    const fl_ring_t *ring = fl_node_ring(self->args->node);
+    for (size_t i = 0; i < self->nbatch; i++) {
+        s_item_t *item = self->batch[i];
+        if (!s_runnable(item) || fl_ring_is_local(ring, item->call.partition))
+            continue;
+        fl_call_release(&item->call);
+        fl_call_reset(&item->call);
+        fl_call_fail(&item->call, FLOW__STATUS__UNAVAILABLE,
+                     "partition %u is moving between nodes; retry", item->call.partition);
+        item->answered = true;
+        item->reroute = true;
+    }
+}
+
+static void
+s_run_writes_or_reads(self_t *self)
+{
     if (s_batch_writes(self)) {
         int rc = fl_store_write(self->args->node->store, s_apply_batch, self);
         if (rc)
@@ -626,6 +656,20 @@ s_run_batch(self_t *self)
     }
     else
         s_run_reads(self);
+}
+
+static void
+s_run_batch(self_t *self)
+{
+    if (self->nbatch == 0)
+        return;
+    pthread_rwlock_t *lock = self->args->node->ring_lock;
+    if (lock)
+        pthread_rwlock_rdlock(lock);
+    s_refuse_not_local(self);
+    s_run_writes_or_reads(self);
+    if (lock)
+        pthread_rwlock_unlock(lock);
     s_finish_batch(self);
 }
 

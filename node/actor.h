@@ -58,4 +58,10 @@ zhashx_t *fl_actor_seq_table(zhashx_destructor_fn *values);
 /*  The inproc endpoint of actor TYPE of this process.  */
 const char *fl_actor_endpoint(Flow__Actor type);
 
+/*  The session binds a ROUTER here; actors send it requests for
+ *  partitions of other nodes (a DEALER each), and it routes them like a
+ *  client's and returns the ActorReply under the seq they were sent
+ *  with.  */
+#define FL_SESSION_ROUTE_ENDPOINT "inproc://flow.session.route"
+
 #endif

@@ -52,6 +52,9 @@ static const s_setting_t s_settings[] = {
       "consensus address host:port (port 0 picks a free one; kept after the first start)" },
     { "cluster/peer", "FLOW_PEER", "peer", STR(peer_endpoint),
       "node-to-node endpoint (CURVE; port * picks a free one; kept after the first start)" },
+    { "cluster/handoff_rate_mb", "FLOW_HANDOFF_RATE_MB", "handoff-rate-mb",
+      NUM(handoff_rate_mb, 0, 1048576),
+      "MiB/s a partition moving to this node may be copied at (0: no limit)" },
     { "cluster/join", "FLOW_JOIN", "join", STR(join),
       "join the cluster through this member's peer endpoint (first start only)" },
     { "cluster/join_key", "FLOW_JOIN_KEY", "join-key", STR(join_key),
@@ -98,6 +101,7 @@ fl_config_defaults(fl_config_t *cfg)
     snprintf(cfg->log_level, sizeof cfg->log_level, "info");
     cfg->partitions = 1024;
     cfg->replicas = 3;
+    cfg->handoff_rate_mb = 64;
     snprintf(cfg->raft_address, sizeof cfg->raft_address, "127.0.0.1:7703");
     snprintf(cfg->peer_endpoint, sizeof cfg->peer_endpoint, "tcp://127.0.0.1:7701");
     cfg->map_size_mb = 64;

@@ -92,9 +92,9 @@ fl_envelope_pack_push(const Flow__Push *push)
     return fl_envelope_pack(&out.base);
 }
 
-zframe_t *
-fl_envelope_pack_actor_reply(uint64_t seq, const Flow__Reply *reply,
-                             Flow__Cluster__Revocation **revoked, size_t nrevoked)
+static zframe_t *
+s_pack_actor_reply(uint64_t seq, const Flow__Reply *reply, Flow__Cluster__Revocation **revoked,
+                   size_t nrevoked, bool reroute)
 {
     Flow__ServerMessage message = FLOW__SERVER_MESSAGE__INIT;
     message.version = FL_PROTOCOL_VERSION;
@@ -111,9 +111,27 @@ fl_envelope_pack_actor_reply(uint64_t seq, const Flow__Reply *reply,
     out.server_message = (ProtobufCBinaryData) { size, packed };
     out.n_revoked = nrevoked;
     out.revoked = revoked;
+    out.reroute = reroute;
     zframe_t *frame = fl_envelope_pack(&out.base);
     free(packed);
     return frame;
+}
+
+zframe_t *
+fl_envelope_pack_actor_reply(uint64_t seq, const Flow__Reply *reply,
+                             Flow__Cluster__Revocation **revoked, size_t nrevoked)
+{
+    return s_pack_actor_reply(seq, reply, revoked, nrevoked, false);
+}
+
+zframe_t *
+fl_envelope_pack_reroute(uint64_t seq, uint64_t request_id, const char *why)
+{
+    Flow__Reply reply = FLOW__REPLY__INIT;
+    reply.id = request_id;
+    reply.status = FLOW__STATUS__UNAVAILABLE;
+    reply.message = (char *) why;
+    return s_pack_actor_reply(seq, &reply, NULL, 0, true);
 }
 
 const char *
@@ -122,4 +140,50 @@ fl_status_name(Flow__Status status)
     const ProtobufCEnumValue *v =
         protobuf_c_enum_descriptor_get_value(&flow__status__descriptor, (int) status);
     return v ? v->name : "UNKNOWN";
+}
+
+/*  The uint64 field "seq" of MSG, or 0 when it has none.  */
+static uint64_t
+s_seq_of(const ProtobufCMessage *msg)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, "seq");
+    if (!f || f->type != PROTOBUF_C_TYPE_UINT64 || f->label == PROTOBUF_C_LABEL_REPEATED)
+        return 0;
+    return *(const uint64_t *) ((const char *) msg + f->offset);
+}
+
+ProtobufCMessage *
+fl_envelope_ask(zsock_t **dealer, const char *endpoint, const ProtobufCMessage *req,
+                const ProtobufCMessageDescriptor *reply_type, int timeout_ms)
+{
+    if (!*dealer)
+        *dealer = zsock_new_dealer(endpoint);
+    if (!*dealer)
+        return NULL;
+    zframe_t *frame = fl_envelope_pack(req);
+    if (!frame || zframe_send(&frame, *dealer, 0) != 0) {
+        zframe_destroy(&frame);
+        return NULL;
+    }
+    /*  Replies to earlier requests that timed out carry older seqs.  */
+    uint64_t seq = s_seq_of(req);
+    int64_t deadline = zclock_mono() + timeout_ms;
+    ProtobufCMessage *in = NULL;
+    while (!in) {
+        int64_t left = deadline - zclock_mono();
+        if (left <= 0)
+            break;
+        zsock_set_rcvtimeo(*dealer, (int) left);
+        frame = zframe_recv(*dealer);
+        if (!frame)
+            break;
+        in = protobuf_c_message_unpack(reply_type, NULL, zframe_size(frame), zframe_data(frame));
+        zframe_destroy(&frame);
+        if (in && s_seq_of(in) != seq) {
+            protobuf_c_message_free_unpacked(in, NULL);
+            in = NULL;
+        }
+    }
+    return in;
 }

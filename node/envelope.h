@@ -48,7 +48,21 @@ zframe_t *fl_envelope_pack_push(const Flow__Push *push);
 zframe_t *fl_envelope_pack_actor_reply(uint64_t seq, const Flow__Reply *reply,
                                        Flow__Cluster__Revocation **revoked, size_t nrevoked);
 
+/*  The answer of a node that does not serve the request's partition (it
+ *  is another node's, or moving): an ActorReply marked reroute, whose
+ *  client reply (UNAVAILABLE, WHY) is what the client gets if the request
+ *  cannot be routed again before its deadline.  NULL on no memory.  */
+zframe_t *fl_envelope_pack_reroute(uint64_t seq, uint64_t request_id, const char *why);
+
 /*  The stable upper-case name of a status ("INVALID_ARGUMENT").  */
 const char *fl_status_name(Flow__Status status);
+
+/*  Sends REQ (a message with a uint64 "seq") over *DEALER, connected to
+ *  ENDPOINT on first use (the calling thread owns it), and waits up to
+ *  TIMEOUT_MS for the reply of type REPLY_TYPE with the same seq; NULL
+ *  when none came.  The caller frees the reply.  */
+ProtobufCMessage *fl_envelope_ask(zsock_t **dealer, const char *endpoint,
+                                  const ProtobufCMessage *req,
+                                  const ProtobufCMessageDescriptor *reply_type, int timeout_ms);
 
 #endif

@@ -17,10 +17,12 @@
 #include "actors/geo/geo.h"
 #include "actors/user/user.h"
 #include "cluster/control.h"
+#include "cluster/handoff.h"
 #include "cluster/keys.h"
 #include "cluster/meta.h"
 #include "cluster/peer.h"
 #include "node/actor.h"
+#include "node/envelope.h"
 #include "node/error.h"
 #include "node/log.h"
 #include "node/node.h"
@@ -53,12 +55,15 @@ typedef struct {
     zactor_t *control;
     zactor_t *meta;
     zactor_t *peer;
+    zactor_t *handoff;
     fl_meta_args_t meta_args;
     fl_peer_args_t peer_args;
+    fl_handoff_args_t handoff_args;
+    Flow__Cluster__ClusterMeta *joined_meta;    /* the join reply's, until the handoff starts */
+    pthread_rwlock_t ring_lock;
     bool joined;
-    char holder[FL_NODE_ID_MAX];            /* joined: who holds the partitions */
+    char holder[FL_NODE_ID_MAX];            /* data directories of before handoff: who holds all */
     uint64_t created_ms;
-    fl_ring_t *ring;
 } s_flowd_t;
 
 static int
@@ -244,11 +249,14 @@ s_join(s_flowd_t *f)
     }
     const Flow__Cluster__JoinReply *join = reply->join;
     rc = fl_keys_adopt(&f->keys, join->cluster_key.data, join->secret.data);
-    /*  Until partitions are handed over, the member that created the
-     *  cluster holds them all; this node routes to it.  */
-    for (size_t i = 0; join->meta && i < join->meta->n_members && !f->holder[0]; i++)
-        if (join->meta->members[i]->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP)
-            snprintf(f->holder, sizeof f->holder, "%s", join->meta->members[i]->node_id);
+    /*  The ring this node starts routing with, until its own metadata
+     *  thread has caught up.  */
+    if (join->meta) {
+        zframe_t *copy = fl_envelope_pack(&join->meta->base);
+        f->joined_meta = copy ? flow__cluster__cluster_meta__unpack(NULL, zframe_size(copy),
+                                                                     zframe_data(copy)) : NULL;
+        zframe_destroy(&copy);
+    }
     flow__cluster__peer_reply__free_unpacked(reply, NULL);
     MDB_dbi meta;
     if (rc == 0 && (rc = fl_store_dbi(f->node.store, "meta", &meta)) == 0) {
@@ -378,12 +386,16 @@ s_start(s_flowd_t *f)
     f->node.cert = f->keys.node;
     if ((rc = s_start_cluster(f)))
         return rc;
-    f->ring = f->holder[0] ? fl_ring_new_held_by(f->node.node_id, f->holder,
-                                                 (uint32_t) f->config.partitions, 1)
-                           : fl_ring_new_single(f->node.node_id, (uint32_t) f->config.partitions, 1);
-    f->node.ring = f->ring;
-    if (!f->ring)
-        return FL_E_NOMEM;
+    pthread_rwlock_init(&f->ring_lock, NULL);
+    f->node.ring_lock = &f->ring_lock;
+    f->handoff_args = (fl_handoff_args_t) { .node = &f->node, .keys = &f->keys,
+                                            .initial = f->joined_meta, .holder = f->holder };
+    f->handoff = fl_handoff_new(&f->handoff_args);
+    if (f->joined_meta)
+        flow__cluster__cluster_meta__free_unpacked(f->joined_meta, NULL);
+    f->joined_meta = NULL;
+    if (!f->handoff)
+        return FL_E_IO;
     if ((rc = s_start_actors(f)))
         return rc;
     return s_write_endpoints(f);
@@ -411,6 +423,7 @@ s_stop(s_flowd_t *f)
         zactor_destroy(&f->actors[a]);
     zactor_destroy(&f->control);
     zactor_destroy(&f->peer);
+    zactor_destroy(&f->handoff);
     zactor_destroy(&f->meta);
     fl_workers_destroy(&f->node.workers);
     if (f->endpoints_path[0])
@@ -418,7 +431,10 @@ s_stop(s_flowd_t *f)
     fl_store_destroy(&f->node.store);
     fl_keys_release(&f->keys);
     fl_metrics_destroy(&f->node.metrics);
-    fl_ring_destroy(&f->ring);
+    fl_ring_t *ring = (fl_ring_t *) fl_node_ring(&f->node);
+    fl_ring_destroy(&ring);
+    if (f->node.ring_lock)
+        pthread_rwlock_destroy(f->node.ring_lock);
     if (f->lock_fd >= 0)
         close(f->lock_fd);
 }
@@ -430,9 +446,10 @@ s_serve(s_flowd_t *f)
     zmq_pollitem_t items[] = {
         { NULL, f->signal_fd, ZMQ_POLLIN, 0 },
         { zsock_resolve(f->control), 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve(f->handoff), 0, ZMQ_POLLIN, 0 },
     };
     while (true) {
-        int rc = zmq_poll(items, 2, HOUSEKEEPING_MS);
+        int rc = zmq_poll(items, 3, HOUSEKEEPING_MS);
         if (rc < 0 && zmq_errno() != EINTR) {
             fl_error("node", "stopping: cannot wait for signals", "error=\"%s\"",
                      zmq_strerror(zmq_errno()));
@@ -450,6 +467,15 @@ s_serve(s_flowd_t *f)
             zstr_free(&command);
             if (stop) {
                 fl_info("node", "stopping", "reason=admin");
+                return;
+            }
+        }
+        if (items[2].revents & ZMQ_POLLIN) {
+            char *command = zstr_recv(f->handoff);
+            bool stop = command && streq(command, "STOP");
+            zstr_free(&command);
+            if (stop) {
+                fl_info("node", "stopping", "reason=\"left the cluster\"");
                 return;
             }
         }

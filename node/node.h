@@ -1,12 +1,21 @@
 /*  node/node.h — what every actor of a node may read about the node.
  *
- *  Built by main before any actor starts and never changed while they run
- *  (the ring pointer is swapped only by the cluster work, between
- *  snapshots), so actors read it without locks.
+ *  Built by main before any actor starts and never changed while they run,
+ *  but for the ring: the handoff thread publishes each new snapshot with
+ *  an atomic store, and every reader takes the current one with
+ *  fl_node_ring().  A retired snapshot stays allocated for a grace period
+ *  longer than any handler holds one (cluster/handoff.c).
+ *
+ *  ring_lock: a data actor holds it shared from the moment it checks that
+ *  it owns a batch's partitions until the batch committed; the handoff
+ *  thread holds it exclusively while it fences a partition, so once the
+ *  fence is published no write to that partition is still under way.
  */
 #ifndef FL_NODE_H
 #define FL_NODE_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "cluster/ring.h"
@@ -21,7 +30,8 @@
 typedef struct fl_node_t {
     const fl_config_t *config;
     char node_id[FL_NODE_ID_MAX];
-    const fl_ring_t *ring;
+    _Atomic(const fl_ring_t *) ring;
+    pthread_rwlock_t *ring_lock;
     fl_store_t *store;
     fl_metrics_t *metrics;
     fl_workers_t *workers;
@@ -32,5 +42,12 @@ typedef struct fl_node_t {
     char client_endpoint[256];           /* as bound (a * port resolved) */
     char control_endpoint[256];
 } fl_node_t;
+
+/*  The ring snapshot to route with now.  */
+static inline const fl_ring_t *
+fl_node_ring(const fl_node_t *node)
+{
+    return atomic_load_explicit((_Atomic(const fl_ring_t *) *) &node->ring, memory_order_acquire);
+}
 
 #endif

@@ -63,7 +63,7 @@ s_handle_ping(fl_call_t *call)
     pong->node_id = (char *) node->node_id;
     pong->actor = call->actor;
     pong->partition = call->partition;
-    pong->ring_epoch = fl_ring_epoch(node->ring);
+    pong->ring_epoch = fl_ring_epoch(fl_node_ring(node));
     call->reply.body_case = FLOW__REPLY__BODY_PING;
     call->reply.ping = pong;
     return 0;
@@ -91,9 +91,9 @@ s_handle_info(fl_call_t *call)
     info->version = FLOW_VERSION;
     info->protocol_version = FL_PROTOCOL_VERSION;
     info->uptime_ms = (uint64_t) (zclock_usecs() - node->started_us) / 1000;
-    info->partitions = fl_ring_partitions(node->ring);
-    info->partitions_owned = fl_ring_owned(node->ring);
-    info->ring_epoch = fl_ring_epoch(node->ring);
+    info->partitions = fl_ring_partitions(fl_node_ring(node));
+    info->partitions_owned = fl_ring_owned(fl_node_ring(node));
+    info->ring_epoch = fl_ring_epoch(fl_node_ring(node));
     info->max_request_bytes = (uint32_t) node->config->request_max_bytes;
     info->n_actors = FL_ACTOR_COUNT;
     info->actors = fl_call_alloc(call, FL_ACTOR_COUNT * sizeof *info->actors);

@@ -18,6 +18,7 @@
 #include "node/log.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdbool.h>
@@ -83,19 +84,38 @@ fl_keyspace_key_partition(const MDB_val *key)
     return bytes[0] << 8 | bytes[1];
 }
 
-/*  Positions CURSOR on the first record of PARTITION.  Returns 0 with
- *  *inside false when the partition holds no record.  */
+/*  Positions CURSOR on the first record of PARTITION after AFTER (NULL:
+ *  its first record).  Returns 0 with *inside false when there is none.  */
 static int
-s_seek(MDB_cursor *cursor, uint16_t partition, MDB_val *key, MDB_val *value, bool *inside)
+s_seek(MDB_cursor *cursor, uint16_t partition, const MDB_val *after, MDB_val *key,
+       MDB_val *value, bool *inside)
 {
     uint8_t prefix[FL_KEYSPACE_PREFIX] = { (uint8_t) (partition >> 8), (uint8_t) partition };
-    key->mv_size = sizeof prefix;
-    key->mv_data = prefix;
+    if (after && after->mv_size > 0)
+        *key = *after;
+    else {
+        key->mv_size = sizeof prefix;
+        key->mv_data = prefix;
+    }
     int rc = mdb_cursor_get(cursor, key, value, MDB_SET_RANGE);
+    if (rc == 0 && after && after->mv_size > 0 && key->mv_size == after->mv_size
+        && memcmp(key->mv_data, after->mv_data, after->mv_size) == 0)
+        rc = mdb_cursor_get(cursor, key, value, MDB_NEXT);
     *inside = rc == 0 && fl_keyspace_key_partition(key) == partition;
     if (rc == 0 || rc == MDB_NOTFOUND)
         return 0;
     return s_io("mdb_cursor_get", rc);
+}
+
+/*  True when KEY sorts after UNTIL (LMDB's default, bytewise order).  */
+static bool
+s_past(const MDB_val *key, const MDB_val *until)
+{
+    if (!until)
+        return false;
+    size_t n = key->mv_size < until->mv_size ? key->mv_size : until->mv_size;
+    int c = memcmp(key->mv_data, until->mv_data, n);
+    return c > 0 || (c == 0 && key->mv_size > until->mv_size);
 }
 
 int
@@ -108,7 +128,7 @@ fl_keyspace_scan(MDB_txn *txn, MDB_dbi dbi, uint16_t partition,
         return s_io("mdb_cursor_open", rc);
     MDB_val key, value;
     bool inside = false;
-    rc = s_seek(cursor, partition, &key, &value, &inside);
+    rc = s_seek(cursor, partition, NULL, &key, &value, &inside);
     while (rc == 0 && inside) {
         rc = visit(&key, &value, arg);
         if (rc != 0)
@@ -125,7 +145,8 @@ fl_keyspace_scan(MDB_txn *txn, MDB_dbi dbi, uint16_t partition,
 }
 
 int
-fl_keyspace_drop(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, size_t *dropped)
+fl_keyspace_drop_range(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, const MDB_val *after,
+                       const MDB_val *until, size_t *dropped)
 {
     MDB_cursor *cursor = NULL;
     int rc = mdb_cursor_open(txn, dbi, &cursor);
@@ -134,8 +155,8 @@ fl_keyspace_drop(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, size_t *dropped)
     size_t count = 0;
     MDB_val key, value;
     bool inside = false;
-    rc = s_seek(cursor, partition, &key, &value, &inside);
-    while (rc == 0 && inside) {
+    rc = s_seek(cursor, partition, after, &key, &value, &inside);
+    while (rc == 0 && inside && !s_past(&key, until)) {
         rc = mdb_cursor_del(cursor, 0);
         if (rc != 0)
             break;
@@ -143,7 +164,7 @@ fl_keyspace_drop(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, size_t *dropped)
         /*  After a delete the cursor already rests on the next record.  */
         rc = mdb_cursor_get(cursor, &key, &value, MDB_GET_CURRENT);
         inside = rc == 0 && fl_keyspace_key_partition(&key) == partition;
-        if (rc == MDB_NOTFOUND)
+        if (rc == MDB_NOTFOUND || rc == EINVAL)     /* deleted the last record */
             rc = 0;
     }
     mdb_cursor_close(cursor);
@@ -152,6 +173,12 @@ fl_keyspace_drop(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, size_t *dropped)
     if (rc == 0 || rc == MDB_MAP_FULL || rc == FL_E_IO)
         return rc;
     return s_io("drop", rc);
+}
+
+int
+fl_keyspace_drop(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, size_t *dropped)
+{
+    return fl_keyspace_drop_range(txn, dbi, partition, NULL, NULL, dropped);
 }
 
 typedef struct {
@@ -181,17 +208,61 @@ s_sum_visit(const MDB_val *key, const MDB_val *value, void *arg)
 }
 
 int
+fl_keyspace_range(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, const MDB_val *after,
+                  const MDB_val *until, uint64_t max_bytes, fl_keyspace_visit_fn *visit,
+                  void *arg, fl_keyspace_range_t *out)
+{
+    pthread_once(&s_sodium_once, s_sodium_init);
+    memset(out, 0, sizeof *out);
+    s_sum_t acc = { .count = 0 };
+    crypto_generichash_init(&acc.state, NULL, 0, 32);
+    MDB_cursor *cursor = NULL;
+    int rc = mdb_cursor_open(txn, dbi, &cursor);
+    if (rc != 0)
+        return s_io("mdb_cursor_open", rc);
+    MDB_val key, value;
+    bool inside = false, full = false;
+    rc = s_seek(cursor, partition, after, &key, &value, &inside);
+    while (rc == 0 && inside && !full && !s_past(&key, until)) {
+        if (visit && (rc = visit(&key, &value, arg)) != 0)
+            break;
+        s_sum_visit(&key, &value, &acc);
+        out->bytes += key.mv_size + value.mv_size;
+        assert(key.mv_size <= sizeof out->last);
+        memcpy(out->last, key.mv_data, key.mv_size);
+        out->last_len = key.mv_size;
+        full = max_bytes && out->bytes >= max_bytes;
+        rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
+        inside = rc == 0 && fl_keyspace_key_partition(&key) == partition;
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+        else if (rc != 0)
+            rc = s_io("mdb_cursor_get", rc);
+    }
+    mdb_cursor_close(cursor);
+    if (rc != 0)
+        return rc;
+    if (!full && until) {
+        assert(until->mv_size <= sizeof out->last);
+        memcpy(out->last, until->mv_data, until->mv_size);
+        out->last_len = until->mv_size;
+    }
+    out->end = !full && !until;
+    out->count = acc.count;
+    crypto_generichash_final(&acc.state, out->sum, 32);
+    return 0;
+}
+
+int
 fl_keyspace_checksum(MDB_txn *txn, MDB_dbi dbi, uint16_t partition,
                      uint8_t sum[32], size_t *count)
 {
-    pthread_once(&s_sodium_once, s_sodium_init);
-    s_sum_t acc = { .count = 0 };
-    crypto_generichash_init(&acc.state, NULL, 0, 32);
-    int rc = fl_keyspace_scan(txn, dbi, partition, s_sum_visit, &acc);
+    fl_keyspace_range_t range;
+    int rc = fl_keyspace_range(txn, dbi, partition, NULL, NULL, 0, NULL, NULL, &range);
     if (rc != 0)
         return rc;
-    crypto_generichash_final(&acc.state, sum, 32);
+    memcpy(sum, range.sum, 32);
     if (count)
-        *count = acc.count;
+        *count = range.count;
     return 0;
 }

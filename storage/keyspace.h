@@ -11,6 +11,7 @@
 #define FL_KEYSPACE_H
 
 #include <lmdb.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,5 +53,34 @@ int fl_keyspace_drop(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, size_t *drop
  *  Errors: FL_E_IO.  */
 int fl_keyspace_checksum(MDB_txn *txn, MDB_dbi dbi, uint16_t partition,
                          uint8_t sum[32], size_t *count);
+
+/*  What fl_keyspace_range covered: the records after its AFTER up to and
+ *  including LAST (LAST_LEN bytes), or to the partition's end when END.  */
+typedef struct {
+    uint8_t last[FL_KEYSPACE_KEY_MAX];
+    size_t last_len;
+    bool end;
+    uint8_t sum[32];                    /* as fl_keyspace_checksum, over the range */
+    size_t count;
+    uint64_t bytes;                     /* keys and values */
+} fl_keyspace_range_t;
+
+/*  Visits the records of PARTITION in DBI after AFTER (NULL: from the
+ *  partition's first) up to and including UNTIL (NULL: to its end), and
+ *  stops early after the record that brings their size to MAX_BYTES (0:
+ *  no limit).  VISIT may be NULL.  OUT gets the range covered: up to
+ *  UNTIL when it was reached, else up to the last record visited, and
+ *  END when the partition ended first with no UNTIL.  Two nodes that
+ *  cover the same range of equal records get equal sums.
+ *  Errors: VISIT's own code, FL_E_IO.  */
+int fl_keyspace_range(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, const MDB_val *after,
+                      const MDB_val *until, uint64_t max_bytes, fl_keyspace_visit_fn *visit,
+                      void *arg, fl_keyspace_range_t *out);
+
+/*  Deletes the records of PARTITION in DBI after AFTER (NULL: from the
+ *  first) up to and including UNTIL (NULL: to the end).  Errors: as
+ *  fl_keyspace_drop.  */
+int fl_keyspace_drop_range(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, const MDB_val *after,
+                           const MDB_val *until, size_t *dropped);
 
 #endif

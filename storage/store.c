@@ -62,6 +62,7 @@
 typedef struct {
     char name[NAME_MAX_BYTES + 1];
     MDB_dbi dbi;
+    bool partitioned;               /* holds partitions' records: moves with them */
 } s_name_t;
 
 struct fl_store_t {
@@ -299,6 +300,34 @@ s_open_db(fl_store_t *store, const char *name, MDB_dbi *dbi_p)
     pthread_mutex_unlock(&store->names_lock);
     *dbi_p = open_db.dbi;
     return 0;
+}
+
+int
+fl_store_dbi_partitioned(fl_store_t *store, const char *name, MDB_dbi *dbi_p)
+{
+    int rc = fl_store_dbi(store, name, dbi_p);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&store->names_lock);
+    for (unsigned i = 0; i < store->name_count; i++)
+        if (store->names[i].dbi == *dbi_p)
+            store->names[i].partitioned = true;
+    pthread_mutex_unlock(&store->names_lock);
+    return 0;
+}
+
+size_t
+fl_store_partitioned(fl_store_t *store, const char **names, MDB_dbi *dbis, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&store->names_lock);
+    for (unsigned i = 0; i < store->name_count && n < max; i++)
+        if (store->names[i].partitioned) {
+            names[n] = store->names[i].name;
+            dbis[n++] = store->names[i].dbi;
+        }
+    pthread_mutex_unlock(&store->names_lock);
+    return n;
 }
 
 int

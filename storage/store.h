@@ -59,6 +59,15 @@ void fl_store_destroy(fl_store_t **store_p);
  *  Errors: FL_E_INVAL (name too long or too many databases), FL_E_IO.  */
 int fl_store_dbi(fl_store_t *store, const char *name, MDB_dbi *dbi_p);
 
+/*  fl_store_dbi for a database of partitions' records (keys prefixed by
+ *  their partition, storage/keyspace.h): handoff moves its ranges from
+ *  node to node.  */
+int fl_store_dbi_partitioned(fl_store_t *store, const char *name, MDB_dbi *dbi_p);
+
+/*  The partitioned databases, in the order they were opened: up to MAX
+ *  names (valid for the store's life) and handles.  */
+size_t fl_store_partitioned(fl_store_t *store, const char **names, MDB_dbi *dbis, size_t max);
+
 /*  A batch: applies writes inside TXN.  Returns 0, or a negative code that
  *  aborts the whole batch.  It may be called more than once for one
  *  fl_store_write() (after map growth), so it must leave no effect outside

@@ -49,10 +49,10 @@ int
 fl_event_init(fl_store_t *store)
 {
     int rc;
-    if ((rc = fl_store_dbi(store, "events", &s_db.events))
-        || (rc = fl_store_dbi(store, "rsvps", &s_db.rsvps))
-        || (rc = fl_store_dbi(store, "waitlist", &s_db.waitlist))
-        || (rc = fl_store_dbi(store, "reviews", &s_db.reviews)))
+    if ((rc = fl_store_dbi_partitioned(store, "events", &s_db.events))
+        || (rc = fl_store_dbi_partitioned(store, "rsvps", &s_db.rsvps))
+        || (rc = fl_store_dbi_partitioned(store, "waitlist", &s_db.waitlist))
+        || (rc = fl_store_dbi_partitioned(store, "reviews", &s_db.reviews)))
         return rc;
     return 0;
 }

@@ -188,6 +188,80 @@ s_forget_ended(self_t *self, int64_t now_s)
     zlistx_destroy(&ended);
 }
 
+/*  Indexes a stored event record (the VALUE of an events key).  */
+static int
+s_index_record(const MDB_val *key, const MDB_val *value, void *arg)
+{
+    (void) key;
+    self_t *self = arg;
+    Flow__Storage__EventRecord *rec =
+        flow__storage__event_record__unpack(NULL, value->mv_size, value->mv_data);
+    if (rec && rec->event) {
+        Flow__Cluster__GeoUpdate u = FLOW__CLUSTER__GEO_UPDATE__INIT;
+        u.event_id = rec->event->id;
+        u.revision = rec->revision;
+        u.remove = rec->event->visibility == FLOW__EVENT_VISIBILITY__EVENT_PRIVATE
+                   || rec->event->status != FLOW__EVENT_STATUS__EVENT_SCHEDULED;
+        u.event = rec->event;
+        u.end_s = rec->event->end_s;
+        s_apply(self, &u);
+    }
+    if (rec)
+        flow__storage__event_record__free_unpacked(rec, NULL);
+    return 0;
+}
+
+/*  Indexes the stored events of PARTITION.  */
+static int
+s_index_partition(self_t *self, uint32_t partition)
+{
+    MDB_txn *txn = NULL;
+    int rc = fl_store_read_begin(self->node->store, &txn);
+    if (rc)
+        return rc;
+    rc = fl_keyspace_scan(txn, fl_event_db(), (uint16_t) partition, s_index_record, self);
+    fl_store_read_end(self->node->store, &txn);
+    return rc;
+}
+
+/*  Forgets the events of PARTITION: it is another node's now.  */
+static void
+s_forget_partition(self_t *self, uint32_t partition)
+{
+    const fl_ring_t *ring = fl_node_ring(self->node);
+    zlistx_t *gone = zlistx_new();
+    for (s_seen_t *seen = zhashx_first(self->revisions); seen;
+         seen = zhashx_next(self->revisions)) {
+        const char *id = zhashx_cursor(self->revisions);
+        if (fl_ring_partition(ring, id, strlen(id)) == partition)
+            zlistx_add_end(gone, (void *) id);
+    }
+    for (const char *id = zlistx_first(gone); id; id = zlistx_next(gone)) {
+        fl_geo_index_remove(self->index, id);
+        zhashx_delete(self->revisions, id);
+    }
+    zlistx_destroy(&gone);
+}
+
+/*  Builds the index from the stored events of the partitions this node
+ *  owns, as after a restart.  */
+static int
+s_rebuild(self_t *self)
+{
+    const fl_ring_t *ring = fl_node_ring(self->node);
+    const char *me = fl_ring_local_id(ring);
+    int rc = 0;
+    uint32_t owned = 0;
+    for (uint32_t p = 0; rc == 0 && p < fl_ring_partitions(ring); p++)
+        if (streq(fl_ring_owner(ring, p), me)) {
+            rc = s_index_partition(self, p);
+            owned++;
+        }
+    fl_info("geo", "index built", "partitions=%u indexed=%zu", owned,
+            fl_geo_index_size(self->index));
+    return rc;
+}
+
 static void
 s_on_updates(self_t *self)
 {
@@ -202,48 +276,16 @@ s_on_updates(self_t *self)
             fl_error("geo", "undecodable index update", NULL);
             continue;
         }
-        s_apply(self, u);
+        if (!u->partition_change)
+            s_apply(self, u);
+        else
+        if (!u->owned)
+            s_forget_partition(self, u->partition);
+        else
+        if (s_index_partition(self, u->partition) != 0)
+            fl_error("geo", "cannot index a partition that arrived", "partition=%u", u->partition);
         flow__cluster__geo_update__free_unpacked(u, NULL);
     }
-}
-
-/*  Builds the index from every stored event, as after a restart.  */
-static int
-s_rebuild(self_t *self)
-{
-    MDB_txn *txn = NULL;
-    int rc = fl_store_read_begin(self->node->store, &txn);
-    if (rc)
-        return rc;
-    MDB_cursor *cursor = NULL;
-    rc = mdb_cursor_open(txn, fl_event_db(), &cursor);
-    MDB_val key, value;
-    int op = MDB_FIRST;
-    size_t n = 0;
-    while (rc == 0 && (rc = mdb_cursor_get(cursor, &key, &value, op)) == 0) {
-        op = MDB_NEXT;
-        Flow__Storage__EventRecord *rec =
-            flow__storage__event_record__unpack(NULL, value.mv_size, value.mv_data);
-        if (!rec || !rec->event) {
-            if (rec)
-                flow__storage__event_record__free_unpacked(rec, NULL);
-            continue;
-        }
-        Flow__Cluster__GeoUpdate u = FLOW__CLUSTER__GEO_UPDATE__INIT;
-        u.event_id = rec->event->id;
-        u.revision = rec->revision;
-        u.remove = rec->event->visibility == FLOW__EVENT_VISIBILITY__EVENT_PRIVATE
-                   || rec->event->status != FLOW__EVENT_STATUS__EVENT_SCHEDULED;
-        u.event = rec->event;
-        u.end_s = rec->event->end_s;
-        s_apply(self, &u);
-        n++;
-        flow__storage__event_record__free_unpacked(rec, NULL);
-    }
-    mdb_cursor_close(cursor);
-    fl_store_read_end(self->node->store, &txn);
-    fl_info("geo", "index built", "events=%zu indexed=%zu", n, fl_geo_index_size(self->index));
-    return rc == MDB_NOTFOUND ? 0 : FL_E_IO;
 }
 
 /*  ------------------------------------------------------------------
@@ -267,7 +309,7 @@ static Flow__Event *
 s_hit_event(self_t *self, fl_call_t *call, MDB_txn *txn, const char *id)
 {
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
-    uint32_t p = fl_ring_partition(self->node->ring, id, strlen(id));
+    uint32_t p = fl_ring_partition(fl_node_ring(self->node), id, strlen(id));
     int len = fl_keyspace_key((uint16_t) p, id, strlen(id), buf, sizeof buf);
     MDB_val key = { len > 0 ? (size_t) len : 0, buf };
     Flow__Storage__EventRecord *rec = NULL;
@@ -335,7 +377,7 @@ fl_geo_nearby(fl_call_t *call)
         .text = r->text[0] ? r->text : NULL,
         .now_s = window.now_s,
         .sort = (fl_geo_sort_t) r->sort,
-        .limit = r->limit ? r->limit : LIMIT_DEFAULT,
+        .limit = fl_geo_limit(r),
         .cursor = r->cursor[0] ? r->cursor : NULL,
     };
     fl_geo_hit_t *hits = fl_call_alloc(call, q.limit * sizeof *hits);
@@ -368,12 +410,84 @@ fl_geo_nearby(fl_call_t *call)
         flow__nearby_hit__init(hit);
         hit->event = ev;
         hit->distance_m = hits[i].distance_m;
+        hit->score = hits[i].score;
         out->hits[out->n_hits++] = hit;
     }
     fl_store_read_end(self->node->store, &txn);
     call->reply.body_case = FLOW__REPLY__BODY_NEARBY;
     call->reply.nearby = out;
     return 0;
+}
+
+size_t
+fl_geo_limit(const Flow__NearbyRequest *req)
+{
+    return req->limit ? req->limit : LIMIT_DEFAULT;
+}
+
+typedef struct {
+    fl_geo_hit_t key;
+    Flow__NearbyHit *hit;
+} s_merged_t;
+
+static int
+s_merged_cmp(const void *a, const void *b, void *sort)
+{
+    return fl_geo_hit_cmp(*(const fl_geo_sort_t *) sort, &((const s_merged_t *) a)->key,
+                          &((const s_merged_t *) b)->key);
+}
+
+void
+fl_geo_merge(const Flow__NearbyRequest *req, Flow__NearbyReply *const *parts, size_t n,
+             Flow__NearbyHit **hits, char *cursor, Flow__NearbyReply *out)
+{
+    size_t total = 0, limit = fl_geo_limit(req);
+    bool more = false;
+    for (size_t i = 0; i < n; i++) {
+        total += parts[i]->n_hits;
+        more |= parts[i]->next_cursor[0] != '\0';
+    }
+    s_merged_t *all = calloc(total ? total : 1, sizeof *all);
+    assert(all);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < parts[i]->n_hits; j++) {
+            Flow__NearbyHit *h = parts[i]->hits[j];
+            if (!h->event || !h->event->id)
+                continue;
+            snprintf(all[k].key.id, sizeof all[k].key.id, "%s", h->event->id);
+            all[k].key.distance_m = h->distance_m;
+            all[k].key.score = h->score;
+            all[k].key.start_s = h->event->start_s;
+            all[k++].hit = h;
+        }
+    fl_geo_sort_t sort = (fl_geo_sort_t) req->sort;
+    qsort_r(all, k, sizeof *all, s_merged_cmp, &sort);
+    zhashx_t *seen = zhashx_new();
+    flow__nearby_reply__init(out);
+    out->hits = hits;
+    size_t last = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (zhashx_insert(seen, all[i].key.id, (void *) 1) != 0)
+            continue;
+        if (out->n_hits == limit) {
+            more = true;
+            break;
+        }
+        hits[out->n_hits++] = all[i].hit;
+        last = i;
+    }
+    zhashx_destroy(&seen);
+    cursor[0] = '\0';
+    if (more && out->n_hits > 0) {
+        int64_t now_s = fl_geo_cursor_clock(req->cursor);
+        for (size_t i = 0; i < n && now_s < 0; i++)
+            now_s = fl_geo_cursor_clock(parts[i]->next_cursor);
+        fl_geo_cursor_after(sort, now_s >= 0 ? now_s : zclock_time() / 1000,
+                            &all[last].key, cursor);
+    }
+    out->next_cursor = cursor;
+    free(all);
 }
 
 static void

@@ -1032,10 +1032,10 @@ s_double(uint64_t u)
 }
 
 static void
-s_cursor_write(const s_plan_t *plan, const s_cand_t *last, char *out)
+s_cursor_write(fl_geo_sort_t sort, int64_t now_s, const s_cand_t *last, char *out)
 {
     uint64_t a = 0, b = 0;
-    switch (plan->q->sort) {
+    switch (sort) {
     case FL_GEO_SORT_DISTANCE:
         a = s_bits(last->distance_m);
         break;
@@ -1045,11 +1045,11 @@ s_cursor_write(const s_plan_t *plan, const s_cand_t *last, char *out)
         break;
     case FL_GEO_SORT_RELEVANCE:
         a = s_bits(last->score);
-        b = (uint64_t) plan->now_s;
+        b = (uint64_t) now_s;
         break;
     }
     int k = snprintf(out, FL_GEO_CURSOR_MAX, "%c.%016" PRIx64 ".%016" PRIx64 ".",
-                     s_order_letter[plan->q->sort], a, b);
+                     s_order_letter[sort], a, b);
     for (const unsigned char *p = (const unsigned char *) last->id; *p; p++)
         k += snprintf(out + k, FL_GEO_CURSOR_MAX - (size_t) k, "%02x", *p);
 }
@@ -1641,7 +1641,7 @@ s_finish(s_plan_t *plan, fl_geo_hit_t *hits, size_t *n_hits, char *next_cursor)
     }
     *n_hits = n;
     if (plan->n_heap > plan->q->limit)
-        s_cursor_write(plan, &plan->heap[n - 1], next_cursor);
+        s_cursor_write(sort, plan->now_s, &plan->heap[n - 1], next_cursor);
 }
 
 int
@@ -1669,4 +1669,38 @@ fl_geo_index_query(const fl_geo_index_t *self, const fl_geo_query_t *query,
     free(plan->folded);
     free(plan);
     return rc;
+}
+
+/*  ------------------------------------------------------------------
+ *  Pages merged from several indexes  */
+
+static s_cand_t
+s_hit_cand(const fl_geo_hit_t *hit)
+{
+    s_cand_t c = { .distance_m = hit->distance_m, .score = hit->score,
+                   .start_s = hit->start_s, .id = hit->id };
+    return c;
+}
+
+int
+fl_geo_hit_cmp(fl_geo_sort_t sort, const fl_geo_hit_t *a, const fl_geo_hit_t *b)
+{
+    s_cand_t ca = s_hit_cand(a), cb = s_hit_cand(b);
+    return s_cmp_cand(sort, &ca, &cb);
+}
+
+void
+fl_geo_cursor_after(fl_geo_sort_t sort, int64_t now_s, const fl_geo_hit_t *last, char *out)
+{
+    s_cand_t c = s_hit_cand(last);
+    s_cursor_write(sort, now_s, &c, out);
+}
+
+int64_t
+fl_geo_cursor_clock(const char *cursor)
+{
+    uint64_t b;
+    if (!cursor || cursor[0] != 'r' || strlen(cursor) < 38 || !s_hex(cursor + 19, 16, &b))
+        return -1;
+    return (int64_t) b;
 }

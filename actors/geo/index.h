@@ -193,4 +193,17 @@ int fl_geo_index_query(const fl_geo_index_t *self, const fl_geo_query_t *query,
                        fl_geo_hit_t *hits, size_t *n_hits, char *next_cursor, char *why,
                        size_t whylen);
 
+/*  Orders A before B (< 0), after it (> 0) or as the same hit (0), as a
+ *  query of SORT pages them.  */
+int fl_geo_hit_cmp(fl_geo_sort_t sort, const fl_geo_hit_t *a, const fl_geo_hit_t *b);
+
+/*  Writes into OUT (FL_GEO_CURSOR_MAX bytes) the cursor of the page that
+ *  follows hit LAST of a SORT query; NOW_S is the relevance clock.  Pages
+ *  merged from several indexes continue with it on each of them.  */
+void fl_geo_cursor_after(fl_geo_sort_t sort, int64_t now_s, const fl_geo_hit_t *last, char *out);
+
+/*  The relevance clock a relevance cursor carries, or -1 when CURSOR is
+ *  not one.  */
+int64_t fl_geo_cursor_clock(const char *cursor);
+
 #endif

@@ -15,6 +15,8 @@
  *     rather than stalling every other connection.
  */
 #include "actors/session/session.h"
+#include "actors/geo/geo.h"
+#include "actors/geo/index.h"
 #include "actors/session/ratelimit.h"
 #include "actors/session/revoked.h"
 #include "cluster/meta.h"
@@ -42,15 +44,45 @@
 #define PRUNE_EVERY_SWEEPS 200          /* 10 s */
 #define RATE_KEYS_MAX 1000000
 #define META_WAIT_MS 1000
+#define RETRY_TIMER_MS 5
+#define RETRY_FIRST_US 5000
+#define RETRY_MAX_US 200000
+#define OWNERS_MAX 64
+
+typedef struct s_gather_t s_gather_t;
 
 typedef struct {
-    zframe_t *identity;
+    zframe_t *identity;         /* the client's; NULL for relays and parts of a search */
     uint64_t request_id;
     size_t type;                /* request table index, for metrics */
     Flow__Actor actor;
     int64_t started_us;
     int64_t deadline_us;
+    zframe_t *request;          /* the packed ActorRequest, to route it again */
+    uint32_t partition;
+    int64_t retry_at_us;        /* > 0: waiting to be routed again */
+    int64_t retry_wait_us;
+    zframe_t *relay;            /* an actor's request: its identity on the route socket */
+    uint64_t relay_seq;         /* and the seq it sent it with */
+    s_gather_t *gather;         /* one part of a scattered search */
+    char node[FL_NODE_ID_MAX];  /* the part's node */
 } s_pending_t;
+
+/*  A nearby search scattered to every node that owns events.  */
+struct s_gather_t {
+    zframe_t *identity;
+    uint64_t request_id;
+    size_t type;
+    int64_t started_us;
+    Flow__NearbyRequest *nearby;        /* the client's, for the merge */
+    size_t expected, answered;
+    Flow__ServerMessage *parts[OWNERS_MAX];
+    size_t nparts;
+    char *missing[OWNERS_MAX];
+    size_t nmissing;
+    Flow__Status error;                 /* a part refused the search */
+    char error_text[256];
+};
 
 typedef struct {
     zframe_t *identity;
@@ -68,6 +100,8 @@ typedef struct {
     zsock_t *publications;            /* PULL: pushes actors publish */
     zsock_t *meta;                    /* DEALER to the metadata thread, made on first use */
     zhashx_t *remotes;                /* node id -> DEALER to its peer socket */
+    zsock_t *route;                   /* ROUTER: actors' requests for other nodes */
+    zlistx_t *retries;                /* seqs waiting to be routed again */
     zloop_t *loop;
     zhashx_t *pending;                /* seq -> s_pending_t */
     zhashx_t *conns;                  /* peer hex -> s_conn_t (with a subscription) */
@@ -471,6 +505,8 @@ s_pending_destroy(void **item)
     if (!p)
         return;
     zframe_destroy(&p->identity);
+    zframe_destroy(&p->request);
+    zframe_destroy(&p->relay);
     free(p);
     *item = NULL;
 }
@@ -484,6 +520,8 @@ s_check_drained(self_t *self)
     }
 }
 
+static void s_part_done(self_t *self, s_pending_t *p, Flow__ServerMessage *answer);
+
 /*  Answers a pending request that got no reply from its actor.  */
 static void
 s_expire(self_t *self, uint64_t seq, Flow__Status status, const char *text)
@@ -491,8 +529,17 @@ s_expire(self_t *self, uint64_t seq, Flow__Status status, const char *text)
     s_pending_t *p = seq ? zhashx_lookup(self->pending, (void *) (uintptr_t) seq) : NULL;
     if (!p)
         return;
-    s_account(self, p->type, status, p->started_us);
-    s_refuse(self, p->identity, p->request_id, status, text);
+    if (p->gather)
+        s_part_done(self, p, NULL);
+    else
+    if (p->identity) {
+        if (p->retry_at_us && status == FLOW__STATUS__DEADLINE_EXCEEDED) {
+            status = FLOW__STATUS__UNAVAILABLE;
+            text = "the request's partition was moving between nodes until its deadline";
+        }
+        s_account(self, p->type, status, p->started_us);
+        s_refuse(self, p->identity, p->request_id, status, text);
+    }
     zhashx_delete(self->pending, (void *) (uintptr_t) seq);
 }
 
@@ -606,90 +653,335 @@ s_broadcast_revocations(self_t *self, Flow__Cluster__Revocation **revoked, size_
         flow__cluster__meta_reply__free_unpacked(reply, NULL);
 }
 
-static void
-s_pend(self_t *self, zframe_t *identity, const Flow__Request *req, const fl_request_def_t *def,
-       Flow__Actor actor, uint64_t seq, int64_t started_us, int64_t deadline_us)
+static s_pending_t *
+s_pend(self_t *self, uint64_t seq, Flow__Actor actor, int64_t started_us, int64_t deadline_us)
 {
     s_pending_t *p = calloc(1, sizeof *p);
     assert(p);
-    p->identity = zframe_dup(identity);
-    p->request_id = req->id;
-    p->type = fl_requests_index(def);
     p->actor = actor;
     p->started_us = started_us;
     p->deadline_us = deadline_us;
     zhashx_insert(self->pending, (void *) (uintptr_t) seq, p);
     fl_metrics_actor_sent(self->node->metrics, actor - 1);
+    return p;
 }
 
-/*  Sends OUT to the owner of its partition: this node's actor, or the
- *  owner's peer socket (MACed, with what is left of the deadline).  */
+/*  Sends the packed ActorRequest FRAME (taken) to NODE_ID's peer socket,
+ *  MACed, with what is left of DEADLINE_US.  */
 static bool
-s_send_actor_request(self_t *self, const Flow__Cluster__ActorRequest *out, const char *owner,
-                     bool local)
+s_send_remote(self_t *self, const char *node_id, zframe_t **frame, uint64_t seq,
+              int64_t deadline_us)
 {
-    zframe_t *frame = fl_envelope_pack(&out->base);
-    if (!frame)
-        return false;
-    if (local) {
-        if (zframe_send(&frame, self->actors[out->actor - 1], ZFRAME_DONTWAIT) == 0)
-            return true;
-        zframe_destroy(&frame);
-        return false;
-    }
-    zsock_t *remote = s_remote(self, owner);
+    zsock_t *remote = s_remote(self, node_id);
     if (!remote) {
-        zframe_destroy(&frame);
+        zframe_destroy(frame);
         return false;
     }
     uint8_t mac[32];
-    fl_peer_mac(self->node->peer_key, zframe_data(frame), zframe_size(frame), mac);
-    int64_t left = out->deadline_us - zclock_usecs();
+    fl_peer_mac(self->node->peer_key, zframe_data(*frame), zframe_size(*frame), mac);
+    int64_t left = deadline_us - zclock_usecs();
     Flow__Cluster__PeerRequest req = FLOW__CLUSTER__PEER_REQUEST__INIT;
     req.version = FL_PROTOCOL_VERSION;
-    req.seq = out->seq;
+    req.seq = seq;
     req.mac = (ProtobufCBinaryData) { sizeof mac, mac };
     req.timeout_us = left > 0 ? (uint64_t) left : 0;
     req.body_case = FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARD;
-    req.forward = (ProtobufCBinaryData) { zframe_size(frame), zframe_data(frame) };
+    req.forward = (ProtobufCBinaryData) { zframe_size(*frame), zframe_data(*frame) };
     zframe_t *wire = fl_envelope_pack(&req.base);
-    zframe_destroy(&frame);
+    zframe_destroy(frame);
     if (wire && zframe_send(&wire, remote, ZFRAME_DONTWAIT) == 0)
         return true;
     zframe_destroy(&wire);
     return false;
 }
 
+/*  Sends the request pending under SEQ to its partition's owner by the
+ *  ring of now: this node's actor, or the owner's peer socket.  A
+ *  partition fenced here (moving away) waits and is routed again.  Fills
+ *  TEXT and returns false when it cannot be sent.  */
+static bool
+s_route(self_t *self, uint64_t seq, s_pending_t *p, char *text, size_t len)
+{
+    const fl_ring_t *ring = fl_node_ring(self->node);
+    if (fl_ring_is_fenced(ring, p->partition)) {
+        p->retry_at_us = zclock_usecs() + RETRY_FIRST_US;
+        zlistx_add_end(self->retries, (void *) (uintptr_t) seq);
+        return true;
+    }
+    p->retry_at_us = 0;
+    zframe_t *frame = zframe_dup(p->request);
+    if (fl_ring_is_local(ring, p->partition)) {
+        if (zframe_send(&frame, self->actors[p->actor - 1], ZFRAME_DONTWAIT) == 0)
+            return true;
+        zframe_destroy(&frame);
+        snprintf(text, len, "actor queue is full; retry later");
+        return false;
+    }
+    const char *owner = fl_ring_owner(ring, p->partition);
+    if (s_send_remote(self, owner, &frame, seq, p->deadline_us))
+        return true;
+    snprintf(text, len, "partition %" PRIu32 " is owned by node %s, which this node cannot "
+             "reach", p->partition, owner);
+    return false;
+}
+
+/*  The owner answered that it does not serve the partition (now): the
+ *  request is routed again shortly, with the ring of then.  */
+static void
+s_retry_later(self_t *self, uint64_t seq, s_pending_t *p)
+{
+    p->retry_wait_us = p->retry_wait_us ? p->retry_wait_us * 2 : RETRY_FIRST_US;
+    if (p->retry_wait_us > RETRY_MAX_US)
+        p->retry_wait_us = RETRY_MAX_US;
+    p->retry_at_us = zclock_usecs() + p->retry_wait_us;
+    zlistx_add_end(self->retries, (void *) (uintptr_t) seq);
+}
+
+static int
+s_on_retry(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    self_t *self = arg;
+    if (zlistx_size(self->retries) == 0)
+        return 0;
+    int64_t now = zclock_usecs();
+    zlistx_t *waiting = zlistx_new(), *due = zlistx_new();
+    for (void *key = zlistx_first(self->retries); key; key = zlistx_next(self->retries)) {
+        s_pending_t *p = zhashx_lookup(self->pending, key);
+        if (p)
+            zlistx_add_end(p->retry_at_us <= now ? due : waiting, key);
+    }
+    zlistx_destroy(&self->retries);
+    self->retries = waiting;
+    for (void *key = zlistx_first(due); key; key = zlistx_next(due)) {
+        uint64_t seq = (uint64_t) (uintptr_t) key;
+        s_pending_t *p = zhashx_lookup(self->pending, key);
+        char text[200];
+        if (p && !s_route(self, seq, p, text, sizeof text))
+            s_expire(self, seq, FLOW__STATUS__UNAVAILABLE, text);
+    }
+    zlistx_destroy(&due);
+    return 0;
+}
+
+/*  Packs OUT under a new seq, pends it for IDENTITY (a client's) or a
+ *  relay, and routes it; NULL and TEXT when it could not be sent.  */
+static s_pending_t *
+s_send_request(self_t *self, Flow__Cluster__ActorRequest *out, int64_t started_us,
+               char *text, size_t len)
+{
+    uint64_t seq = ++self->next_seq;
+    out->seq = seq;
+    s_pending_t *p = s_pend(self, seq, out->actor, started_us, out->deadline_us);
+    p->partition = out->partition;
+    p->request = fl_envelope_pack(&out->base);
+    if (p->request && s_route(self, seq, p, text, len))
+        return p;
+    if (!p->request)
+        snprintf(text, len, "out of memory");
+    zhashx_delete(self->pending, (void *) (uintptr_t) seq);
+    return NULL;
+}
+
+static bool s_scatter(self_t *self, zframe_t *identity, Flow__Request *req,
+                      const fl_request_def_t *def, const Flow__Cluster__Principal *principal,
+                      int64_t started_us, int64_t deadline_us);
+
 static void
 s_forward(self_t *self, zframe_t *identity, Flow__Request *req, const fl_request_def_t *def,
           const fl_route_t *route, const Flow__Cluster__Principal *principal,
           int64_t started_us, int64_t deadline_us)
 {
-    const fl_ring_t *ring = self->node->ring;
-    uint32_t partition = fl_ring_partition(ring, route->key, route->key_len);
-    bool local = fl_ring_is_local(ring, partition);
-    uint64_t seq = ++self->next_seq;
+    if (route->actor == FLOW__ACTOR__ACTOR_GEO
+        && s_scatter(self, identity, req, def, principal, started_us, deadline_us))
+        return;
+    const fl_ring_t *ring = fl_node_ring(self->node);
     Flow__Cluster__ActorRequest out = FLOW__CLUSTER__ACTOR_REQUEST__INIT;
-    out.seq = seq;
     out.actor = route->actor;
-    out.partition = partition;
+    out.partition = fl_ring_partition(ring, route->key, route->key_len);
     out.ring_epoch = fl_ring_epoch(ring);
     out.deadline_us = deadline_us;
     out.request = req;
     out.principal = (Flow__Cluster__Principal *) principal;
     out.route_key = (ProtobufCBinaryData) { route->key_len, (uint8_t *) route->key };
-    if (!s_send_actor_request(self, &out, fl_ring_owner(ring, partition), local)) {
-        char text[200];
-        if (local)
-            snprintf(text, sizeof text, "actor queue is full; retry later");
-        else
-            snprintf(text, sizeof text, "partition %" PRIu32 " is owned by node %s, "
-                     "which this node cannot reach", partition, fl_ring_owner(ring, partition));
+    char text[200];
+    s_pending_t *p = s_send_request(self, &out, started_us, text, sizeof text);
+    if (!p) {
         s_account(self, fl_requests_index(def), FLOW__STATUS__UNAVAILABLE, started_us);
         s_refuse(self, identity, req->id, FLOW__STATUS__UNAVAILABLE, text);
         return;
     }
-    s_pend(self, identity, req, def, route->actor, seq, started_us, deadline_us);
+    p->identity = zframe_dup(identity);
+    p->request_id = req->id;
+    p->type = fl_requests_index(def);
+}
+
+/*  ------------------------------------------------------------------
+ *  Nearby searches over several nodes  */
+
+static void
+s_gather_finish(self_t *self, s_gather_t *g)
+{
+    Flow__NearbyReply *parts[OWNERS_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < g->nparts; i++)
+        parts[n++] = g->parts[i]->reply->nearby;
+    Flow__Reply reply = FLOW__REPLY__INIT;
+    reply.id = g->request_id;
+    Flow__NearbyReply merged;
+    Flow__NearbyHit **hits = calloc(fl_geo_limit(g->nearby) + 1, sizeof *hits);
+    char cursor[FL_GEO_CURSOR_MAX];
+    assert(hits);
+    if (g->error != FLOW__STATUS__OK) {
+        reply.status = g->error;
+        reply.message = g->error_text;
+    }
+    else {
+        fl_geo_merge(g->nearby, parts, n, hits, cursor, &merged);
+        merged.missing_shards = g->missing;
+        merged.n_missing_shards = g->nmissing;
+        reply.body_case = FLOW__REPLY__BODY_NEARBY;
+        reply.nearby = &merged;
+        if (g->nmissing)
+            fl_warn("session", "nearby search answered without some nodes",
+                    "missing=%zu first=%s", g->nmissing, g->missing[0]);
+    }
+    s_account(self, g->type, reply.status, g->started_us);
+    s_reply(self, g->identity, &reply);
+    free(hits);
+    for (size_t i = 0; i < g->nparts; i++)
+        flow__server_message__free_unpacked(g->parts[i], NULL);
+    for (size_t i = 0; i < g->nmissing; i++)
+        free(g->missing[i]);
+    flow__nearby_request__free_unpacked(g->nearby, NULL);
+    zframe_destroy(&g->identity);
+    free(g);
+}
+
+/*  One part of a search answered (ANSWER, taken), or did not (NULL).  */
+static void
+s_part_done(self_t *self, s_pending_t *p, Flow__ServerMessage *answer)
+{
+    s_gather_t *g = p->gather;
+    p->gather = NULL;
+    const Flow__Reply *r = answer && answer->kind_case == FLOW__SERVER_MESSAGE__KIND_REPLY
+                         ? answer->reply : NULL;
+    if (r && r->status == FLOW__STATUS__OK && r->body_case == FLOW__REPLY__BODY_NEARBY)
+        g->parts[g->nparts++] = answer;
+    else {
+        if (r && g->error == FLOW__STATUS__OK && r->status != FLOW__STATUS__UNAVAILABLE
+            && r->status != FLOW__STATUS__DEADLINE_EXCEEDED) {
+            g->error = r->status;
+            snprintf(g->error_text, sizeof g->error_text, "%s", r->message);
+        }
+        else
+            g->missing[g->nmissing++] = strdup(p->node);
+        if (answer)
+            flow__server_message__free_unpacked(answer, NULL);
+    }
+    if (++g->answered == g->expected)
+        s_gather_finish(self, g);
+}
+
+/*  Sends a nearby search to the geo actor of every node that owns
+ *  partitions (each indexes the events it owns) and merges their pages
+ *  when all have answered, or when the gather deadline (four fifths of
+ *  the client's time, so a partial answer still reaches it) has passed
+ *  for some: those are named in missing_shards.  False when this node
+ *  owns everything: the local geo actor answers alone.  */
+static bool
+s_scatter(self_t *self, zframe_t *identity, Flow__Request *req, const fl_request_def_t *def,
+          const Flow__Cluster__Principal *principal, int64_t started_us, int64_t deadline_us)
+{
+    const fl_ring_t *ring = fl_node_ring(self->node);
+    const char *owners[OWNERS_MAX];
+    size_t n = 0;
+    fl_ring_owners(ring, owners, OWNERS_MAX, &n);
+    if (n == 0 || (n == 1 && streq(owners[0], self->node->node_id)))
+        return false;
+    s_gather_t *g = calloc(1, sizeof *g);
+    assert(g);
+    g->identity = zframe_dup(identity);
+    g->request_id = req->id;
+    g->type = fl_requests_index(def);
+    g->started_us = started_us;
+    zframe_t *copy = fl_envelope_pack(&req->nearby->base);
+    g->nearby = flow__nearby_request__unpack(NULL, zframe_size(copy), zframe_data(copy));
+    zframe_destroy(&copy);
+    assert(g->nearby);
+    g->expected = n;
+    int64_t part_deadline = started_us + (deadline_us - started_us) * 4 / 5;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t seq = ++self->next_seq;
+        Flow__Cluster__ActorRequest out = FLOW__CLUSTER__ACTOR_REQUEST__INIT;
+        out.seq = seq;
+        out.actor = FLOW__ACTOR__ACTOR_GEO;
+        out.ring_epoch = fl_ring_epoch(ring);
+        out.deadline_us = part_deadline;
+        out.request = req;
+        out.principal = (Flow__Cluster__Principal *) principal;
+        zframe_t *frame = fl_envelope_pack(&out.base);
+        s_pending_t *p = s_pend(self, seq, FLOW__ACTOR__ACTOR_GEO, started_us, part_deadline);
+        p->gather = g;
+        snprintf(p->node, sizeof p->node, "%s", owners[i]);
+        bool sent = streq(owners[i], self->node->node_id)
+            ? zframe_send(&frame, self->actors[FLOW__ACTOR__ACTOR_GEO - 1], ZFRAME_DONTWAIT) == 0
+            : s_send_remote(self, owners[i], &frame, seq, part_deadline);
+        zframe_destroy(&frame);
+        if (!sent) {
+            s_part_done(self, p, NULL);
+            zhashx_delete(self->pending, (void *) (uintptr_t) seq);
+        }
+    }
+    return true;
+}
+
+/*  ------------------------------------------------------------------
+ *  Requests of this node's actors for other nodes  */
+
+static void
+s_take_route(self_t *self, zsock_t *route)
+{
+    zmsg_t *msg = zmsg_recv(route);
+    if (!msg)
+        return;
+    zframe_t *identity = zmsg_pop(msg);
+    zframe_t *body = zmsg_pop(msg);
+    zmsg_destroy(&msg);
+    Flow__Cluster__ActorRequest *in = body && identity
+        ? flow__cluster__actor_request__unpack(NULL, zframe_size(body), zframe_data(body))
+        : NULL;
+    zframe_destroy(&body);
+    if (!in || in->actor < FLOW__ACTOR__ACTOR_USER || in->actor > FLOW__ACTOR__ACTOR_NOTIFY) {
+        fl_error("session", "undecodable request from an actor", NULL);
+        zframe_destroy(&identity);
+        if (in)
+            flow__cluster__actor_request__free_unpacked(in, NULL);
+        return;
+    }
+    uint64_t relay_seq = in->seq;
+    char text[200];
+    s_pending_t *p = s_send_request(self, in, zclock_usecs(), text, sizeof text);
+    if (p) {
+        p->relay = identity;
+        p->relay_seq = relay_seq;
+    }
+    else {
+        fl_debug("session", "cannot route an actor's request yet", "reason=\"%s\"", text);
+        zframe_destroy(&identity);
+    }
+    flow__cluster__actor_request__free_unpacked(in, NULL);
+}
+
+static int
+s_on_route(zloop_t *loop, zsock_t *route, void *arg)
+{
+    (void) loop;
+    self_t *self = arg;
+    for (int n = 0; n < DRAIN_MAX && (zsock_events(route) & ZMQ_POLLIN); n++)
+        s_take_route(self, route);
+    return 0;
 }
 
 /*  Verifies the token, if any: signature, expiry, revocation.  */
@@ -888,8 +1180,22 @@ s_on_client(zloop_t *loop, zsock_t *client, void *arg)
     return 0;
 }
 
+/*  Hands a relayed request's reply IN back to the actor that sent it.  */
+static void
+s_relay_reply(self_t *self, s_pending_t *p, Flow__Cluster__ActorReply *in)
+{
+    in->seq = p->relay_seq;
+    zframe_t *frame = fl_envelope_pack(&in->base);
+    zmsg_t *msg = zmsg_new();
+    zframe_t *identity = zframe_dup(p->relay);
+    zmsg_append(msg, &identity);
+    zmsg_append(msg, &frame);
+    zmsg_send(&msg, self->route);
+}
+
 /*  Forwards an actor's reply: its bytes are already the client's
- *  ServerMessage, so only seq, status and revocations are read here.  */
+ *  ServerMessage, so only seq, status and revocations are read here.  A
+ *  reply that says the partition is not served there is routed again.  */
 static void
 s_actor_reply(self_t *self, const uint8_t *data, size_t len)
 {
@@ -903,7 +1209,21 @@ s_actor_reply(self_t *self, const uint8_t *data, size_t len)
     if (in->n_revoked)
         s_broadcast_revocations(self, in->revoked, in->n_revoked);
     s_pending_t *p = in->seq ? zhashx_lookup(self->pending, (void *) (uintptr_t) in->seq) : NULL;
-    if (p) {
+    if (p && in->reroute && p->request && !p->retry_at_us)
+        s_retry_later(self, in->seq, p);
+    else
+    if (p && p->gather) {
+        s_part_done(self, p, flow__server_message__unpack(NULL, in->server_message.len,
+                                                          in->server_message.data));
+        zhashx_delete(self->pending, (void *) (uintptr_t) in->seq);
+    }
+    else
+    if (p && p->relay) {
+        s_relay_reply(self, p, in);
+        zhashx_delete(self->pending, (void *) (uintptr_t) in->seq);
+    }
+    else
+    if (p && p->identity) {
         s_account(self, p->type, in->status, p->started_us);
         zframe_t *out = zframe_new(in->server_message.data, in->server_message.len);
         if (!s_send_to(self, p->identity, &out)) {
@@ -912,8 +1232,8 @@ s_actor_reply(self_t *self, const uint8_t *data, size_t len)
             s_conn_drop(self, peer);
         }
         zhashx_delete(self->pending, (void *) (uintptr_t) in->seq);
-        s_check_drained(self);
     }
+    s_check_drained(self);
     flow__cluster__actor_reply__free_unpacked(in, NULL);
 }
 
@@ -942,8 +1262,12 @@ s_take_remote_reply(self_t *self, zsock_t *sock)
         fl_error("session", "undecodable reply from another member", NULL);
         return;
     }
+    s_pending_t *p = in->seq ? zhashx_lookup(self->pending, (void *) (uintptr_t) in->seq) : NULL;
     if (in->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_ACTOR_REPLY)
         s_actor_reply(self, in->actor_reply.data, in->actor_reply.len);
+    else
+    if (p && p->request && !p->retry_at_us && in->status == FLOW__STATUS__UNAVAILABLE)
+        s_retry_later(self, in->seq, p);        /* the owner is starting */
     else
     if (in->seq) {
         s_expire(self, in->seq, in->status == FLOW__STATUS__OK ? FLOW__STATUS__INTERNAL
@@ -1097,6 +1421,12 @@ s_open(self_t *self)
             return FL_E_IO;
     }
     self->publications = zsock_new_pull(FL_SESSION_PUBLISH_ENDPOINT);
+    self->route = zsock_new(ZMQ_ROUTER);
+    self->retries = zlistx_new();
+    if (!self->route || !self->retries
+        || zsock_bind(self->route, "%s", FL_SESSION_ROUTE_ENDPOINT) != 0)
+        return FL_E_IO;
+    zsock_set_sndhwm(self->route, 100000);
     self->remotes = zhashx_new();
     zhashx_set_destructor(self->remotes, (zhashx_destructor_fn *) zsock_destroy);
     return self->publications ? 0 : FL_E_IO;
@@ -1115,6 +1445,8 @@ s_close(self_t *self)
     for (size_t a = 0; a < FL_ACTOR_COUNT; a++)
         zsock_destroy(&self->actors[a]);
     zsock_destroy(&self->publications);
+    zsock_destroy(&self->route);
+    zlistx_destroy(&self->retries);
     zsock_destroy(&self->meta);
     zhashx_destroy(&self->remotes);
     /*  Replies already handed to ZeroMQ must still reach their clients:
@@ -1151,6 +1483,8 @@ s_session_task(zsock_t *pipe, void *arg)
     for (int a = FLOW__ACTOR__ACTOR_USER; a <= FLOW__ACTOR__ACTOR_NOTIFY; a++)
         zloop_reader(self.loop, self.actors[a - 1], s_on_actor, &self);
     zloop_reader(self.loop, self.publications, s_on_publication, &self);
+    zloop_reader(self.loop, self.route, s_on_route, &self);
+    zloop_timer(self.loop, RETRY_TIMER_MS, 0, s_on_retry, &self);
     zloop_timer(self.loop, SWEEP_INTERVAL_MS, 0, s_on_sweep, &self);
     zloop_set_nonstop(self.loop, true);
     zloop_start(self.loop);

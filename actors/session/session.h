@@ -26,6 +26,7 @@
  *  session pushes it to every connection following its topic.  */
 #define FL_SESSION_PUBLISH_ENDPOINT "inproc://flow.session.publish"
 
+
 /*  Starts the session on NODE's client endpoint (node->client_endpoint is
  *  rewritten with the bound endpoint, a * port resolved) before this
  *  returns.  NULL when the endpoint cannot be bound (logged).  */

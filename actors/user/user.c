@@ -83,7 +83,7 @@ s_node(fl_call_t *call)
 uint32_t
 fl_user_partition(fl_call_t *call, const char *key)
 {
-    return fl_ring_partition(s_node(call)->ring, key, strlen(key));
+    return fl_ring_partition(fl_node_ring(s_node(call)), key, strlen(key));
 }
 
 MDB_val
@@ -159,12 +159,12 @@ int
 fl_user_init(fl_store_t *store, uint64_t pwhash_ops, uint64_t pwhash_mem_kb)
 {
     int rc;
-    if ((rc = fl_store_dbi(store, "users", &fl_user_dbs.users))
-        || (rc = fl_store_dbi(store, "emails", &fl_user_dbs.emails))
-        || (rc = fl_store_dbi(store, "sessions", &fl_user_dbs.sessions))
-        || (rc = fl_store_dbi(store, "revocations", &fl_user_dbs.revocations))
-        || (rc = fl_store_dbi(store, "history", &fl_user_dbs.history))
-        || (rc = fl_store_dbi(store, "standing", &fl_user_dbs.standing)))
+    if ((rc = fl_store_dbi_partitioned(store, "users", &fl_user_dbs.users))
+        || (rc = fl_store_dbi_partitioned(store, "emails", &fl_user_dbs.emails))
+        || (rc = fl_store_dbi_partitioned(store, "sessions", &fl_user_dbs.sessions))
+        || (rc = fl_store_dbi_partitioned(store, "revocations", &fl_user_dbs.revocations))
+        || (rc = fl_store_dbi_partitioned(store, "history", &fl_user_dbs.history))
+        || (rc = fl_store_dbi_partitioned(store, "standing", &fl_user_dbs.standing)))
         return rc;
     s_user.ops = pwhash_ops;
     s_user.mem = (size_t) pwhash_mem_kb * 1024;

@@ -1,0 +1,1274 @@
+/*  cluster/handoff.c — the handoff thread; see handoff.h.
+ *
+ *  One zactor.  Its loop polls the pipe, the service ROUTER (fences asked
+ *  by other members through the peer thread, transfer listings asked by
+ *  the control thread) and, while a transfer runs, the DEALER to the old
+ *  owner's peer socket; every TICK_MS it reads the metadata and acts on
+ *  it.  Requests to the old owner are asynchronous (one in flight), so a
+ *  node that both gives and takes partitions answers fences while it
+ *  waits for chunks.  Asking the leader to flip is synchronous and
+ *  bounded.
+ *
+ *  Records of the store's "meta" database that this thread keeps:
+ *    "ring"     the last metadata it published a ring from (ClusterMeta),
+ *               so a restart routes at once with what it knew;
+ *    "fences"   the partitions this node has fenced (a Flip: to unused);
+ *    "handoff"  the position of the transfer under way (a TransferPull:
+ *               partition, database, last key written, old owner in `to`).
+ */
+#include "cluster/handoff.h"
+#include "actors/geo/geo.h"
+#include "cluster/layout.h"
+#include "cluster/meta.h"
+#include "cluster/peer.h"
+#include "node/actor.h"
+#include "node/envelope.h"
+#include "node/error.h"
+#include "node/log.h"
+#include "storage/codec.h"
+#include "storage/keyspace.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+
+#define TICK_MS 100
+#define CHUNK_BYTES (1u << 20)
+#define REQUEST_TIMEOUT_MS 10000
+#define RETRY_MS 500
+#define META_TIMEOUT_MS 2000
+#define LEADER_TIMEOUT_MS 10000
+#define RETIRE_GRACE_MS 60000
+#define DBS_MAX 32
+#define WARN_EVERY_MS 10000
+
+typedef enum {
+    PHASE_IDLE,
+    PHASE_COPY,
+    PHASE_CATCH_UP,
+    PHASE_FENCE,
+    PHASE_FINAL,
+    PHASE_FLIP
+} s_phase_t;
+
+static const char *const s_phase_names[] = {
+    "waiting", "copying", "catching-up", "fencing", "final", "flipping",
+};
+
+/*  The transfer of one partition to this node.  */
+typedef struct {
+    s_phase_t phase;
+    uint32_t partition;
+    char from[FL_NODE_ID_MAX];
+    size_t db;                          /* index into the partitioned databases */
+    bool from_start;                    /* else after `after` */
+    uint8_t after[FL_KEYSPACE_KEY_MAX];
+    size_t after_len;
+    uint64_t seq;                       /* of the request in flight, 0: none */
+    bool digest;                        /* it asks for a digest only */
+    int64_t sent_ms;
+    int64_t not_before_ms;              /* throttle and retry pause */
+    int64_t warned_ms;
+    uint64_t bytes, records;
+} s_transfer_t;
+
+typedef struct {
+    const fl_ring_t *ring;
+    int64_t retired_ms;
+} s_retired_t;
+
+typedef struct {
+    fl_handoff_args_t *args;
+    fl_node_t *node;
+    zsock_t *pipe;
+    zsock_t *service;
+    zsock_t *meta;                      /* DEALER to the metadata thread */
+    zsock_t *geo;                       /* PUSH to the geo actor's updates */
+    zsock_t *source;                    /* DEALER to the old owner's peer socket */
+    MDB_dbi meta_db;
+    Flow__Cluster__ClusterMeta *view;   /* the metadata of the published ring */
+    uint64_t applied_needed;            /* decide once this index is applied (0: unknown) */
+    bool current;
+    uint32_t partitions;
+    bool *fenced;
+    bool *held;                         /* may hold records of the partition */
+    bool *flipped;                      /* flipped here; the view does not show it yet */
+    zlistx_t *retired;
+    s_transfer_t t;
+    const char *dbs[DBS_MAX];
+    MDB_dbi dbis[DBS_MAX];
+    size_t ndbs;
+    uint64_t next_seq;
+    uint64_t completed, bytes_moved;
+    bool leave_asked;
+    uint64_t rate;                      /* bytes per second, 0: no limit */
+} self_t;
+
+/*  ------------------------------------------------------------------
+ *  Records of this thread  */
+
+static int
+s_get(self_t *self, const char *name, const ProtobufCMessageDescriptor *type,
+      ProtobufCMessage **msg_p)
+{
+    MDB_txn *txn = NULL;
+    int rc = fl_store_read_begin(self->node->store, &txn);
+    if (rc)
+        return rc;
+    MDB_val key = { strlen(name), (void *) name };
+    rc = fl_codec_get(txn, self->meta_db, &key, type, msg_p);
+    fl_store_read_end(self->node->store, &txn);
+    return rc;
+}
+
+typedef struct {
+    self_t *self;
+    const char *name;
+    const ProtobufCMessage *msg;        /* NULL: delete */
+} s_put_t;
+
+static int
+s_put_apply(MDB_txn *txn, void *arg)
+{
+    s_put_t *p = arg;
+    MDB_val key = { strlen(p->name), (void *) p->name };
+    if (p->msg)
+        return fl_codec_put(txn, p->self->meta_db, &key, p->msg);
+    int rc = mdb_del(txn, p->self->meta_db, &key, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int
+s_put(self_t *self, const char *name, const ProtobufCMessage *msg)
+{
+    s_put_t p = { self, name, msg };
+    int rc = fl_store_write(self->node->store, s_put_apply, &p);
+    if (rc)
+        fl_error("handoff", "cannot record handoff state", "record=%s error=%s", name,
+                 fl_err_name(rc));
+    return rc;
+}
+
+static int
+s_save_fences(self_t *self)
+{
+    uint32_t *list = calloc(self->partitions, sizeof *list);
+    assert(list);
+    Flow__Cluster__Flip fences = FLOW__CLUSTER__FLIP__INIT;
+    fences.to = "";
+    fences.partitions = list;
+    for (uint32_t p = 0; p < self->partitions; p++)
+        if (self->fenced[p])
+            list[fences.n_partitions++] = p;
+    int rc = s_put(self, "fences", &fences.base);
+    free(list);
+    return rc;
+}
+
+/*  ------------------------------------------------------------------
+ *  The view and the ring  */
+
+static const char *
+s_me(const self_t *self)
+{
+    return self->node->node_id;
+}
+
+static const Flow__Cluster__Member *
+s_member(const Flow__Cluster__ClusterMeta *meta, const char *node_id)
+{
+    for (size_t i = 0; meta && i < meta->n_members; i++)
+        if (streq(meta->members[i]->node_id, node_id))
+            return meta->members[i];
+    return NULL;
+}
+
+/*  Publishes RING (taken) as this node's; the one it replaces is freed
+ *  after a grace period no handler holds a ring for.  */
+static void
+s_publish(self_t *self, fl_ring_t *ring)
+{
+    pthread_rwlock_wrlock(self->node->ring_lock);
+    const fl_ring_t *old = fl_node_ring(self->node);
+    atomic_store_explicit(&self->node->ring, ring, memory_order_release);
+    pthread_rwlock_unlock(self->node->ring_lock);
+    if (old) {
+        s_retired_t *r = malloc(sizeof *r);
+        assert(r);
+        r->ring = old;
+        r->retired_ms = zclock_mono();
+        zlistx_add_end(self->retired, r);
+    }
+}
+
+static void
+s_free_retired(self_t *self, bool all)
+{
+    int64_t now = zclock_mono();
+    s_retired_t *r = zlistx_first(self->retired);
+    while (r && (all || now - r->retired_ms > RETIRE_GRACE_MS)) {
+        fl_ring_destroy((fl_ring_t **) &r->ring);
+        free(r);
+        zlistx_delete(self->retired, zlistx_cursor(self->retired));
+        r = zlistx_first(self->retired);
+    }
+}
+
+/*  Publishes the ring of the view and the fences.  */
+static int
+s_publish_view(self_t *self)
+{
+    fl_ring_t *ring = fl_layout_ring(self->view, s_me(self), self->fenced);
+    if (!ring) {
+        fl_error("handoff", "the cluster metadata holds no usable ring", "epoch=%" PRIu64,
+                 self->view->epoch);
+        return FL_E_INVAL;
+    }
+    s_publish(self, ring);
+    return 0;
+}
+
+/*  Tells the geo actor that PARTITION arrived here or left.  */
+static void
+s_tell_geo(self_t *self, uint32_t partition, bool owned)
+{
+    Flow__Cluster__GeoUpdate u = FLOW__CLUSTER__GEO_UPDATE__INIT;
+    u.event_id = "";
+    u.partition_change = true;
+    u.partition = partition;
+    u.owned = owned;
+    zframe_t *frame = fl_envelope_pack(&u.base);
+    if (frame && zframe_send(&frame, self->geo, 0) != 0)
+        zframe_destroy(&frame);
+}
+
+/*  ------------------------------------------------------------------
+ *  Dropping what moved away  */
+
+typedef struct {
+    self_t *self;
+    const uint32_t *partitions;
+    size_t n;
+    size_t dropped;
+} s_drop_t;
+
+static int
+s_drop_apply(MDB_txn *txn, void *arg)
+{
+    s_drop_t *d = arg;
+    d->dropped = 0;
+    for (size_t i = 0; i < d->n; i++)
+        for (size_t j = 0; j < d->self->ndbs; j++) {
+            size_t n = 0;
+            int rc = fl_keyspace_drop(txn, d->self->dbis[j], (uint16_t) d->partitions[i], &n);
+            if (rc)
+                return rc;
+            d->dropped += n;
+        }
+    return 0;
+}
+
+static bool
+s_receiving(const self_t *self, uint32_t partition)
+{
+    const Flow__Cluster__PartitionMove *m = fl_layout_move(self->view, partition);
+    return m && streq(m->to, s_me(self));
+}
+
+/*  Drops the records of the partitions this node holds but neither owns
+ *  nor is receiving; releases fences of partitions that stay here.  */
+static void
+s_settle(self_t *self)
+{
+    fl_layout_t layout;
+    if (fl_layout_read(self->view, &layout) != 0)
+        return;
+    uint32_t *drop = calloc(self->partitions, sizeof *drop);
+    assert(drop);
+    size_t ndrop = 0;
+    bool unfenced = false;
+    for (uint32_t p = 0; p < self->partitions; p++) {
+        bool mine = streq(fl_layout_owner(&layout, p), s_me(self));
+        if (mine && self->fenced[p] && !fl_layout_move(self->view, p)) {
+            self->fenced[p] = false;
+            unfenced = true;
+            fl_info("handoff", "partition no longer moving; fence released", "partition=%u", p);
+        }
+        if (self->held[p] && !mine && !s_receiving(self, p))
+            drop[ndrop++] = p;
+    }
+    fl_layout_release(&layout);
+    if (ndrop) {
+        s_drop_t d = { self, drop, ndrop, 0 };
+        int rc = fl_store_write(self->node->store, s_drop_apply, &d);
+        if (rc == 0) {
+            for (size_t i = 0; i < ndrop; i++) {
+                self->held[drop[i]] = false;
+                if (self->fenced[drop[i]]) {
+                    self->fenced[drop[i]] = false;
+                    unfenced = true;
+                }
+                s_tell_geo(self, drop[i], false);
+            }
+            if (d.dropped)
+                fl_info("handoff", "dropped partitions other nodes own", "partitions=%zu "
+                        "records=%zu", ndrop, d.dropped);
+        }
+        else
+            fl_error("handoff", "cannot drop partitions other nodes own", "error=%s",
+                     fl_err_name(rc));
+    }
+    free(drop);
+    if (unfenced && s_save_fences(self) == 0)
+        s_publish_view(self);
+}
+
+/*  ------------------------------------------------------------------
+ *  Asking the leader  */
+
+static Flow__Cluster__MetaReply *
+s_ask_leader(self_t *self, Flow__Cluster__MetaRequest *req)
+{
+    req->seq = ++self->next_seq;
+    return fl_peer_ask_leader(&self->meta, self->node, req, LEADER_TIMEOUT_MS);
+}
+
+/*  A leaving node that owns nothing any more asks for its removal, then
+ *  tells the supervisor to stop.  */
+static void
+s_leave_if_done(self_t *self)
+{
+    const Flow__Cluster__Member *m = s_member(self->view, s_me(self));
+    if (!m || m->state != FLOW__CLUSTER__MEMBER_STATE__MEMBER_LEAVING || self->leave_asked)
+        return;
+    fl_layout_t layout;
+    if (fl_layout_read(self->view, &layout) != 0)
+        return;
+    uint32_t owned = fl_layout_owned(&layout, s_me(self));
+    fl_layout_release(&layout);
+    if (owned)
+        return;
+    Flow__Cluster__MetaRequest req = FLOW__CLUSTER__META_REQUEST__INIT;
+    req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_REMOVE;
+    req.remove = (char *) s_me(self);
+    Flow__Cluster__MetaReply *reply = s_ask_leader(self, &req);
+    if (reply && reply->status == FLOW__STATUS__OK) {
+        fl_info("handoff", "left the cluster: every partition moved away", NULL);
+        self->leave_asked = true;
+        zstr_send(self->pipe, "STOP");
+    }
+    else
+        fl_warn("handoff", "cannot ask for this node's removal yet",
+                "reason=\"%s\"", reply ? reply->message : "the leader did not answer");
+    if (reply)
+        flow__cluster__meta_reply__free_unpacked(reply, NULL);
+}
+
+/*  ------------------------------------------------------------------
+ *  Transfers to this node  */
+
+static void
+s_transfer_reset(self_t *self)
+{
+    zsock_destroy(&self->source);
+    memset(&self->t, 0, sizeof self->t);
+}
+
+/*  Records where copying stands once CHUNK is written: the database and
+ *  the last key written, or the next database, or (db "") copying done.  */
+static int
+s_save_progress(self_t *self, MDB_txn *txn, const Flow__Cluster__TransferChunk *chunk)
+{
+    const s_transfer_t *t = &self->t;
+    Flow__Cluster__TransferPull at = FLOW__CLUSTER__TRANSFER_PULL__INIT;
+    at.partition = t->partition;
+    at.to = (char *) t->from;
+    size_t db = chunk->end ? t->db + 1 : t->db;
+    at.db = (char *) (t->phase == PHASE_COPY && db < self->ndbs ? self->dbs[db] : "");
+    at.from_start = chunk->end;
+    if (!chunk->end)
+        at.after = chunk->last_key;
+    MDB_val key = { 7, "handoff" };
+    return fl_codec_put(txn, self->meta_db, &key, &at.base);
+}
+
+/*  Starts receiving the first partition the view moves to this node,
+ *  where an earlier run stopped when it was this one.  */
+static void
+s_transfer_pick(self_t *self)
+{
+    const Flow__Cluster__PartitionMove *move = NULL;
+    for (size_t i = 0; i < self->view->n_moves && !move; i++)
+        if (streq(self->view->moves[i]->to, s_me(self))
+            && !self->flipped[self->view->moves[i]->partition])
+            move = self->view->moves[i];
+    if (!move)
+        return;
+    fl_layout_t layout;
+    if (fl_layout_read(self->view, &layout) != 0)
+        return;
+    s_transfer_t *t = &self->t;
+    memset(t, 0, sizeof *t);
+    t->partition = move->partition;
+    snprintf(t->from, sizeof t->from, "%s", fl_layout_owner(&layout, move->partition));
+    fl_layout_release(&layout);
+    t->phase = PHASE_COPY;
+    t->from_start = true;
+    Flow__Cluster__TransferPull *at = NULL;
+    if (s_get(self, "handoff", &flow__cluster__transfer_pull__descriptor,
+              (ProtobufCMessage **) &at) == 0) {
+        if (at->partition == t->partition && streq(at->to, t->from)
+            && at->after.len <= sizeof t->after) {
+            if (!at->db[0])
+                t->phase = PHASE_CATCH_UP;
+            for (size_t i = 0; i < self->ndbs; i++)
+                if (streq(self->dbs[i], at->db))
+                    t->db = i;
+            t->from_start = at->from_start || !at->after.len;
+            memcpy(t->after, at->after.data, at->after.len);
+            t->after_len = at->after.len;
+            fl_info("handoff", "resuming a partition's transfer", "partition=%u from=%s db=%s",
+                    t->partition, t->from, at->db);
+        }
+        protobuf_c_message_free_unpacked(&at->base, NULL);
+    }
+    self->held[t->partition] = true;
+    const Flow__Cluster__Member *source = s_member(self->view, t->from);
+    if (!source) {
+        fl_warn("handoff", "the partition's owner is not a member", "partition=%u owner=%s",
+                t->partition, t->from);
+        t->phase = PHASE_IDLE;
+        return;
+    }
+    self->source = zsock_new(ZMQ_DEALER);
+    zcert_apply((zcert_t *) self->node->cert, self->source);
+    zsock_set_curve_serverkey(self->source, source->public_key);
+    zsock_set_linger(self->source, 0);
+    if (zsock_connect(self->source, "%s", source->peer_endpoint) != 0) {
+        fl_error("handoff", "cannot connect to the partition's owner", "endpoint=%s",
+                 source->peer_endpoint);
+        s_transfer_reset(self);
+        return;
+    }
+    fl_info("handoff", "receiving a partition", "partition=%u from=%s", t->partition, t->from);
+}
+
+/*  Sends BODY (packed, MACed) to the old owner as a request of kind CASE. */
+static void
+s_send_source(self_t *self, Flow__Cluster__PeerRequest__BodyCase kind,
+              const Flow__Cluster__TransferPull *pull)
+{
+    zframe_t *packed = fl_envelope_pack(&pull->base);
+    uint8_t mac[32];
+    fl_peer_mac(self->node->peer_key, zframe_data(packed), zframe_size(packed), mac);
+    Flow__Cluster__PeerRequest req = FLOW__CLUSTER__PEER_REQUEST__INIT;
+    req.version = FL_PROTOCOL_VERSION;
+    req.seq = ++self->next_seq;
+    req.mac = (ProtobufCBinaryData) { sizeof mac, mac };
+    req.body_case = kind;
+    ProtobufCBinaryData bytes = { zframe_size(packed), zframe_data(packed) };
+    if (kind == FLOW__CLUSTER__PEER_REQUEST__BODY_FENCE)
+        req.fence = bytes;
+    else
+        req.pull = bytes;
+    zframe_t *wire = fl_envelope_pack(&req.base);
+    zframe_destroy(&packed);
+    if (wire && zframe_send(&wire, self->source, ZFRAME_DONTWAIT) == 0) {
+        self->t.seq = req.seq;
+        self->t.sent_ms = zclock_mono();
+    }
+    else {
+        zframe_destroy(&wire);
+        self->t.not_before_ms = zclock_mono() + RETRY_MS;
+    }
+}
+
+static void
+s_request_range(self_t *self, bool digest_only, const uint8_t *until, size_t until_len)
+{
+    s_transfer_t *t = &self->t;
+    Flow__Cluster__TransferPull pull = FLOW__CLUSTER__TRANSFER_PULL__INIT;
+    pull.partition = t->partition;
+    pull.db = (char *) self->dbs[t->db];
+    pull.from_start = t->from_start;
+    pull.after = (ProtobufCBinaryData) { t->from_start ? 0 : t->after_len, t->after };
+    pull.max_bytes = CHUNK_BYTES;
+    pull.digest_only = digest_only;
+    pull.until = (ProtobufCBinaryData) { until_len, (uint8_t *) until };
+    pull.to = (char *) s_me(self);
+    s_send_source(self, FLOW__CLUSTER__PEER_REQUEST__BODY_PULL, &pull);
+    t->digest = digest_only;
+}
+
+/*  Sends the next request of the transfer, when none is in flight.  */
+static void
+s_transfer_next(self_t *self)
+{
+    s_transfer_t *t = &self->t;
+    int64_t now = zclock_mono();
+    if (t->seq && now - t->sent_ms > REQUEST_TIMEOUT_MS) {
+        if (now - t->warned_ms > WARN_EVERY_MS) {
+            fl_warn("handoff", "the partition's owner does not answer; asking again",
+                    "partition=%u from=%s phase=%s", t->partition, t->from,
+                    s_phase_names[t->phase]);
+            t->warned_ms = now;
+        }
+        t->seq = 0;
+    }
+    if (t->seq || now < t->not_before_ms)
+        return;
+    if (t->phase == PHASE_COPY)
+        s_request_range(self, false, NULL, 0);
+    else
+    if (t->phase == PHASE_CATCH_UP || t->phase == PHASE_FINAL)
+        s_request_range(self, true, NULL, 0);
+    else
+    if (t->phase == PHASE_FENCE) {
+        Flow__Cluster__TransferPull fence = FLOW__CLUSTER__TRANSFER_PULL__INIT;
+        fence.partition = t->partition;
+        fence.db = "";
+        fence.to = (char *) s_me(self);
+        s_send_source(self, FLOW__CLUSTER__PEER_REQUEST__BODY_FENCE, &fence);
+    }
+}
+
+/*  Past the range a chunk covered: on to the next database, or the next
+ *  phase after the last one.  */
+static void
+s_advance(self_t *self, const Flow__Cluster__TransferChunk *chunk)
+{
+    s_transfer_t *t = &self->t;
+    if (!chunk->end) {
+        memcpy(t->after, chunk->last_key.data, chunk->last_key.len);
+        t->after_len = chunk->last_key.len;
+        t->from_start = false;
+        return;
+    }
+    t->from_start = true;
+    t->after_len = 0;
+    if (++t->db < self->ndbs)
+        return;
+    t->db = 0;
+    t->phase = t->phase == PHASE_COPY ? PHASE_CATCH_UP
+             : t->phase == PHASE_CATCH_UP ? PHASE_FENCE : PHASE_FLIP;
+    fl_debug("handoff", "transfer phase", "partition=%u phase=%s", t->partition,
+             s_phase_names[t->phase]);
+}
+
+typedef struct {
+    self_t *self;
+    const Flow__Cluster__TransferChunk *chunk;
+    fl_keyspace_range_t range;
+} s_write_t;
+
+/*  Replaces this node's copy of the chunk's range with the chunk's
+ *  records, checks the result against the chunk's digest, and records
+ *  the position, in one transaction.  */
+static int
+s_write_apply(MDB_txn *txn, void *arg)
+{
+    s_write_t *w = arg;
+    self_t *self = w->self;
+    s_transfer_t *t = &self->t;
+    const Flow__Cluster__TransferChunk *c = w->chunk;
+    MDB_dbi dbi = self->dbis[t->db];
+    MDB_val after = { t->after_len, t->after };
+    MDB_val last = { c->last_key.len, c->last_key.data };
+    const MDB_val *from = t->from_start ? NULL : &after, *until = c->end ? NULL : &last;
+    int rc = fl_keyspace_drop_range(txn, dbi, (uint16_t) t->partition, from, until, NULL);
+    for (size_t i = 0; rc == 0 && i < c->n_keys; i++) {
+        MDB_val key = { c->keys[i].len, c->keys[i].data };
+        MDB_val value = { c->values[i].len, c->values[i].data };
+        rc = mdb_put(txn, dbi, &key, &value, 0);
+    }
+    if (rc == 0)
+        rc = fl_keyspace_range(txn, dbi, (uint16_t) t->partition, from, until, 0, NULL, NULL,
+                               &w->range);
+    if (rc == 0 && (w->range.count != c->n_keys || c->digest.len != 32
+                    || sodium_memcmp(w->range.sum, c->digest.data, 32) != 0))
+        return FL_E_CORRUPT;
+    if (rc == 0)
+        rc = s_save_progress(self, txn, c);
+    return rc;
+}
+
+/*  Keys of a chunk lie in the partition, after the position, in order,
+ *  and no further than its last key.  */
+static bool
+s_chunk_valid(const self_t *self, const Flow__Cluster__TransferChunk *c, bool digest_only)
+{
+    const s_transfer_t *t = &self->t;
+    if (c->n_keys != c->n_values || c->last_key.len > FL_KEYSPACE_KEY_MAX
+        || c->digest.len != 32 || (!c->end && c->last_key.len == 0))
+        return false;
+    if (digest_only)
+        return c->n_keys == 0;
+    if (c->n_keys != c->count)
+        return false;
+    const uint8_t *prev = t->from_start ? NULL : t->after;
+    size_t prev_len = t->after_len;
+    for (size_t i = 0; i < c->n_keys; i++) {
+        const ProtobufCBinaryData *k = &c->keys[i];
+        if (k->len < FL_KEYSPACE_PREFIX || k->len > FL_KEYSPACE_KEY_MAX
+            || (uint32_t) (k->data[0] << 8 | k->data[1]) != t->partition)
+            return false;
+        if (prev) {
+            size_t n = k->len < prev_len ? k->len : prev_len;
+            int cmp = memcmp(k->data, prev, n);
+            if (cmp < 0 || (cmp == 0 && k->len <= prev_len))
+                return false;
+        }
+        prev = k->data;
+        prev_len = k->len;
+    }
+    return true;
+}
+
+/*  This node's digest of the range CHUNK covers.  */
+static int
+s_local_range(self_t *self, const Flow__Cluster__TransferChunk *c, fl_keyspace_range_t *range)
+{
+    s_transfer_t *t = &self->t;
+    MDB_txn *txn = NULL;
+    int rc = fl_store_read_begin(self->node->store, &txn);
+    if (rc)
+        return rc;
+    MDB_val after = { t->after_len, t->after };
+    MDB_val last = { c->last_key.len, c->last_key.data };
+    rc = fl_keyspace_range(txn, self->dbis[t->db], (uint16_t) t->partition,
+                           t->from_start ? NULL : &after, c->end ? NULL : &last, 0, NULL, NULL,
+                           range);
+    fl_store_read_end(self->node->store, &txn);
+    return rc;
+}
+
+static void
+s_on_chunk(self_t *self, const Flow__Cluster__TransferChunk *c, bool digest_only)
+{
+    s_transfer_t *t = &self->t;
+    if (!s_chunk_valid(self, c, digest_only)) {
+        fl_error("handoff", "the partition's owner sent a chunk outside its range; asking again",
+                 "partition=%u from=%s", t->partition, t->from);
+        t->not_before_ms = zclock_mono() + RETRY_MS;
+        return;
+    }
+    /*  A range this node holds alike already (after a restart, or one
+     *  that did not change since it was copied) is not written again.  */
+    fl_keyspace_range_t mine;
+    if (s_local_range(self, c, &mine) != 0) {
+        t->not_before_ms = zclock_mono() + RETRY_MS;
+        return;
+    }
+    if (mine.count == c->count && sodium_memcmp(mine.sum, c->digest.data, 32) == 0) {
+        s_advance(self, c);
+        return;
+    }
+    if (digest_only) {
+        s_request_range(self, false, c->end ? NULL : c->last_key.data,
+                        c->end ? 0 : c->last_key.len);
+        return;
+    }
+    s_write_t w = { self, c, { .count = 0 } };
+    int rc = fl_store_write(self->node->store, s_write_apply, &w);
+    if (rc) {
+        fl_error("handoff", "a chunk did not match its digest or could not be written; "
+                 "asking again", "partition=%u from=%s error=%s", t->partition, t->from,
+                 fl_err_name(rc));
+        t->not_before_ms = zclock_mono() + RETRY_MS;
+        return;
+    }
+    t->bytes += c->bytes;
+    t->records += c->n_keys;
+    self->bytes_moved += c->bytes;
+    if (self->rate && c->bytes)
+        t->not_before_ms = zclock_mono() + (int64_t) (c->bytes * 1000 / self->rate);
+    s_advance(self, c);
+}
+
+/*  The answer of the old owner's peer socket.  */
+static void
+s_on_source(self_t *self)
+{
+    zframe_t *frame = zframe_recv(self->source);
+    if (!frame)
+        return;
+    Flow__Cluster__PeerReply *reply =
+        flow__cluster__peer_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
+    zframe_destroy(&frame);
+    s_transfer_t *t = &self->t;
+    if (!reply || reply->seq != t->seq) {
+        if (reply)
+            flow__cluster__peer_reply__free_unpacked(reply, NULL);
+        return;
+    }
+    t->seq = 0;
+    int64_t now = zclock_mono();
+    if (reply->status != FLOW__STATUS__OK) {
+        if (now - t->warned_ms > WARN_EVERY_MS) {
+            fl_warn("handoff", "the partition's owner refused; asking again",
+                    "partition=%u from=%s phase=%s reason=\"%s\"", t->partition, t->from,
+                    s_phase_names[t->phase], reply->message);
+            t->warned_ms = now;
+        }
+        t->not_before_ms = now + RETRY_MS;
+    }
+    else
+    if (t->phase == PHASE_FENCE) {
+        t->phase = PHASE_FINAL;
+        t->db = 0;
+        t->from_start = true;
+        fl_debug("handoff", "old owner fenced the partition", "partition=%u", t->partition);
+    }
+    else
+    if (reply->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_CHUNK
+        && (t->phase == PHASE_COPY || t->phase == PHASE_CATCH_UP || t->phase == PHASE_FINAL))
+        s_on_chunk(self, reply->chunk, t->digest);
+    flow__cluster__peer_reply__free_unpacked(reply, NULL);
+}
+
+/*  Caught up under the old owner's fence: the leader makes this node the
+ *  owner.  */
+static void
+s_flip(self_t *self)
+{
+    s_transfer_t *t = &self->t;
+    if (zclock_mono() < t->not_before_ms)
+        return;
+    uint32_t partitions[1] = { t->partition };
+    Flow__Cluster__Flip flip = FLOW__CLUSTER__FLIP__INIT;
+    flip.to = (char *) s_me(self);
+    flip.partitions = partitions;
+    flip.n_partitions = 1;
+    Flow__Cluster__MetaRequest req = FLOW__CLUSTER__META_REQUEST__INIT;
+    req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_FLIP;
+    req.flip = &flip;
+    Flow__Cluster__MetaReply *reply = s_ask_leader(self, &req);
+    if (reply && reply->status == FLOW__STATUS__OK) {
+        /*  Committed: this node owns it from the epoch of the flip, which
+         *  its metadata thread applies shortly; the next one starts now.  */
+        fl_info("handoff", "partition received", "partition=%u from=%s bytes=%" PRIu64
+                " records=%" PRIu64, t->partition, t->from, t->bytes, t->records);
+        self->flipped[t->partition] = true;
+        self->completed++;
+        s_put(self, "handoff", NULL);
+        s_transfer_reset(self);
+    }
+    else {
+        fl_warn("handoff", "the leader did not flip the partition; asking again",
+                "partition=%u reason=\"%s\"", t->partition,
+                reply ? reply->message : "no answer");
+        t->not_before_ms = zclock_mono() + RETRY_MS;
+    }
+    if (reply)
+        flow__cluster__meta_reply__free_unpacked(reply, NULL);
+}
+
+/*  Moves the transfer on with the view: ends it when the partition is
+ *  this node's, gives it up when it no longer moves here.  */
+static void
+s_transfer_step(self_t *self)
+{
+    s_transfer_t *t = &self->t;
+    if (t->phase == PHASE_IDLE) {
+        s_transfer_pick(self);
+        if (t->phase == PHASE_IDLE)
+            return;
+    }
+    fl_layout_t layout;
+    if (fl_layout_read(self->view, &layout) != 0)
+        return;
+    bool mine = streq(fl_layout_owner(&layout, t->partition), s_me(self));
+    fl_layout_release(&layout);
+    if (mine) {
+        /*  Flipped before a restart of this node.  */
+        s_put(self, "handoff", NULL);
+        s_transfer_reset(self);
+        return;
+    }
+    if (!s_receiving(self, t->partition)) {
+        fl_info("handoff", "partition no longer moves here; transfer given up",
+                "partition=%u", t->partition);
+        s_put(self, "handoff", NULL);
+        s_transfer_reset(self);
+        return;
+    }
+    if (t->phase == PHASE_FLIP)
+        s_flip(self);
+    else
+        s_transfer_next(self);
+}
+
+/*  Steps the transfers until one waits for an answer: a flip is read back
+ *  from the metadata at once, and the next partition starts at once.  */
+static void
+s_transfer_tick(self_t *self)
+{
+    for (int steps = 0; steps < 64; steps++) {
+        s_phase_t before = self->t.phase;
+        uint32_t partition = self->t.partition;
+        s_transfer_step(self);
+        if (self->t.phase == before && self->t.partition == partition)
+            return;
+    }
+}
+
+/*  ------------------------------------------------------------------
+ *  The metadata  */
+
+/*  The partitions the view makes this node's since OLD: the geo actor
+ *  indexes their events, and flips this node made are settled.  */
+static void
+s_arrived(self_t *self, const Flow__Cluster__ClusterMeta *old)
+{
+    fl_layout_t now, before;
+    if (fl_layout_read(self->view, &now) != 0)
+        return;
+    bool had = old && fl_layout_read(old, &before) == 0;
+    for (uint32_t p = 0; p < self->partitions; p++) {
+        bool mine = streq(fl_layout_owner(&now, p), s_me(self));
+        if (mine && had && !streq(fl_layout_owner(&before, p), s_me(self))) {
+            self->held[p] = true;
+            s_tell_geo(self, p, true);
+        }
+        if (self->flipped[p] && (mine || !fl_layout_move(self->view, p)))
+            self->flipped[p] = false;
+    }
+    if (had)
+        fl_layout_release(&before);
+    fl_layout_release(&now);
+}
+
+/*  Reads the metadata; a newer view than the published one is
+ *  published.  */
+static void
+s_refresh(self_t *self)
+{
+    Flow__Cluster__MetaReply *reply = fl_meta_ask_status(&self->meta, ++self->next_seq,
+                                                         META_TIMEOUT_MS);
+    const Flow__Cluster__ClusterStatus *st = reply ? reply->cluster : NULL;
+    if (!st || !st->meta || st->meta->partitions != self->partitions) {
+        if (reply)
+            flow__cluster__meta_reply__free_unpacked(reply, NULL);
+        return;
+    }
+    if (!self->applied_needed)
+        self->applied_needed = st->last_index ? st->last_index : 1;
+    if (!self->current && st->applied_index >= self->applied_needed) {
+        self->current = true;
+        fl_info("handoff", "cluster metadata caught up", "epoch=%" PRIu64, st->meta->epoch);
+    }
+    bool newer = !self->view || st->meta->epoch > self->view->epoch
+                 || (st->meta->epoch == self->view->epoch
+                     && st->meta->n_members != self->view->n_members);
+    if (newer) {
+        size_t len = flow__cluster__cluster_meta__get_packed_size(st->meta);
+        uint8_t *buf = malloc(len ? len : 1);
+        assert(buf);
+        flow__cluster__cluster_meta__pack(st->meta, buf);
+        Flow__Cluster__ClusterMeta *view = flow__cluster__cluster_meta__unpack(NULL, len, buf);
+        free(buf);
+        if (view) {
+            Flow__Cluster__ClusterMeta *old = self->view;
+            self->view = view;
+            if (s_publish_view(self) == 0) {
+                s_put(self, "ring", &view->base);
+                s_arrived(self, old);
+                if (old)
+                    flow__cluster__cluster_meta__free_unpacked(old, NULL);
+            }
+            else {
+                self->view = old;
+                flow__cluster__cluster_meta__free_unpacked(view, NULL);
+            }
+        }
+    }
+    flow__cluster__meta_reply__free_unpacked(reply, NULL);
+}
+
+static void
+s_tick(self_t *self)
+{
+    s_refresh(self);
+    if (self->current && self->view && self->view->n_owner_ids > 0) {
+        s_settle(self);
+        s_transfer_tick(self);
+        s_leave_if_done(self);
+    }
+    s_free_retired(self, false);
+}
+
+/*  ------------------------------------------------------------------
+ *  Service: fences and listings  */
+
+static void
+s_fence(self_t *self, const Flow__Cluster__TransferPull *f, Flow__Cluster__HandoffReply *reply)
+{
+    fl_layout_t layout;
+    const Flow__Cluster__PartitionMove *move =
+        self->view ? fl_layout_move(self->view, f->partition) : NULL;
+    if (!self->current || !self->view || fl_layout_read(self->view, &layout) != 0) {
+        reply->status = FLOW__STATUS__UNAVAILABLE;
+        reply->message = "fence: this node's cluster metadata is not caught up yet";
+        return;
+    }
+    bool mine = f->partition < self->partitions
+                && streq(fl_layout_owner(&layout, f->partition), s_me(self));
+    fl_layout_release(&layout);
+    if (!mine) {
+        reply->status = FLOW__STATUS__FAILED_PRECONDITION;
+        reply->message = "fence: this node does not own the partition";
+        return;
+    }
+    if (!move || !streq(move->to, f->to)) {
+        reply->status = FLOW__STATUS__UNAVAILABLE;
+        reply->message = "fence: the partition is not moving to that node in this node's view";
+        return;
+    }
+    if (!self->fenced[f->partition]) {
+        self->fenced[f->partition] = true;
+        if (s_save_fences(self) != 0 || s_publish_view(self) != 0) {
+            self->fenced[f->partition] = false;
+            reply->status = FLOW__STATUS__UNAVAILABLE;
+            reply->message = "fence: cannot record the fence";
+            return;
+        }
+        fl_info("handoff", "partition fenced for its new owner", "partition=%u to=%s",
+                f->partition, f->to);
+    }
+    reply->status = FLOW__STATUS__OK;
+}
+
+static void
+s_list(self_t *self, Flow__Cluster__HandoffReply *reply, Flow__Cluster__TransferState *store,
+       Flow__Cluster__TransferState **list, fl_layout_t *layout)
+{
+    reply->transfers = list;
+    reply->epoch = self->view ? self->view->epoch : 0;
+    reply->completed = self->completed;
+    reply->bytes_moved = self->bytes_moved;
+    if (!self->view || fl_layout_read(self->view, layout) != 0)
+        return;
+    for (size_t i = 0; i < self->view->n_moves; i++) {
+        const Flow__Cluster__PartitionMove *m = self->view->moves[i];
+        Flow__Cluster__TransferState *s = &store[i];
+        flow__cluster__transfer_state__init(s);
+        s->partition = m->partition;
+        s->from = (char *) fl_layout_owner(layout, m->partition);
+        s->to = m->to;
+        s->phase = (char *) s_phase_names[PHASE_IDLE];
+        s->db = "";
+        if (self->t.phase != PHASE_IDLE && self->t.partition == m->partition) {
+            s->phase = (char *) s_phase_names[self->t.phase];
+            s->bytes = self->t.bytes;
+            s->records = self->t.records;
+            s->db = (char *) self->dbs[self->t.db];
+        }
+        list[reply->n_transfers++] = s;
+    }
+}
+
+static void
+s_on_service(self_t *self)
+{
+    zmsg_t *msg = zmsg_recv(self->service);
+    if (!msg)
+        return;
+    zframe_t *identity = zmsg_pop(msg);
+    zframe_t *body = zmsg_pop(msg);
+    zmsg_destroy(&msg);
+    Flow__Cluster__HandoffRequest *req = body
+        ? flow__cluster__handoff_request__unpack(NULL, zframe_size(body), zframe_data(body))
+        : NULL;
+    zframe_destroy(&body);
+    Flow__Cluster__HandoffReply reply = FLOW__CLUSTER__HANDOFF_REPLY__INIT;
+    size_t moves = self->view ? self->view->n_moves : 0;
+    Flow__Cluster__TransferState *store = calloc(moves + 1, sizeof *store);
+    Flow__Cluster__TransferState **list = calloc(moves + 1, sizeof *list);
+    assert(store && list);
+    fl_layout_t layout = { .owner = NULL };
+    if (!req) {
+        reply.status = FLOW__STATUS__INVALID_ARGUMENT;
+        reply.message = "undecodable handoff request";
+    }
+    else {
+        reply.seq = req->seq;
+        if (req->body_case == FLOW__CLUSTER__HANDOFF_REQUEST__BODY_FENCE)
+            s_fence(self, req->fence, &reply);
+        else
+        if (req->body_case == FLOW__CLUSTER__HANDOFF_REQUEST__BODY_TRANSFERS)
+            s_list(self, &reply, store, list, &layout);
+        else {
+            reply.status = FLOW__STATUS__INVALID_ARGUMENT;
+            reply.message = "unknown handoff request";
+        }
+    }
+    zframe_t *frame = fl_envelope_pack(&reply.base);
+    zmsg_t *out = zmsg_new();
+    zmsg_append(out, &identity);
+    zmsg_append(out, &frame);
+    zmsg_send(&out, self->service);
+    fl_layout_release(&layout);
+    free(store);
+    free(list);
+    if (req)
+        flow__cluster__handoff_request__free_unpacked(req, NULL);
+}
+
+Flow__Cluster__HandoffReply *
+fl_handoff_ask(zsock_t **dealer, const Flow__Cluster__HandoffRequest *req, int timeout_ms)
+{
+    return (Flow__Cluster__HandoffReply *) fl_envelope_ask(
+        dealer, FL_HANDOFF_ENDPOINT, &req->base, &flow__cluster__handoff_reply__descriptor,
+        timeout_ms);
+}
+
+/*  ------------------------------------------------------------------
+ *  Chunks for other nodes (on the peer thread)  */
+
+typedef struct {
+    Flow__Cluster__TransferChunk *chunk;
+    size_t cap;
+} s_collect_t;
+
+static int
+s_collect(const MDB_val *key, const MDB_val *value, void *arg)
+{
+    s_collect_t *c = arg;
+    Flow__Cluster__TransferChunk *chunk = c->chunk;
+    if (chunk->n_keys == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 256;
+        chunk->keys = realloc(chunk->keys, c->cap * sizeof *chunk->keys);
+        chunk->values = realloc(chunk->values, c->cap * sizeof *chunk->values);
+        assert(chunk->keys && chunk->values);
+    }
+    uint8_t *k = malloc(key->mv_size ? key->mv_size : 1);
+    uint8_t *v = malloc(value->mv_size ? value->mv_size : 1);
+    assert(k && v);
+    memcpy(k, key->mv_data, key->mv_size);
+    memcpy(v, value->mv_data, value->mv_size);
+    chunk->keys[chunk->n_keys++] = (ProtobufCBinaryData) { key->mv_size, k };
+    chunk->values[chunk->n_values++] = (ProtobufCBinaryData) { value->mv_size, v };
+    return 0;
+}
+
+Flow__Status
+fl_handoff_chunk(const fl_node_t *node, const Flow__Cluster__TransferPull *pull,
+                 Flow__Cluster__TransferChunk *chunk, char *why, size_t whylen)
+{
+    flow__cluster__transfer_chunk__init(chunk);
+    const fl_ring_t *ring = fl_node_ring(node);
+    const char *names[DBS_MAX];
+    MDB_dbi dbis[DBS_MAX];
+    size_t ndbs = fl_store_partitioned(node->store, names, dbis, DBS_MAX);
+    size_t db = ndbs;
+    for (size_t i = 0; i < ndbs; i++)
+        if (streq(names[i], pull->db))
+            db = i;
+    if (pull->partition >= fl_ring_partitions(ring) || db == ndbs
+        || pull->after.len > FL_KEYSPACE_KEY_MAX || pull->until.len > FL_KEYSPACE_KEY_MAX
+        || (!pull->from_start && pull->after.len == 0)) {
+        snprintf(why, whylen, "pull: a partition, a partitioned database and keys of this "
+                 "cluster");
+        return FLOW__STATUS__INVALID_ARGUMENT;
+    }
+    if (!streq(fl_ring_owner(ring, pull->partition), node->node_id)) {
+        snprintf(why, whylen, "pull: partition %u is owned by node %s at epoch %" PRIu64,
+                 pull->partition, fl_ring_owner(ring, pull->partition), fl_ring_epoch(ring));
+        return FLOW__STATUS__UNAVAILABLE;
+    }
+    MDB_txn *txn = NULL;
+    if (fl_store_read_begin(node->store, &txn) != 0) {
+        snprintf(why, whylen, "pull: cannot read the store");
+        return FLOW__STATUS__UNAVAILABLE;
+    }
+    MDB_val after = { pull->after.len, pull->after.data };
+    MDB_val until = { pull->until.len, pull->until.data };
+    fl_keyspace_range_t range;
+    s_collect_t collect = { chunk, 0 };
+    uint32_t max = pull->max_bytes && pull->max_bytes < 16 * CHUNK_BYTES ? pull->max_bytes
+                                                                         : CHUNK_BYTES;
+    int rc = fl_keyspace_range(txn, dbis[db], (uint16_t) pull->partition,
+                               pull->from_start ? NULL : &after,
+                               pull->until.len ? &until : NULL, pull->digest_only ? 0 : max,
+                               pull->digest_only ? NULL : s_collect, &collect, &range);
+    fl_store_read_end(node->store, &txn);
+    if (rc) {
+        fl_handoff_chunk_release(chunk);
+        snprintf(why, whylen, "pull: cannot read the partition");
+        return FLOW__STATUS__UNAVAILABLE;
+    }
+    uint8_t *last = malloc(range.last_len ? range.last_len : 1);
+    uint8_t *digest = malloc(32);
+    assert(last && digest);
+    memcpy(last, range.last, range.last_len);
+    memcpy(digest, range.sum, 32);
+    chunk->last_key = (ProtobufCBinaryData) { range.last_len, last };
+    chunk->digest = (ProtobufCBinaryData) { 32, digest };
+    chunk->end = range.end;
+    chunk->count = (uint32_t) range.count;
+    chunk->bytes = range.bytes;
+    return FLOW__STATUS__OK;
+}
+
+void
+fl_handoff_chunk_release(Flow__Cluster__TransferChunk *chunk)
+{
+    for (size_t i = 0; i < chunk->n_keys; i++)
+        free(chunk->keys[i].data);
+    for (size_t i = 0; i < chunk->n_values; i++)
+        free(chunk->values[i].data);
+    free(chunk->keys);
+    free(chunk->values);
+    free(chunk->last_key.data);
+    free(chunk->digest.data);
+    flow__cluster__transfer_chunk__init(chunk);
+}
+
+/*  ------------------------------------------------------------------
+ *  Life cycle  */
+
+/*  The first ring: the metadata this node recorded last, else what it
+ *  was given (a join's), else this node alone or the older holder.  */
+static int
+s_first_ring(self_t *self)
+{
+    Flow__Cluster__ClusterMeta *saved = NULL;
+    int rc = s_get(self, "ring", &flow__cluster__cluster_meta__descriptor,
+                   (ProtobufCMessage **) &saved);
+    if (rc == 0 && saved->partitions == self->partitions)
+        self->view = saved;
+    else
+    if (rc == 0)
+        flow__cluster__cluster_meta__free_unpacked(saved, NULL);
+    else
+    if (rc != FL_E_NOTFOUND)
+        return rc;
+    const fl_handoff_args_t *a = self->args;
+    if (!self->view && a->initial && a->initial->partitions == self->partitions
+        && a->initial->n_owner_ids > 0) {
+        size_t len = flow__cluster__cluster_meta__get_packed_size(a->initial);
+        uint8_t *buf = malloc(len ? len : 1);
+        assert(buf);
+        flow__cluster__cluster_meta__pack(a->initial, buf);
+        self->view = flow__cluster__cluster_meta__unpack(NULL, len, buf);
+        free(buf);
+    }
+    if (self->view)
+        return s_publish_view(self);
+    fl_ring_t *ring = a->holder && a->holder[0]
+        ? fl_ring_new_held_by(s_me(self), a->holder, self->partitions, 1)
+        : fl_ring_new_single(s_me(self), self->partitions, 1);
+    if (!ring)
+        return FL_E_NOMEM;
+    s_publish(self, ring);
+    return 0;
+}
+
+static int
+s_open(self_t *self)
+{
+    self->partitions = (uint32_t) self->node->config->partitions;
+    self->rate = self->node->config->handoff_rate_mb << 20;
+    self->fenced = calloc(self->partitions, sizeof *self->fenced);
+    self->held = calloc(self->partitions, sizeof *self->held);
+    self->flipped = calloc(self->partitions, sizeof *self->flipped);
+    self->retired = zlistx_new();
+    self->service = zsock_new(ZMQ_ROUTER);
+    self->geo = zsock_new(ZMQ_PUSH);
+    if (!self->fenced || !self->held || !self->flipped || !self->retired || !self->service || !self->geo)
+        return FL_E_NOMEM;
+    /*  Until the metadata says otherwise, this node may hold anything.  */
+    for (uint32_t p = 0; p < self->partitions; p++)
+        self->held[p] = true;
+    zsock_set_sndhwm(self->geo, 100000);
+    if (zsock_bind(self->service, "%s", FL_HANDOFF_ENDPOINT) != 0
+        || zsock_connect(self->geo, "%s", FL_GEO_UPDATES_ENDPOINT) != 0)
+        return FL_E_IO;
+    int rc = fl_store_dbi(self->node->store, "meta", &self->meta_db);
+    if (rc)
+        return rc;
+    self->ndbs = fl_store_partitioned(self->node->store, self->dbs, self->dbis, DBS_MAX);
+    Flow__Cluster__Flip *fences = NULL;
+    rc = s_get(self, "fences", &flow__cluster__flip__descriptor, (ProtobufCMessage **) &fences);
+    if (rc == 0) {
+        for (size_t i = 0; i < fences->n_partitions; i++)
+            if (fences->partitions[i] < self->partitions)
+                self->fenced[fences->partitions[i]] = true;
+        if (fences->n_partitions)
+            fl_info("handoff", "partitions still fenced from before the restart",
+                    "partitions=%zu", fences->n_partitions);
+        flow__cluster__flip__free_unpacked(fences, NULL);
+    }
+    else
+    if (rc != FL_E_NOTFOUND)
+        return rc;
+    return s_first_ring(self);
+}
+
+static void
+s_close(self_t *self)
+{
+    zsock_destroy(&self->service);
+    zsock_destroy(&self->geo);
+    zsock_destroy(&self->meta);
+    zsock_destroy(&self->source);
+    if (self->view)
+        flow__cluster__cluster_meta__free_unpacked(self->view, NULL);
+    if (self->retired) {
+        s_free_retired(self, true);
+        zlistx_destroy(&self->retired);
+    }
+    free(self->fenced);
+    free(self->held);
+    free(self->flipped);
+}
+
+static void
+s_handoff_task(zsock_t *pipe, void *arg)
+{
+    fl_handoff_args_t *args = arg;
+    self_t self = { .args = args, .node = args->node, .pipe = pipe };
+    zsock_signal(pipe, 0);
+    int rc = s_open(&self);
+    zsock_signal(pipe, rc ? 1 : 0);
+    if (rc) {
+        fl_error("handoff", "handoff thread cannot start", "error=%s", fl_err_name(rc));
+        s_close(&self);
+        return;
+    }
+    int64_t next_tick = zclock_mono();
+    bool done = false;
+    while (!done) {
+        zmq_pollitem_t items[] = {
+            { zsock_resolve(pipe), 0, ZMQ_POLLIN, 0 },
+            { zsock_resolve(self.service), 0, ZMQ_POLLIN, 0 },
+            { self.source ? zsock_resolve(self.source) : NULL, 0, ZMQ_POLLIN, 0 },
+        };
+        int64_t wait = next_tick - zclock_mono();
+        int n = zmq_poll(items, self.source ? 3 : 2, wait > 0 ? (long) wait : 0);
+        if (n < 0 && zmq_errno() != EINTR)
+            break;
+        if (items[0].revents & ZMQ_POLLIN) {
+            char *command = zstr_recv(pipe);
+            done = !command || streq(command, "$TERM");
+            zstr_free(&command);
+        }
+        while (!done && (zsock_events(self.service) & ZMQ_POLLIN))
+            s_on_service(&self);
+        while (!done && self.source && (zsock_events(self.source) & ZMQ_POLLIN))
+            s_on_source(&self);
+        if (!done && self.t.phase != PHASE_IDLE && !self.t.seq
+            && zclock_mono() >= self.t.not_before_ms)
+            s_transfer_tick(&self);
+        if (!done && zclock_mono() >= next_tick) {
+            s_tick(&self);
+            next_tick = zclock_mono() + TICK_MS;
+        }
+    }
+    s_close(&self);
+}
+
+zactor_t *
+fl_handoff_new(fl_handoff_args_t *args)
+{
+    return fl_actor_start(s_handoff_task, args);
+}

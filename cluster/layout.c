@@ -1,0 +1,96 @@
+/*  cluster/layout.c — see layout.h.  */
+#include "cluster/layout.h"
+#include "node/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int
+fl_layout_read(const Flow__Cluster__ClusterMeta *meta, fl_layout_t *layout)
+{
+    memset(layout, 0, sizeof *layout);
+    uint32_t p = meta->partitions;
+    if (p == 0 || meta->n_members == 0)
+        return FL_E_INVAL;
+    bool table = meta->n_owner_ids > 0;
+    if (table && (meta->n_owner_ids > FL_LAYOUT_IDS_MAX || meta->owners.len != 2 * (size_t) p))
+        return FL_E_INVAL;
+    layout->owner = calloc(p, sizeof *layout->owner);
+    if (!layout->owner)
+        return FL_E_NOMEM;
+    layout->partitions = p;
+    if (!table) {
+        layout->ids[0] = meta->members[0]->node_id;
+        layout->nids = 1;
+        return 0;
+    }
+    for (size_t i = 0; i < meta->n_owner_ids; i++)
+        layout->ids[i] = meta->owner_ids[i];
+    layout->nids = meta->n_owner_ids;
+    for (uint32_t i = 0; i < p; i++) {
+        const uint8_t *le = meta->owners.data + 2 * (size_t) i;
+        layout->owner[i] = (uint16_t) (le[0] | le[1] << 8);
+        if (layout->owner[i] >= layout->nids) {
+            fl_layout_release(layout);
+            return FL_E_INVAL;
+        }
+    }
+    return 0;
+}
+
+void
+fl_layout_release(fl_layout_t *layout)
+{
+    free(layout->owner);
+    layout->owner = NULL;
+}
+
+const char *
+fl_layout_owner(const fl_layout_t *layout, uint32_t partition)
+{
+    return partition < layout->partitions ? layout->ids[layout->owner[partition]] : NULL;
+}
+
+int
+fl_layout_set_owner(fl_layout_t *layout, uint32_t partition, const char *id)
+{
+    size_t i = 0;
+    while (i < layout->nids && strcmp(layout->ids[i], id) != 0)
+        i++;
+    if (i == FL_LAYOUT_IDS_MAX || partition >= layout->partitions)
+        return FL_E_INVAL;
+    if (i == layout->nids)
+        layout->ids[layout->nids++] = id;
+    layout->owner[partition] = (uint16_t) i;
+    return 0;
+}
+
+uint32_t
+fl_layout_owned(const fl_layout_t *layout, const char *node_id)
+{
+    uint32_t n = 0;
+    for (uint32_t p = 0; p < layout->partitions; p++)
+        n += strcmp(layout->ids[layout->owner[p]], node_id) == 0;
+    return n;
+}
+
+const Flow__Cluster__PartitionMove *
+fl_layout_move(const Flow__Cluster__ClusterMeta *meta, uint32_t partition)
+{
+    for (size_t i = 0; i < meta->n_moves; i++)
+        if (meta->moves[i]->partition == partition)
+            return meta->moves[i];
+    return NULL;
+}
+
+fl_ring_t *
+fl_layout_ring(const Flow__Cluster__ClusterMeta *meta, const char *local_id, const bool *fenced)
+{
+    fl_layout_t layout;
+    if (fl_layout_read(meta, &layout) != 0)
+        return NULL;
+    fl_ring_t *ring = fl_ring_new(local_id, layout.partitions, meta->epoch, layout.ids,
+                                  layout.nids, layout.owner, fenced);
+    fl_layout_release(&layout);
+    return ring;
+}

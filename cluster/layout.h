@@ -1,0 +1,58 @@
+/*  cluster/layout.h — the ring as the cluster's metadata holds it.
+ *
+ *  ClusterMeta keeps the owner of every partition as an index into a
+ *  short list of node ids (owner_ids, owners: P little-endian u16) and
+ *  the partitions on their way to a new owner (moves).  A layout is that
+ *  table unpacked, for the metadata thread that changes it and for the
+ *  threads that build ring snapshots from it.  A cluster created before
+ *  handoff existed has no table: its first member owns every partition.
+ *
+ *  The ids of a layout point into the metadata it was read from, or to
+ *  strings its user keeps alive as long as the layout.
+ */
+#ifndef FL_LAYOUT_H
+#define FL_LAYOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluster.pb-c.h"
+#include "cluster/ring.h"
+
+#define FL_LAYOUT_IDS_MAX 128
+
+typedef struct {
+    uint32_t partitions;
+    size_t nids;
+    const char *ids[FL_LAYOUT_IDS_MAX];
+    uint16_t *owner;                    /* per partition: index into ids */
+} fl_layout_t;
+
+/*  Reads META's ring into LAYOUT.  Errors: FL_E_INVAL (no partitions, no
+ *  members, or a table that does not fit them), FL_E_NOMEM.  */
+int fl_layout_read(const Flow__Cluster__ClusterMeta *meta, fl_layout_t *layout);
+
+void fl_layout_release(fl_layout_t *layout);
+
+/*  The node id of PARTITION's owner.  */
+const char *fl_layout_owner(const fl_layout_t *layout, uint32_t partition);
+
+/*  Makes ID (kept alive by the caller) PARTITION's owner.  Errors:
+ *  FL_E_INVAL (more than FL_LAYOUT_IDS_MAX distinct ids).  */
+int fl_layout_set_owner(fl_layout_t *layout, uint32_t partition, const char *id);
+
+/*  How many partitions NODE_ID owns.  */
+uint32_t fl_layout_owned(const fl_layout_t *layout, const char *node_id);
+
+/*  The move of PARTITION in META, or NULL when it is not moving.  */
+const Flow__Cluster__PartitionMove *fl_layout_move(const Flow__Cluster__ClusterMeta *meta,
+                                                   uint32_t partition);
+
+/*  The ring snapshot of META for LOCAL_ID, with FENCED (P flags or NULL)
+ *  marking this node's fenced partitions; NULL on bad metadata or no
+ *  memory.  */
+fl_ring_t *fl_layout_ring(const Flow__Cluster__ClusterMeta *meta, const char *local_id,
+                          const bool *fenced);
+
+#endif
