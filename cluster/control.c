@@ -195,7 +195,12 @@ s_forward(s_ctx_t *ctx, Flow__Request *req)
     out.principal = &operator_;
     out.route_key = (ProtobufCBinaryData) { route.key_len, (uint8_t *) route.key };
     zframe_t *frame = fl_envelope_pack(&out.base);
-    zframe_send(&frame, self->actors[a], 0);
+    if (!frame || zframe_send(&frame, self->actors[a], ZFRAME_DONTWAIT) != 0) {
+        zframe_destroy(&frame);
+        ctx->reply->status = FLOW__STATUS__UNAVAILABLE;
+        ctx->reply->message = "the actor is not taking requests; is the node stopping?";
+        return;
+    }
 
     /*  Replies to earlier forwards that timed out carry older seqs.  */
     zsock_set_rcvtimeo(self->actors[a], FORWARD_TIMEOUT_MS);

@@ -236,8 +236,10 @@ s_tell_geo(self_t *self, uint32_t partition, bool owned)
     u.partition_change = true;
     u.partition = partition;
     u.owned = owned;
+    /*  Never waits: while the node stops, the geo actor is gone first (it
+     *  indexes what it owns again at its next start).  */
     zframe_t *frame = fl_envelope_pack(&u.base);
-    if (frame && zframe_send(&frame, self->geo, 0) != 0)
+    if (frame && zframe_send(&frame, self->geo, ZFRAME_DONTWAIT) != 0)
         zframe_destroy(&frame);
 }
 

@@ -320,7 +320,12 @@ s_handle_forward(self_t *self, const Flow__Cluster__PeerRequest *req, zmq_msg_t 
         if (!self->actors[ar->actor])
             self->actors[ar->actor] = zsock_new_dealer(fl_actor_endpoint(ar->actor));
         zframe_t *frame = fl_envelope_pack(&ar->base);
-        zframe_send(&frame, self->actors[ar->actor], 0);
+        if (!frame || zframe_send(&frame, self->actors[ar->actor], ZFRAME_DONTWAIT) != 0) {
+            zframe_destroy(&frame);
+            zhashx_delete(self->forwards, (void *) (uintptr_t) ar->seq);
+            reply->status = FLOW__STATUS__UNAVAILABLE;
+            reply->message = "forward: the actor is not taking requests (node stopping?)";
+        }
     }
     bool sent = ar && reply->status == FLOW__STATUS__OK;
     if (ar)
@@ -353,7 +358,8 @@ s_handle_revoke(self_t *self, const Flow__Cluster__PeerRequest *req,
     p.revoked = r->revoked;
     p.n_revoked = r->n_revoked;
     zframe_t *frame = fl_envelope_pack(&p.base);
-    zframe_send(&frame, self->sessions, 0);
+    if (zframe_send(&frame, self->sessions, ZFRAME_DONTWAIT) != 0)
+        zframe_destroy(&frame);
     fl_info("peer", "sessions ended on another member", "sessions=%zu", r->n_revoked);
     flow__cluster__revocations__free_unpacked(r, NULL);
 }

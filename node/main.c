@@ -251,6 +251,11 @@ s_join(s_flowd_t *f)
     rc = fl_keys_adopt(&f->keys, join->cluster_key.data, join->secret.data);
     /*  The ring this node starts routing with, until its own metadata
      *  thread has caught up.  */
+    if (join->meta && join->meta->partitions != f->config.partitions) {
+        fl_info("node", "the cluster's partition count replaces this node's setting",
+                "partitions=%u setting=%" PRIu64, join->meta->partitions, f->config.partitions);
+        f->config.partitions = join->meta->partitions;
+    }
     if (join->meta) {
         zframe_t *copy = fl_envelope_pack(&join->meta->base);
         f->joined_meta = copy ? flow__cluster__cluster_meta__unpack(NULL, zframe_size(copy),

@@ -1,12 +1,16 @@
 /*  Clusters of real flowd processes on 127.0.0.1: membership agreed by
  *  consensus, joining with the join credential (and refusal without it),
- *  and metadata that survives a restart of every node.  Every wait is
- *  bounded; nothing is timed.
+ *  partitions handed to the nodes the placement gives them while clients
+ *  write, requests and searches through any node, leaving and removal,
+ *  and metadata and data that survive a restart of every node.  Clusters
+ *  are made with 64 partitions so that handoff ends quickly.  Every wait
+ *  is bounded; nothing is timed.
  */
 #include "tests/integration/harness.h"
 #include "tests/testlib.h"
 
 #include "cluster.pb-c.h"
+#include "storage/keyspace.h"
 
 #include <czmq.h>
 #include <signal.h>
@@ -14,7 +18,9 @@
 #include <unistd.h>
 
 #define WAIT_MS 30000
+#define MOVE_WAIT_MS 120000
 #define NODES_MAX 5
+#define PARTITIONS 64
 
 static char s_out[65536], s_err[4096];
 
@@ -69,7 +75,32 @@ s_settled(const fl_proc_t *node, size_t members)
     return false;
 }
 
-static const char *const s_fast[] = { "--pwhash-ops", "1", "--pwhash-mem-kb", "8", NULL };
+/*  Reads NODE's status until it knows MEMBERS members, all up, and no
+ *  partition moving, or MOVE_WAIT_MS passed; true when it did.  */
+static bool
+s_handed_off(const fl_proc_t *node, size_t members)
+{
+    for (int waited = 0; waited <= MOVE_WAIT_MS; waited += 100) {
+        if (s_status(node) == 0 && s_count("\"node_id\":\"n") == members + 1
+            && s_count("MEMBER_UP") == members && !strstr(s_out, "\"moves\":[{"))
+            return true;
+        usleep(100 * 1000);
+    }
+    return false;
+}
+
+/*  The epoch in s_out into OUT.  */
+static void
+s_epoch(char *out, size_t len)
+{
+    const char *e = strstr(s_out, "\"epoch\":");
+    out[0] = '\0';
+    if (e)
+        snprintf(out, len, "%.*s", (int) strcspn(e + 8, ",}"), e + 8);
+}
+
+static const char *const s_fast[] = { "--pwhash-ops", "1", "--pwhash-mem-kb", "8",
+                                      "--partitions", "64", NULL };
 
 static void
 s_start_joining(fl_proc_t *node, const char *data, const fl_proc_t *through)
@@ -77,7 +108,7 @@ s_start_joining(fl_proc_t *node, const char *data, const fl_proc_t *through)
     char key[sizeof through->data + 16];
     snprintf(key, sizeof key, "%.*s/keys/join.key", (int) sizeof through->data - 1, through->data);
     const char *flags[] = { "--join", through->peer, "--join-key", key, "--pwhash-ops", "1",
-                            "--pwhash-mem-kb", "8", NULL };
+                            "--pwhash-mem-kb", "8", "--handoff-rate-mb", "0", NULL };
     fl_node_start(node, data, flags);
 }
 
@@ -119,21 +150,19 @@ FL_TEST(a_first_node_creates_a_cluster_of_one_it_leads)
 FL_TEST(three_nodes_agree_on_members_leader_and_epoch)
 {
     fl_proc_t n[3];
-    fl_node_start(&n[0], NULL, NULL);
+    fl_node_start(&n[0], NULL, s_fast);
     FL_CHECK(s_settled(&n[0], 1));
     s_start_joining(&n[1], NULL, &n[0]);
     s_start_joining(&n[2], NULL, &n[1]);          /* through a follower */
     char cluster[3][64], leader[3][128], epoch[3][32];
+    FL_CHECK(s_handed_off(&n[0], 3));
     for (int i = 0; i < 3; i++) {
-        FL_CHECK(s_settled(&n[i], 3));
+        FL_CHECK(s_handed_off(&n[i], 3));
         s_field("cluster_id", cluster[i], sizeof cluster[i]);
         s_field("leader_id", leader[i], sizeof leader[i]);
-        const char *e = strstr(s_out, "\"epoch\":");
-        FL_CHECK(e != NULL);
-        snprintf(epoch[i], sizeof epoch[i], "%.*s", (int) strcspn(e + 8, ","), e + 8);
+        s_epoch(epoch[i], sizeof epoch[i]);
         FL_CHECK(strstr(s_out, n[0].node_id) && strstr(s_out, n[1].node_id)
                  && strstr(s_out, n[2].node_id));
-        FL_CHECK_INT(s_count("MEMBER_JOINING"), ==, 2);
     }
     FL_CHECK_STR(cluster[1], cluster[0]);
     FL_CHECK_STR(cluster[2], cluster[0]);
@@ -141,7 +170,8 @@ FL_TEST(three_nodes_agree_on_members_leader_and_epoch)
     FL_CHECK_STR(leader[2], leader[0]);
     FL_CHECK_STR(epoch[1], epoch[0]);
     FL_CHECK_STR(epoch[2], epoch[0]);
-    FL_CHECK_STR(epoch[0], "3");
+    /*  Two members added, then one epoch per partition that moved.  */
+    FL_CHECK_INT(atoi(epoch[0]), >, 3);
     /*  Three voters: the first five nodes vote.  */
     const char *v = strstr(s_out, "\"voters\":[");
     FL_CHECK(v != NULL);
@@ -157,28 +187,56 @@ FL_TEST(three_nodes_agree_on_members_leader_and_epoch)
         FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
 }
 
-FL_TEST(a_joined_node_forwards_to_the_member_that_holds_the_partitions)
+/*  The owner of PARTITION by NODE's ring into OUT.  */
+static void
+s_owner(const fl_proc_t *node, uint32_t partition, char *out, size_t len)
+{
+    char p[16];
+    snprintf(p, sizeof p, "%u", partition);
+    const char *argv[] = { fl_program("FLOWCTL_CLI"), "--control", node->control, "--key",
+                           node->admin_key, "--json", "cluster", "ring", "--partition", p,
+                           NULL };
+    FL_CHECK_INT(fl_run(argv, NULL, s_out, sizeof s_out, s_err, sizeof s_err), ==, 0);
+    s_field("owner", out, len);
+}
+
+FL_TEST(any_node_forwards_to_the_owner_of_the_partition)
 {
     fl_proc_t a, b;
-    fl_node_start(&a, NULL, NULL);
+    fl_node_start(&a, NULL, s_fast);
     FL_CHECK(s_settled(&a, 1));
     s_start_joining(&b, NULL, &a);
-    flow_t *flow = flow_new(b.client);
-    flow_pong_t pong;
-    FL_CHECK_INT(flow_ping(flow, FLOW__ACTOR__ACTOR_UNSPECIFIED, NULL, 0, &pong), ==, FLOW_OK);
-    FL_CHECK_STR(pong.node_id, b.node_id);
-    FL_CHECK_INT(flow_ping(flow, FLOW__ACTOR__ACTOR_USER, "someone", 7, &pong), ==, FLOW_OK);
-    FL_CHECK_STR(pong.node_id, a.node_id);
-    FL_CHECK_INT(flow_ping(flow, FLOW__ACTOR__ACTOR_EVENT, "0123456789abcdef", 16, &pong), ==,
-                 FLOW_OK);
-    FL_CHECK_STR(pong.node_id, a.node_id);
-    flow_destroy(&flow);
-
-    /*  The control socket acts on its own node's data only, and says so. */
-    const char *argv[] = { fl_program("FLOWCTL_CLI"), "--control", b.control, "--key",
-                           b.admin_key, "user", "show", "ann@example.com", NULL };
-    FL_CHECK_INT(fl_run(argv, NULL, s_out, sizeof s_out, s_err, sizeof s_err), !=, 0);
-    FL_CHECK(strstr(s_err, "is owned by node") && strstr(s_err, a.node_id));
+    FL_CHECK(s_handed_off(&a, 2));
+    FL_CHECK(s_handed_off(&b, 2));
+    const char *keys[] = { "someone", "0123456789abcdef", "ann@example.com", "x", "y", "z" };
+    bool on[2] = { false, false };
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        uint32_t p = fl_keyspace_partition(keys[k], strlen(keys[k]), PARTITIONS);
+        char owner[64];
+        s_owner(&a, p, owner, sizeof owner);
+        on[streq(owner, b.node_id)] = true;
+        for (int via = 0; via < 2; via++) {
+            flow_t *flow = flow_new(via ? b.client : a.client);
+            flow_pong_t pong;
+            FL_CHECK_INT(flow_ping(flow, FLOW__ACTOR__ACTOR_UNSPECIFIED, NULL, 0, &pong), ==,
+                         FLOW_OK);
+            FL_CHECK_STR(pong.node_id, via ? b.node_id : a.node_id);
+            FL_CHECK_INT(flow_ping(flow, FLOW__ACTOR__ACTOR_USER, keys[k], strlen(keys[k]),
+                                   &pong), ==, FLOW_OK);
+            FL_CHECK_STR(pong.node_id, owner);
+            flow_destroy(&flow);
+        }
+        /*  The control socket acts on its own node's data only, and says so. */
+        if (streq(keys[k], "ann@example.com")) {
+            const fl_proc_t *other = streq(owner, a.node_id) ? &b : &a;
+            const char *argv[] = { fl_program("FLOWCTL_CLI"), "--control", other->control,
+                                   "--key", other->admin_key, "user", "show", keys[k], NULL };
+            FL_CHECK_INT(fl_run(argv, NULL, s_out, sizeof s_out, s_err, sizeof s_err), !=, 0);
+            FL_CHECK(strstr(s_err, "is owned by node") && strstr(s_err, owner));
+        }
+    }
+    /*  Six keys over two nodes of about 32 partitions each.  */
+    FL_CHECK(on[0] || on[1]);
     FL_CHECK_INT(fl_node_stop(&b, SIGTERM), ==, 0);
     FL_CHECK_INT(fl_node_stop(&a, SIGTERM), ==, 0);
 }
@@ -186,11 +244,10 @@ FL_TEST(a_joined_node_forwards_to_the_member_that_holds_the_partitions)
 FL_TEST(a_node_without_the_join_credential_is_refused_and_nothing_changes)
 {
     fl_proc_t a;
-    fl_node_start(&a, NULL, NULL);
+    fl_node_start(&a, NULL, s_fast);
     FL_CHECK(s_settled(&a, 1));
     char before[64];
-    const char *e = strstr(s_out, "\"epoch\":");
-    snprintf(before, sizeof before, "%.*s", (int) strcspn(e + 8, ","), e + 8);
+    s_epoch(before, sizeof before);
 
     /*  The right member key, a wrong secret.  */
     char good[700], bad[700], text[256];
@@ -217,43 +274,11 @@ FL_TEST(a_node_without_the_join_credential_is_refused_and_nothing_changes)
     FL_CHECK(fl_node_log_has(&c, "joining needs the join credential"));
 
     FL_CHECK(s_settled(&a, 1));
-    e = strstr(s_out, "\"epoch\":");
-    FL_CHECK(e != NULL);
     char after[64];
-    snprintf(after, sizeof after, "%.*s", (int) strcspn(e + 8, ","), e + 8);
+    s_epoch(after, sizeof after);
     FL_CHECK_STR(after, before);
     FL_CHECK(fl_node_log_has(&a, "join refused: wrong join credential"));
     FL_CHECK_INT(fl_node_stop(&a, SIGTERM), ==, 0);
-}
-
-FL_TEST(the_cluster_comes_back_with_its_metadata_after_every_node_restarts)
-{
-    fl_proc_t n[3];
-    fl_node_start(&n[0], NULL, NULL);
-    FL_CHECK(s_settled(&n[0], 1));
-    s_start_joining(&n[1], NULL, &n[0]);
-    s_start_joining(&n[2], NULL, &n[0]);
-    FL_CHECK(s_settled(&n[0], 3));
-    char cluster[64];
-    s_field("cluster_id", cluster, sizeof cluster);
-    char data[3][sizeof n[0].data];
-    for (int i = 0; i < 3; i++) {
-        memcpy(data[i], n[i].data, sizeof data[i]);
-        FL_CHECK_INT(fl_node_stop(&n[i], i == 1 ? SIGKILL : SIGTERM), ==,
-                     i == 1 ? 128 + SIGKILL : 0);
-    }
-    /*  Restarted without --join: members already.  */
-    for (int i = 2; i >= 0; i--)
-        fl_node_start(&n[i], data[i], NULL);
-    for (int i = 0; i < 3; i++) {
-        FL_CHECK(s_settled(&n[i], 3));
-        char again[64];
-        s_field("cluster_id", again, sizeof again);
-        FL_CHECK_STR(again, cluster);
-        FL_CHECK(strstr(s_out, "\"epoch\":3") != NULL);
-    }
-    for (int i = 0; i < 3; i++)
-        FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
 }
 
 /*  ------------------------------------------------------------------
@@ -276,23 +301,96 @@ s_sign_up(flow_t *flow, const char *email, char *user_id, char *token)
     flow__reply__free_unpacked(reply, NULL);
 }
 
-static size_t
-s_nearby_ids(flow_t *flow, const char *token, char *ids, size_t len)
+/*  Creates an event of ANN's through FLOW at the given offset from Berlin;
+ *  its id into ID.  */
+static void
+s_create_event(flow_t *flow, const char *token, int i, uint32_t capacity, char *id)
 {
-    Flow__NearbyRequest q = FLOW__NEARBY_REQUEST__INIT;
-    q.lat = 52.52;
-    q.lon = 13.40;
-    q.radius_m = 5000;
+    Flow__EventDraft d = FLOW__EVENT_DRAFT__INIT;
+    Flow__Location loc = FLOW__LOCATION__INIT;
+    Flow__Pricing price = FLOW__PRICING__INIT;
+    char title[32];
+    snprintf(title, sizeof title, "Set %d", i);
+    d.title = title;
+    d.category = FLOW__CATEGORY__CATEGORY_MUSIC;
+    d.start_s = time(NULL) + 86400 + i * 60;
+    d.end_s = d.start_s + 3600;
+    d.time_zone = "Europe/Berlin";
+    loc.lat = 52.52 + (i % 7) * 0.001;
+    loc.lon = 13.405 + (i % 5) * 0.001;
+    d.location = &loc;
+    price.type = FLOW__PRICE_TYPE__PRICE_FREE;
+    d.pricing = &price;
+    d.capacity = capacity;
+    Flow__CreateEventRequest body = FLOW__CREATE_EVENT_REQUEST__INIT;
+    body.event = &d;
     Flow__Request req = FLOW__REQUEST__INIT;
-    req.body_case = FLOW__REQUEST__BODY_NEARBY;
-    req.nearby = &q;
+    req.body_case = FLOW__REQUEST__BODY_CREATE_EVENT;
+    req.create_event = &body;
     Flow__Reply *reply = NULL;
     FL_EXPECT(fl_call(flow, token, &req, &reply), FLOW_OK, "");
-    size_t n = reply->nearby->n_hits, at = 0;
-    ids[0] = '\0';
-    for (size_t i = 0; i < n; i++)
-        at += (size_t) snprintf(ids + at, len - at, "%s,", reply->nearby->hits[i]->event->id);
+    snprintf(id, 64, "%s", reply->event->id);
     flow__reply__free_unpacked(reply, NULL);
+}
+
+/*  The event's going count through FLOW; -1 when it cannot be read.  */
+static int
+s_going(flow_t *flow, const char *token, const char *id)
+{
+    Flow__GetEventRequest get = FLOW__GET_EVENT_REQUEST__INIT;
+    get.id = (char *) id;
+    Flow__Request g = FLOW__REQUEST__INIT;
+    g.body_case = FLOW__REQUEST__BODY_GET_EVENT;
+    g.get_event = &get;
+    Flow__Reply *reply = NULL;
+    if (fl_call(flow, token, &g, &reply) != FLOW_OK)
+        return -1;
+    int going = (int) reply->event->going;
+    flow__reply__free_unpacked(reply, NULL);
+    return going;
+}
+
+static flow_status_t
+s_rsvp(flow_t *flow, const char *token, const char *id)
+{
+    Flow__RsvpRequest rsvp = FLOW__RSVP_REQUEST__INIT;
+    rsvp.event_id = (char *) id;
+    rsvp.state = FLOW__RSVP_STATE__RSVP_GOING;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_RSVP;
+    req.rsvp = &rsvp;
+    return fl_call(flow, token, &req, NULL);
+}
+
+/*  Every hit of a 5 km search around Berlin through FLOW, paged by LIMIT,
+ *  as "id," in order into IDS; the number of hits.  */
+static size_t
+s_nearby_all(flow_t *flow, const char *token, uint32_t limit, char *ids, size_t len)
+{
+    char cursor[200] = "";
+    size_t n = 0, at = 0;
+    ids[0] = '\0';
+    for (int page = 0; page < 100; page++) {
+        Flow__NearbyRequest q = FLOW__NEARBY_REQUEST__INIT;
+        q.lat = 52.52;
+        q.lon = 13.40;
+        q.radius_m = 5000;
+        q.limit = limit;
+        q.cursor = cursor;
+        Flow__Request req = FLOW__REQUEST__INIT;
+        req.body_case = FLOW__REQUEST__BODY_NEARBY;
+        req.nearby = &q;
+        Flow__Reply *reply = NULL;
+        FL_EXPECT(fl_call(flow, token, &req, &reply), FLOW_OK, "");
+        FL_CHECK_INT(reply->nearby->n_missing_shards, ==, 0);
+        for (size_t i = 0; i < reply->nearby->n_hits; i++)
+            at += (size_t) snprintf(ids + at, len - at, "%s,", reply->nearby->hits[i]->event->id);
+        n += reply->nearby->n_hits;
+        snprintf(cursor, sizeof cursor, "%s", reply->nearby->next_cursor);
+        flow__reply__free_unpacked(reply, NULL);
+        if (!cursor[0])
+            break;
+    }
     return n;
 }
 
@@ -300,6 +398,8 @@ FL_TEST(data_created_through_any_node_is_read_alike_through_every_node)
 {
     fl_proc_t n[3];
     s_start_three(n);
+    for (int i = 0; i < 3; i++)
+        FL_CHECK(s_handed_off(&n[i], 3));
     flow_t *flow[3];
     for (int i = 0; i < 3; i++)
         flow[i] = flow_new(n[i].client);
@@ -307,62 +407,86 @@ FL_TEST(data_created_through_any_node_is_read_alike_through_every_node)
     s_sign_up(flow[1], "ann@example.com", ann, ann_token);
     s_sign_up(flow[2], "bob@example.com", bob, bob_token);
 
-    /*  Ann creates events through node 2 and node 1.  */
-    char ids[2][64];
-    for (int e = 0; e < 2; e++) {
-        Flow__EventDraft d = FLOW__EVENT_DRAFT__INIT;
-        Flow__Location loc = FLOW__LOCATION__INIT;
-        Flow__Pricing price = FLOW__PRICING__INIT;
-        d.title = e ? "Second set" : "First set";
-        d.category = FLOW__CATEGORY__CATEGORY_MUSIC;
-        d.start_s = time(NULL) + 86400 * (e + 1);
-        d.end_s = d.start_s + 3600;
-        d.time_zone = "Europe/Berlin";
-        loc.lat = 52.52 + e * 0.001;
-        loc.lon = 13.405;
-        d.location = &loc;
-        price.type = FLOW__PRICE_TYPE__PRICE_FREE;
-        d.pricing = &price;
-        d.capacity = 1;
-        Flow__CreateEventRequest body = FLOW__CREATE_EVENT_REQUEST__INIT;
-        body.event = &d;
-        Flow__Request req = FLOW__REQUEST__INIT;
-        req.body_case = FLOW__REQUEST__BODY_CREATE_EVENT;
-        req.create_event = &body;
-        Flow__Reply *reply = NULL;
-        FL_EXPECT(fl_call(flow[2 - e], ann_token, &req, &reply), FLOW_OK, "");
-        snprintf(ids[e], sizeof ids[e], "%s", reply->event->id);
-        flow__reply__free_unpacked(reply, NULL);
+    /*  Ann creates events through every node: their partitions are spread
+     *  over the three, and so are their entries in the geo index.  */
+    enum { EVENTS = 18 };
+    char ids[EVENTS][64];
+    for (int e = 0; e < EVENTS; e++)
+        s_create_event(flow[e % 3], ann_token, e, 1, ids[e]);
+    bool owner_seen[3] = { false, false, false };
+    for (int e = 0; e < EVENTS; e++) {
+        char owner[64];
+        s_owner(&n[0], fl_keyspace_partition(ids[e], strlen(ids[e]), PARTITIONS), owner,
+                sizeof owner);
+        for (int i = 0; i < 3; i++)
+            owner_seen[i] |= streq(owner, n[i].node_id);
     }
-    /*  Bob takes the one seat through node 0; the event says so on all.  */
-    Flow__RsvpRequest rsvp = FLOW__RSVP_REQUEST__INIT;
-    rsvp.event_id = ids[0];
-    rsvp.state = FLOW__RSVP_STATE__RSVP_GOING;
-    Flow__Request req = FLOW__REQUEST__INIT;
-    req.body_case = FLOW__REQUEST__BODY_RSVP;
-    req.rsvp = &rsvp;
-    FL_EXPECT(fl_call(flow[0], bob_token, &req, NULL), FLOW_OK, "");
-    char first[256] = "";
-    for (int i = 0; i < 3; i++) {
-        Flow__GetEventRequest get = FLOW__GET_EVENT_REQUEST__INIT;
-        get.id = ids[0];
-        Flow__Request g = FLOW__REQUEST__INIT;
-        g.body_case = FLOW__REQUEST__BODY_GET_EVENT;
-        g.get_event = &get;
-        Flow__Reply *reply = NULL;
-        FL_EXPECT(fl_call(flow[i], ann_token, &g, &reply), FLOW_OK, "");
-        FL_CHECK_STR(reply->event->title, "First set");
-        FL_CHECK_INT(reply->event->going, ==, 1);
-        flow__reply__free_unpacked(reply, NULL);
-        char found[256];
-        FL_CHECK_INT(s_nearby_ids(flow[i], bob_token, found, sizeof found), ==, 2);
-        if (i == 0)
-            snprintf(first, sizeof first, "%s", found);
-        FL_CHECK_STR(found, first);
-    }
+    FL_CHECK(owner_seen[0] && owner_seen[1] && owner_seen[2]);
+
+    /*  Bob takes the one seat of the first through node 0; every node
+     *  says so.  */
+    FL_EXPECT(s_rsvp(flow[0], bob_token, ids[0]), FLOW_OK, "");
+    for (int i = 0; i < 3; i++)
+        FL_CHECK_INT(s_going(flow[i], ann_token, ids[0]), ==, 1);
+
+    /*  The same exact search through every node, whole and paged.  */
+    static char first[EVENTS * 64], found[EVENTS * 64];
+    FL_CHECK_INT(s_nearby_all(flow[0], bob_token, 50, first, sizeof first), ==, EVENTS);
+    for (int i = 0; i < 3; i++)
+        for (uint32_t limit = 4; limit <= 50; limit += 46) {
+            FL_CHECK_INT(s_nearby_all(flow[i], bob_token, limit, found, sizeof found), ==,
+                         EVENTS);
+            FL_CHECK_STR(found, first);
+        }
+    for (int e = 0; e < EVENTS; e++)
+        FL_CHECK(strstr(first, ids[e]) != NULL);
     for (int i = 0; i < 3; i++)
         flow_destroy(&flow[i]);
     for (int i = 2; i >= 0; i--)
+        FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
+}
+
+FL_TEST(the_cluster_comes_back_with_its_metadata_and_data_after_every_node_restarts)
+{
+    fl_proc_t n[3];
+    s_start_three(n);
+    FL_CHECK(s_handed_off(&n[0], 3));
+    char cluster[64], epoch[32];
+    s_field("cluster_id", cluster, sizeof cluster);
+    s_epoch(epoch, sizeof epoch);
+    flow_t *flow = flow_new(n[1].client);
+    char ann[64], token[600], ids[8][64];
+    s_sign_up(flow, "ann@example.com", ann, token);
+    for (int i = 0; i < 8; i++) {
+        s_create_event(flow, token, i, 10, ids[i]);
+        FL_EXPECT(s_rsvp(flow, token, ids[i]), FLOW_OK, "");
+    }
+    flow_destroy(&flow);
+    char data[3][sizeof n[0].data];
+    for (int i = 0; i < 3; i++) {
+        memcpy(data[i], n[i].data, sizeof data[i]);
+        FL_CHECK_INT(fl_node_stop(&n[i], i == 1 ? SIGKILL : SIGTERM), ==,
+                     i == 1 ? 128 + SIGKILL : 0);
+    }
+    /*  Restarted without --join: members already.  */
+    for (int i = 2; i >= 0; i--)
+        fl_node_start(&n[i], data[i], NULL);
+    for (int i = 0; i < 3; i++) {
+        FL_CHECK(s_handed_off(&n[i], 3));
+        char again[64], epoch_again[32];
+        s_field("cluster_id", again, sizeof again);
+        s_epoch(epoch_again, sizeof epoch_again);
+        FL_CHECK_STR(again, cluster);
+        FL_CHECK_STR(epoch_again, epoch);
+    }
+    /*  Every acknowledged write, through every node.  */
+    for (int i = 0; i < 3; i++) {
+        flow = flow_new(n[i].client);
+        for (int e = 0; e < 8; e++)
+            FL_CHECK_INT(s_going(flow, token, ids[e]), ==, 1);
+        flow_destroy(&flow);
+    }
+    for (int i = 0; i < 3; i++)
         FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
 }
 
@@ -492,33 +616,43 @@ s_flowctl(const fl_proc_t *node, const char *a, const char *b, const char *c)
 FL_TEST(members_are_removed_through_any_member_and_leave_on_their_own)
 {
     fl_proc_t n[3];
-    fl_node_start(&n[0], NULL, NULL);
-    FL_CHECK(s_settled(&n[0], 1));
-    s_start_joining(&n[1], NULL, &n[0]);
-    s_start_joining(&n[2], NULL, &n[0]);
+    s_start_three(n);
     for (int i = 0; i < 3; i++)
-        FL_CHECK(s_settled(&n[i], 3));
+        FL_CHECK(s_handed_off(&n[i], 3));
+    flow_t *flow = flow_new(n[0].client);
+    char ann[64], token[600], ids[12][64];
+    s_sign_up(flow, "ann@example.com", ann, token);
+    for (int i = 0; i < 12; i++)
+        s_create_event(flow, token, i, 5, ids[i]);
 
-    /*  Removed through a follower, which passes it to the leader.  */
+    /*  Removed through a follower, which passes it to the leader: the
+     *  member owns partitions, so it leaves first, then stops.  */
     FL_CHECK_INT(s_flowctl(&n[1], "cluster", "remove", n[2].node_id), ==, 0);
+    FL_CHECK(strstr(s_out, "leaving") != NULL);
+    FL_CHECK_INT(fl_node_wait(&n[2]), ==, 0);
+    FL_CHECK(fl_node_log_has(&n[2], "left the cluster: every partition moved away"));
+    FL_CHECK(s_handed_off(&n[0], 2));
     FL_CHECK(strstr(s_out, n[2].node_id) == NULL);
-    FL_CHECK(s_settled(&n[0], 2));
-    FL_CHECK(strstr(s_out, "\"epoch\":4") != NULL);
-    FL_CHECK_INT(fl_node_stop(&n[2], SIGTERM), ==, 0);
 
-    /*  The member holding the partitions may not go; nobody unknown can.  */
-    FL_CHECK_INT(s_flowctl(&n[1], "cluster", "remove", n[0].node_id), !=, 0);
-    FL_CHECK(strstr(s_err, "holds partitions") != NULL);
+    /*  Nobody unknown can go.  */
     FL_CHECK_INT(s_flowctl(&n[0], "cluster", "remove", "n0000000000000000"), !=, 0);
     FL_CHECK(strstr(s_err, "no member") != NULL);
 
     /*  A member leaves on its own, and stops.  */
     FL_CHECK_INT(s_flowctl(&n[1], "cluster", "leave", NULL), ==, 0);
     FL_CHECK_INT(fl_node_wait(&n[1]), ==, 0);
-    FL_CHECK(s_settled(&n[0], 1));
+    FL_CHECK(s_handed_off(&n[0], 1));
     FL_CHECK(strstr(s_out, n[1].node_id) == NULL);
-    FL_CHECK(strstr(s_out, "\"epoch\":5") != NULL);
     FL_CHECK(strstr(s_out, "\"voters\":[\"") != NULL);
+
+    /*  The last member holds everything, and may not go.  */
+    FL_CHECK_INT(s_flowctl(&n[0], "cluster", "leave", NULL), !=, 0);
+    FL_CHECK(strstr(s_err, "only member") != NULL);
+    for (int i = 0; i < 12; i++)
+        FL_CHECK_INT(s_going(flow, token, ids[i]), ==, 0);
+    FL_CHECK_INT(s_flowctl(&n[0], "--json", "cluster", "ring"), ==, 0);
+    FL_CHECK(strstr(s_out, "\"owned\":64") != NULL);
+    flow_destroy(&flow);
     FL_CHECK_INT(fl_node_stop(&n[0], SIGTERM), ==, 0);
 }
 
@@ -545,14 +679,14 @@ FL_TEST(five_nodes_vote_the_sixth_stands_by_and_replaces_a_voter_that_leaves)
     FL_CHECK(s_settled(&n[0], 1));
     for (int i = 1; i < 6; i++)
         s_start_joining(&n[i], NULL, &n[i - 1]);
-    FL_CHECK(s_settled(&n[0], 6));
+    FL_CHECK(s_handed_off(&n[0], 6));
     FL_CHECK_INT(s_array_len("voters"), ==, 5);
     FL_CHECK_INT(s_array_len("standbys"), ==, 1);
     FL_CHECK(strstr(strstr(s_out, "\"standbys\":["), n[5].node_id) != NULL);
 
     FL_CHECK_INT(s_flowctl(&n[2], "cluster", "leave", NULL), ==, 0);
     FL_CHECK_INT(fl_node_wait(&n[2]), ==, 0);
-    FL_CHECK(s_settled(&n[0], 5));
+    FL_CHECK(s_handed_off(&n[0], 5));
     FL_CHECK_INT(s_array_len("voters"), ==, 5);
     FL_CHECK_INT(s_array_len("standbys"), ==, 0);
     FL_CHECK(strstr(strstr(s_out, "\"voters\":["), n[5].node_id) != NULL);
@@ -566,21 +700,166 @@ FL_TEST(the_ring_shows_owners_now_and_by_placement)
     fl_proc_t n[3];
     s_start_three(n);
     for (int i = 0; i < 3; i++)
-        FL_CHECK(s_settled(&n[i], 3));
+        FL_CHECK(s_handed_off(&n[i], 3));
     const char *argv[] = { fl_program("FLOWCTL_CLI"), "--control", n[1].control, "--key",
                            n[1].admin_key, "--json", "cluster", "ring", "--partition", "7",
-                           "--partition", "1023", NULL };
+                           "--partition", "63", NULL };
     FL_CHECK_INT(fl_run(argv, NULL, s_out, sizeof s_out, s_err, sizeof s_err), ==, 0);
-    /*  The creator owns all 1024 now; the placement spreads them.  */
-    FL_CHECK(strstr(s_out, "\"owned\":1024") != NULL);
+    /*  Handed off: every node owns what the placement makes it primary for. */
     FL_CHECK_INT(s_count("\"placed_primary\":"), ==, 3);
-    FL_CHECK_INT(s_count("\"placed_replica\":1024"), ==, 3);
+    FL_CHECK_INT(s_count("\"placed_replica\":64"), ==, 3);
+    uint32_t owned_total = 0;
+    for (const char *p = strstr(s_out, "\"owned\":"); p; p = strstr(p + 1, "\"owned\":")) {
+        uint32_t owned = (uint32_t) atoi(p + 8);
+        const char *placed = strstr(p, "\"placed_primary\":");
+        FL_CHECK(placed != NULL);
+        FL_CHECK_INT(owned, ==, (uint32_t) atoi(placed + 17));
+        FL_CHECK_INT(owned, >, 0);
+        owned_total += owned;
+    }
+    FL_CHECK_INT(owned_total, ==, PARTITIONS);
     FL_CHECK_INT(s_count("\"partition\":"), ==, 2);
     FL_CHECK_INT(s_count("\"owner\":\""), ==, 2);
     const char *bad[] = { fl_program("FLOWCTL_CLI"), "--control", n[1].control, "--key",
-                          n[1].admin_key, "cluster", "ring", "--partition", "1024", NULL };
+                          n[1].admin_key, "cluster", "ring", "--partition", "64", NULL };
     FL_CHECK_INT(fl_run(bad, NULL, s_out, sizeof s_out, s_err, sizeof s_err), !=, 0);
     FL_CHECK(strstr(s_err, "beyond the cluster's partition count") != NULL);
+    const char *transfers[] = { fl_program("FLOWCTL_CLI"), "--control", n[1].control, "--key",
+                                n[1].admin_key, "cluster", "transfers", NULL };
+    FL_CHECK_INT(fl_run(transfers, NULL, s_out, sizeof s_out, s_err, sizeof s_err), ==, 0);
+    FL_CHECK(strstr(s_out, "0 partitions moving") != NULL);
     for (int i = 2; i >= 0; i--)
+        FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
+}
+
+/*  ------------------------------------------------------------------
+ *  Growing while clients write  */
+
+/*  A client's writes while the cluster changes: events created and seats
+ *  taken, each remembered once acknowledged.  */
+typedef struct {
+    flow_t *flow[NODES_MAX];
+    size_t nflows;
+    char token[600];
+    char ids[400][64];
+    int going[400];
+    size_t nids;
+    size_t ops;
+} s_writer_t;
+
+/*  One write through a node in turn: a new event, or a seat at an event
+ *  made earlier.  A write that fails is not acknowledged and so not
+ *  remembered (it may or may not have happened).  */
+static void
+s_write_one(s_writer_t *w)
+{
+    flow_t *flow = w->flow[w->ops % w->nflows];
+    size_t op = w->ops++;
+    if (op % 3 == 0 && w->nids < 400) {
+        Flow__EventDraft d = FLOW__EVENT_DRAFT__INIT;
+        Flow__Location loc = FLOW__LOCATION__INIT;
+        Flow__Pricing price = FLOW__PRICING__INIT;
+        d.title = "Moving set";
+        d.category = FLOW__CATEGORY__CATEGORY_MUSIC;
+        d.start_s = time(NULL) + 86400;
+        d.end_s = d.start_s + 3600;
+        d.time_zone = "Europe/Berlin";
+        loc.lat = 52.5;
+        loc.lon = 13.4;
+        d.location = &loc;
+        price.type = FLOW__PRICE_TYPE__PRICE_FREE;
+        d.pricing = &price;
+        d.capacity = 100;
+        Flow__CreateEventRequest body = FLOW__CREATE_EVENT_REQUEST__INIT;
+        body.event = &d;
+        Flow__Request req = FLOW__REQUEST__INIT;
+        req.body_case = FLOW__REQUEST__BODY_CREATE_EVENT;
+        req.create_event = &body;
+        Flow__Reply *reply = NULL;
+        if (fl_call(flow, w->token, &req, &reply) == FLOW_OK) {
+            snprintf(w->ids[w->nids], sizeof w->ids[0], "%s", reply->event->id);
+            w->going[w->nids++] = 0;
+        }
+        if (reply)
+            flow__reply__free_unpacked(reply, NULL);
+    }
+    else
+    if (w->nids > 0) {
+        size_t e = op % w->nids;
+        if (w->going[e] == 0 && s_rsvp(flow, w->token, w->ids[e]) == FLOW_OK)
+            w->going[e] = 1;
+    }
+}
+
+/*  Writes while NODE's cluster has not settled with MEMBERS members and
+ *  nothing moving (bounded by MOVE_WAIT_MS); true when it settled.  */
+static bool
+s_write_until_handed_off(s_writer_t *w, const fl_proc_t *node, size_t members)
+{
+    for (int waited = 0; waited <= MOVE_WAIT_MS; waited += 50) {
+        for (int k = 0; k < 5; k++)
+            s_write_one(w);
+        if (s_status(node) == 0 && s_count("\"node_id\":\"n") == members + 1
+            && s_count("MEMBER_UP") == members && !strstr(s_out, "\"moves\":[{"))
+            return true;
+        usleep(50 * 1000);
+    }
+    return false;
+}
+
+/*  The partitions the placement gives NODE as primary, and those it owns. */
+static void
+s_ring_counts(const fl_proc_t *via, const char *node, uint32_t *owned, uint32_t *placed)
+{
+    FL_CHECK_INT(s_flowctl(via, "--json", "cluster", "ring"), ==, 0);
+    const char *p = strstr(s_out, node);
+    FL_CHECK(p != NULL);
+    *owned = (uint32_t) atoi(strstr(p, "\"owned\":") + 8);
+    *placed = (uint32_t) atoi(strstr(p, "\"placed_primary\":") + 17);
+}
+
+FL_TEST(a_fourth_and_fifth_node_join_while_clients_write_and_nothing_is_lost)
+{
+    static s_writer_t w;
+    fl_proc_t n[NODES_MAX];
+    s_start_three(n);
+    FL_CHECK(s_handed_off(&n[0], 3));
+    w.nflows = 3;
+    for (size_t i = 0; i < 3; i++)
+        w.flow[i] = flow_new(n[i].client);
+    char user[64];
+    s_sign_up(w.flow[0], "ann@example.com", user, w.token);
+    for (int k = 0; k < 30; k++)
+        s_write_one(&w);
+
+    for (int add = 3; add < NODES_MAX; add++) {
+        char epoch[32];
+        FL_CHECK_INT(s_status(&n[0]), ==, 0);
+        s_epoch(epoch, sizeof epoch);
+        s_start_joining(&n[add], NULL, &n[add - 1]);
+        FL_CHECK(s_write_until_handed_off(&w, &n[0], (size_t) add + 1));
+        /*  The new node took what the placement gives it, a share of about
+         *  P/(n+1), and the ring moved on by one epoch per move.  */
+        uint32_t owned, placed;
+        s_ring_counts(&n[0], n[add].node_id, &owned, &placed);
+        FL_CHECK_INT(owned, ==, placed);
+        FL_CHECK_INT(owned, >=, PARTITIONS / (add + 1) / 2);
+        FL_CHECK_INT(owned, <=, 2 * PARTITIONS / (add + 1));
+        for (int i = 0; i < add; i++) {
+            s_ring_counts(&n[0], n[i].node_id, &owned, &placed);
+            FL_CHECK_INT(owned, ==, placed);
+        }
+        FL_CHECK_INT(s_flowctl(&n[add], "cluster", "transfers", NULL), ==, 0);
+        FL_CHECK(strstr(s_out, " 0 partitions moving") != NULL);
+        w.flow[w.nflows++] = flow_new(n[add].client);
+    }
+    /*  Every acknowledged write, read through every node.  */
+    FL_CHECK_INT(w.nids, >, 10);
+    for (size_t i = 0; i < w.nflows; i++)
+        for (size_t e = 0; e < w.nids; e++)
+            FL_CHECK_INT(s_going(w.flow[i], w.token, w.ids[e]), ==, w.going[e]);
+    for (size_t i = 0; i < w.nflows; i++)
+        flow_destroy(&w.flow[i]);
+    for (int i = NODES_MAX - 1; i >= 0; i--)
         FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
 }
