@@ -32,7 +32,7 @@
 #include <sodium.h>
 
 #define TICK_MS 100
-#define CHUNK_BYTES (1u << 20)
+#define CHUNK_MAX_BYTES (16u << 20)
 #define REQUEST_TIMEOUT_MS 10000
 #define RETRY_MS 500
 #define META_TIMEOUT_MS 2000
@@ -101,6 +101,7 @@ typedef struct {
     uint64_t completed, bytes_moved;
     bool leave_asked;
     uint64_t rate;                      /* bytes per second, 0: no limit */
+    uint32_t chunk;                     /* bytes of records per chunk */
 } self_t;
 
 /*  ------------------------------------------------------------------
@@ -493,7 +494,7 @@ s_request_range(self_t *self, bool digest_only, const uint8_t *until, size_t unt
     pull.db = (char *) self->dbs[t->db];
     pull.from_start = t->from_start;
     pull.after = (ProtobufCBinaryData) { t->from_start ? 0 : t->after_len, t->after };
-    pull.max_bytes = CHUNK_BYTES;
+    pull.max_bytes = self->chunk;
     pull.digest_only = digest_only;
     pull.until = (ProtobufCBinaryData) { until_len, (uint8_t *) until };
     pull.to = (char *) s_me(self);
@@ -1086,8 +1087,8 @@ fl_handoff_chunk(const fl_node_t *node, const Flow__Cluster__TransferPull *pull,
     MDB_val until = { pull->until.len, pull->until.data };
     fl_keyspace_range_t range;
     s_collect_t collect = { chunk, 0 };
-    uint32_t max = pull->max_bytes && pull->max_bytes < 16 * CHUNK_BYTES ? pull->max_bytes
-                                                                         : CHUNK_BYTES;
+    uint32_t max = pull->max_bytes && pull->max_bytes < CHUNK_MAX_BYTES ? pull->max_bytes
+                                                                        : CHUNK_MAX_BYTES;
     int rc = fl_keyspace_range(txn, dbis[db], (uint16_t) pull->partition,
                                pull->from_start ? NULL : &after,
                                pull->until.len ? &until : NULL, pull->digest_only ? 0 : max,
@@ -1169,7 +1170,8 @@ static int
 s_open(self_t *self)
 {
     self->partitions = (uint32_t) self->node->config->partitions;
-    self->rate = self->node->config->handoff_rate_mb << 20;
+    self->rate = self->node->config->handoff_rate_kb << 10;
+    self->chunk = (uint32_t) (self->node->config->handoff_chunk_kb << 10);
     self->fenced = calloc(self->partitions, sizeof *self->fenced);
     self->held = calloc(self->partitions, sizeof *self->held);
     self->flipped = calloc(self->partitions, sizeof *self->flipped);

@@ -52,9 +52,12 @@ static const s_setting_t s_settings[] = {
       "consensus address host:port (port 0 picks a free one; kept after the first start)" },
     { "cluster/peer", "FLOW_PEER", "peer", STR(peer_endpoint),
       "node-to-node endpoint (CURVE; port * picks a free one; kept after the first start)" },
-    { "cluster/handoff_rate_mb", "FLOW_HANDOFF_RATE_MB", "handoff-rate-mb",
-      NUM(handoff_rate_mb, 0, 1048576),
-      "MiB/s a partition moving to this node may be copied at (0: no limit)" },
+    { "cluster/handoff_rate_kb", "FLOW_HANDOFF_RATE_KB", "handoff-rate-kb",
+      NUM(handoff_rate_kb, 0, 1ULL << 30),
+      "KiB/s partitions moving to this node are copied at, at most (0: no limit)" },
+    { "cluster/handoff_chunk_kb", "FLOW_HANDOFF_CHUNK_KB", "handoff-chunk-kb",
+      NUM(handoff_chunk_kb, 4, 16384),
+      "KiB of records per chunk of a moving partition" },
     { "cluster/join", "FLOW_JOIN", "join", STR(join),
       "join the cluster through this member's peer endpoint (first start only)" },
     { "cluster/join_key", "FLOW_JOIN_KEY", "join-key", STR(join_key),
@@ -101,7 +104,8 @@ fl_config_defaults(fl_config_t *cfg)
     snprintf(cfg->log_level, sizeof cfg->log_level, "info");
     cfg->partitions = 1024;
     cfg->replicas = 3;
-    cfg->handoff_rate_mb = 64;
+    cfg->handoff_rate_kb = 65536;
+    cfg->handoff_chunk_kb = 1024;
     snprintf(cfg->raft_address, sizeof cfg->raft_address, "127.0.0.1:7703");
     snprintf(cfg->peer_endpoint, sizeof cfg->peer_endpoint, "tcp://127.0.0.1:7701");
     cfg->map_size_mb = 64;

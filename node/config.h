@@ -35,7 +35,8 @@ typedef struct {
     char join[FL_CONFIG_STR_MAX];           /* a member's peer endpoint to join through; "" none */
     char join_key[FL_CONFIG_STR_MAX];       /* the join credential file */
     uint64_t partitions;          /* used when the cluster is created */
-    uint64_t handoff_rate_mb;     /* copying partitions to this node; 0: no limit */
+    uint64_t handoff_rate_kb;     /* copying partitions to this node; 0: no limit */
+    uint64_t handoff_chunk_kb;    /* records per chunk of a moving partition */
     uint64_t replicas;            /* owners per partition, used when the cluster is created */
     uint64_t map_size_mb;         /* initial LMDB map size */
     uint64_t request_max_bytes;   /* largest request frame accepted */

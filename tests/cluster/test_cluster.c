@@ -108,7 +108,7 @@ s_start_joining(fl_proc_t *node, const char *data, const fl_proc_t *through)
     char key[sizeof through->data + 16];
     snprintf(key, sizeof key, "%.*s/keys/join.key", (int) sizeof through->data - 1, through->data);
     const char *flags[] = { "--join", through->peer, "--join-key", key, "--pwhash-ops", "1",
-                            "--pwhash-mem-kb", "8", "--handoff-rate-mb", "0", NULL };
+                            "--pwhash-mem-kb", "8", "--handoff-rate-kb", "0", NULL };
     fl_node_start(node, data, flags);
 }
 
