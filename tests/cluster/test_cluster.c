@@ -863,3 +863,97 @@ FL_TEST(a_fourth_and_fifth_node_join_while_clients_write_and_nothing_is_lost)
     for (int i = NODES_MAX - 1; i >= 0; i--)
         FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
 }
+
+/*  ------------------------------------------------------------------
+ *  Transfers that a restart interrupts  */
+
+/*  Polls NODE's transfers until one it receives is copying with bytes
+ *  received (bounded); true when one was.  */
+static bool
+s_copying(const fl_proc_t *node)
+{
+    for (int waited = 0; waited <= MOVE_WAIT_MS; waited += 20) {
+        if (s_flowctl(node, "--json", "cluster", "transfers") == 0
+            && strstr(s_out, "\"phase\":\"copying\"") && strstr(s_out, "\"bytes\":"))
+            return true;
+        usleep(20 * 1000);
+    }
+    return false;
+}
+
+/*  Waits (bounded) until NODE's log holds NEEDLE.  */
+static bool
+s_logged(const fl_proc_t *node, const char *needle)
+{
+    for (int waited = 0; waited <= WAIT_MS; waited += 50) {
+        if (fl_node_log_has(node, needle))
+            return true;
+        usleep(50 * 1000);
+    }
+    return false;
+}
+
+FL_TEST(a_transfer_interrupted_by_a_restart_of_either_side_resumes)
+{
+    /*  Few, large partitions copied slowly in small chunks, so a restart
+     *  lands in the middle of one.  */
+    const char *first[] = { "--pwhash-ops", "1", "--pwhash-mem-kb", "8", "--partitions", "8",
+                            NULL };
+    fl_proc_t n[3];
+    fl_node_start(&n[0], NULL, first);
+    FL_CHECK(s_settled(&n[0], 1));
+    flow_t *flow = flow_new(n[0].client);
+    char user[64], token[600];
+    static char ids[240][64];
+    s_sign_up(flow, "ann@example.com", user, token);
+    for (int i = 0; i < 240; i++)
+        s_create_event(flow, token, i, 10, ids[i]);
+
+    char key[sizeof n[0].data + 16];
+    snprintf(key, sizeof key, "%s/keys/join.key", n[0].data);
+    const char *slow[] = { "--join", n[0].peer, "--join-key", key, "--pwhash-ops", "1",
+                           "--pwhash-mem-kb", "8", "--handoff-rate-kb", "24",
+                           "--handoff-chunk-kb", "4", NULL };
+    /*  The receiving side restarts.  */
+    fl_node_start(&n[1], NULL, slow);
+    FL_CHECK(s_copying(&n[1]));
+    char data[sizeof n[1].data];
+    memcpy(data, n[1].data, sizeof data);
+    FL_CHECK_INT(fl_node_stop(&n[1], SIGKILL), ==, 128 + SIGKILL);
+    fl_node_start(&n[1], data, slow + 4);
+    FL_CHECK(s_logged(&n[1], "resuming a partition's transfer"));
+    FL_CHECK(s_handed_off(&n[0], 2));
+
+    /*  The giving side restarts.  */
+    fl_proc_t *c = &n[2];
+    slow[1] = n[1].peer;
+    snprintf(key, sizeof key, "%s/keys/join.key", n[1].data);
+    fl_node_start(c, NULL, slow);
+    FL_CHECK(s_copying(c));
+    FL_CHECK_INT(s_flowctl(c, "--json", "cluster", "transfers"), ==, 0);
+    const char *from = strstr(s_out, "\"phase\":\"copying\"");
+    FL_CHECK(from != NULL);
+    /*  The transfer under way: its "from" is the last one before its phase. */
+    const char *giver = NULL;
+    for (const char *f = strstr(s_out, "\"from\":\""); f && f < from;
+         f = strstr(f + 1, "\"from\":\""))
+        giver = f + 8;
+    FL_CHECK(giver != NULL);
+    fl_proc_t *source = strncmp(giver, n[0].node_id, strlen(n[0].node_id)) == 0 ? &n[0] : &n[1];
+    memcpy(data, source->data, sizeof data);
+    FL_CHECK_INT(fl_node_stop(source, SIGKILL), ==, 128 + SIGKILL);
+    fl_node_start(source, data, NULL);
+    FL_CHECK(s_handed_off(&n[0], 3));
+    FL_CHECK(s_handed_off(c, 3));
+
+    /*  Nothing written before was lost on the way.  */
+    for (int i = 0; i < 3; i++) {
+        flow_t *via = flow_new(n[i].client);
+        for (int e = 0; e < 240; e++)
+            FL_CHECK_INT(s_going(via, token, ids[e]), ==, 0);
+        flow_destroy(&via);
+    }
+    flow_destroy(&flow);
+    for (int i = 2; i >= 0; i--)
+        FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
+}
