@@ -594,12 +594,10 @@ s_write_apply(MDB_txn *txn, void *arg)
     return rc;
 }
 
-/*  Keys of a chunk lie in the partition, after the position, in order,
- *  and no further than its last key.  */
-static bool
-s_chunk_valid(const self_t *self, const Flow__Cluster__TransferChunk *c, bool digest_only)
+bool
+fl_handoff_chunk_valid(const Flow__Cluster__TransferChunk *c, uint32_t partition,
+                       const uint8_t *after, size_t after_len, bool digest_only)
 {
-    const s_transfer_t *t = &self->t;
     if (c->n_keys != c->n_values || c->last_key.len > FL_KEYSPACE_KEY_MAX
         || c->digest.len != 32 || (!c->end && c->last_key.len == 0))
         return false;
@@ -607,12 +605,12 @@ s_chunk_valid(const self_t *self, const Flow__Cluster__TransferChunk *c, bool di
         return c->n_keys == 0;
     if (c->n_keys != c->count)
         return false;
-    const uint8_t *prev = t->from_start ? NULL : t->after;
-    size_t prev_len = t->after_len;
+    const uint8_t *prev = after;
+    size_t prev_len = after_len;
     for (size_t i = 0; i < c->n_keys; i++) {
         const ProtobufCBinaryData *k = &c->keys[i];
         if (k->len < FL_KEYSPACE_PREFIX || k->len > FL_KEYSPACE_KEY_MAX
-            || (uint32_t) (k->data[0] << 8 | k->data[1]) != t->partition)
+            || (uint32_t) (k->data[0] << 8 | k->data[1]) != partition)
             return false;
         if (prev) {
             size_t n = k->len < prev_len ? k->len : prev_len;
@@ -622,6 +620,13 @@ s_chunk_valid(const self_t *self, const Flow__Cluster__TransferChunk *c, bool di
         }
         prev = k->data;
         prev_len = k->len;
+    }
+    /*  And none past the range the chunk says it covers.  */
+    if (!c->end && prev && prev != after) {
+        size_t n = prev_len < c->last_key.len ? prev_len : c->last_key.len;
+        int cmp = memcmp(prev, c->last_key.data, n);
+        if (cmp > 0 || (cmp == 0 && prev_len > c->last_key.len))
+            return false;
     }
     return true;
 }
@@ -648,7 +653,8 @@ static void
 s_on_chunk(self_t *self, const Flow__Cluster__TransferChunk *c, bool digest_only)
 {
     s_transfer_t *t = &self->t;
-    if (!s_chunk_valid(self, c, digest_only)) {
+    if (!fl_handoff_chunk_valid(c, t->partition, t->from_start ? NULL : t->after, t->after_len,
+                                digest_only)) {
         fl_error("handoff", "the partition's owner sent a chunk outside its range; asking again",
                  "partition=%u from=%s", t->partition, t->from);
         t->not_before_ms = zclock_mono() + RETRY_MS;
@@ -1054,6 +1060,28 @@ s_collect(const MDB_val *key, const MDB_val *value, void *arg)
 }
 
 Flow__Status
+fl_handoff_pull_check(const Flow__Cluster__TransferPull *pull, uint32_t partitions, char *why,
+                      size_t whylen)
+{
+    const char *bad = NULL;
+    if (pull->partition >= partitions)
+        bad = "partition: beyond the cluster's partition count";
+    else
+    if (pull->after.len > FL_KEYSPACE_KEY_MAX || pull->until.len > FL_KEYSPACE_KEY_MAX)
+        bad = "after, until: longer than a key";
+    else
+    if (!pull->from_start && pull->after.len == 0)
+        bad = "after: missing, and not from the start";
+    else
+    if (strlen(pull->db) > 63)
+        bad = "db: too long";
+    if (!bad)
+        return FLOW__STATUS__OK;
+    snprintf(why, whylen, "pull: %s", bad);
+    return FLOW__STATUS__INVALID_ARGUMENT;
+}
+
+Flow__Status
 fl_handoff_chunk(const fl_node_t *node, const Flow__Cluster__TransferPull *pull,
                  Flow__Cluster__TransferChunk *chunk, char *why, size_t whylen)
 {
@@ -1066,11 +1094,11 @@ fl_handoff_chunk(const fl_node_t *node, const Flow__Cluster__TransferPull *pull,
     for (size_t i = 0; i < ndbs; i++)
         if (streq(names[i], pull->db))
             db = i;
-    if (pull->partition >= fl_ring_partitions(ring) || db == ndbs
-        || pull->after.len > FL_KEYSPACE_KEY_MAX || pull->until.len > FL_KEYSPACE_KEY_MAX
-        || (!pull->from_start && pull->after.len == 0)) {
-        snprintf(why, whylen, "pull: a partition, a partitioned database and keys of this "
-                 "cluster");
+    Flow__Status status = fl_handoff_pull_check(pull, fl_ring_partitions(ring), why, whylen);
+    if (status != FLOW__STATUS__OK)
+        return status;
+    if (db == ndbs) {
+        snprintf(why, whylen, "pull: db: not a partitioned database of this node");
         return FLOW__STATUS__INVALID_ARGUMENT;
     }
     if (!streq(fl_ring_owner(ring, pull->partition), node->node_id)) {
@@ -1178,7 +1206,8 @@ s_open(self_t *self)
     self->retired = zlistx_new();
     self->service = zsock_new(ZMQ_ROUTER);
     self->geo = zsock_new(ZMQ_PUSH);
-    if (!self->fenced || !self->held || !self->flipped || !self->retired || !self->service || !self->geo)
+    if (!self->fenced || !self->held || !self->flipped || !self->retired || !self->service
+        || !self->geo)
         return FL_E_NOMEM;
     /*  Until the metadata says otherwise, this node may hold anything.  */
     for (uint32_t p = 0; p < self->partitions; p++)

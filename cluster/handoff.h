@@ -63,9 +63,23 @@ Flow__Status fl_handoff_chunk(const fl_node_t *node, const Flow__Cluster__Transf
 
 void fl_handoff_chunk_release(Flow__Cluster__TransferChunk *chunk);
 
+/*  Whether PULL (from another node) asks for a range that can exist in a
+ *  cluster of PARTITIONS: OK, or INVALID_ARGUMENT with the reason in WHY
+ *  (WHYLEN bytes).  The database is checked by fl_handoff_chunk.  */
+Flow__Status fl_handoff_pull_check(const Flow__Cluster__TransferPull *pull, uint32_t partitions,
+                                   char *why, size_t whylen);
+
+/*  Whether CHUNK (from the old owner) fits what was asked: keys in
+ *  PARTITION, strictly after AFTER (AFTER_LEN bytes; NULL: from the
+ *  start), in order, not past the last key it covers, as many as it
+ *  counts; no records when DIGEST_ONLY.  */
+bool fl_handoff_chunk_valid(const Flow__Cluster__TransferChunk *chunk, uint32_t partition,
+                            const uint8_t *after, size_t after_len, bool digest_only);
+
 /*  Sends REQ to the handoff thread over *DEALER (made on first use) and
  *  waits up to TIMEOUT_MS for the reply; NULL when none came.  */
-Flow__Cluster__HandoffReply *fl_handoff_ask(zsock_t **dealer, const Flow__Cluster__HandoffRequest *req,
+Flow__Cluster__HandoffReply *fl_handoff_ask(zsock_t **dealer,
+                                            const Flow__Cluster__HandoffRequest *req,
                                             int timeout_ms);
 
 #endif

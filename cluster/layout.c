@@ -1,6 +1,7 @@
 /*  cluster/layout.c — see layout.h.  */
 #include "cluster/layout.h"
 #include "node/error.h"
+#include "storage/keyspace.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@ fl_layout_read(const Flow__Cluster__ClusterMeta *meta, fl_layout_t *layout)
 {
     memset(layout, 0, sizeof *layout);
     uint32_t p = meta->partitions;
-    if (p == 0 || meta->n_members == 0)
+    if (p == 0 || p > FL_KEYSPACE_MAX_PARTITIONS || meta->n_members == 0)
         return FL_E_INVAL;
     bool table = meta->n_owner_ids > 0;
     if (table && (meta->n_owner_ids > FL_LAYOUT_IDS_MAX || meta->owners.len != 2 * (size_t) p))

@@ -29,8 +29,9 @@ typedef struct {
     uint16_t *owner;                    /* per partition: index into ids */
 } fl_layout_t;
 
-/*  Reads META's ring into LAYOUT.  Errors: FL_E_INVAL (no partitions, no
- *  members, or a table that does not fit them), FL_E_NOMEM.  */
+/*  Reads META's ring into LAYOUT.  Errors: FL_E_INVAL (no partitions or
+ *  more than 65536, no members, or a table that does not fit them),
+ *  FL_E_NOMEM.  */
 int fl_layout_read(const Flow__Cluster__ClusterMeta *meta, fl_layout_t *layout);
 
 void fl_layout_release(fl_layout_t *layout);

@@ -2,12 +2,17 @@
  *
  *  The first byte picks the decoder: a PeerRequest (the peer socket
  *  accepts any CURVE client, so these bytes come from anyone who reaches
- *  it) run through the join check, with the revocations or the actor
- *  request it may carry decoded; a PeerReply as a joining node or a
- *  forwarding session reads it; or a framed consensus log entry as the
- *  metadata machine applies it.  Any crash, leak or undefined behaviour here is one another host
- *  could cause.
+ *  it) run through the join check, with the revocations, actor request,
+ *  metadata request or transfer pull it may carry decoded and checked; a
+ *  PeerReply as a joining node, a forwarding session or a node receiving
+ *  a partition reads it (the join's metadata made into a ring, a chunk
+ *  checked against a position taken from the input); or a framed
+ *  consensus log entry as the metadata machine applies it, its metadata
+ *  made into a ring.  Any crash, leak or undefined behaviour here is one
+ *  another host could cause.
  */
+#include "cluster/handoff.h"
+#include "cluster/layout.h"
 #include "cluster/meta.h"
 #include "cluster/peer.h"
 
@@ -36,6 +41,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (r)
                 flow__cluster__revocations__free_unpacked(r, NULL);
         }
+        if (req && (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_PULL
+                    || req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FENCE)) {
+            const ProtobufCBinaryData *b = req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_PULL
+                                         ? &req->pull : &req->fence;
+            Flow__Cluster__TransferPull *pull =
+                flow__cluster__transfer_pull__unpack(NULL, b->len, b->data);
+            char why[256];
+            if (pull) {
+                fl_handoff_pull_check(pull, 1024, why, sizeof why);
+                flow__cluster__transfer_pull__free_unpacked(pull, NULL);
+            }
+        }
+        if (req && req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_META) {
+            Flow__Cluster__MetaRequest *m =
+                flow__cluster__meta_request__unpack(NULL, req->meta.len, req->meta.data);
+            if (m)
+                flow__cluster__meta_request__free_unpacked(m, NULL);
+        }
         if (req && req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARD) {
             Flow__Cluster__ActorRequest *ar = flow__cluster__actor_request__unpack(
                 NULL, req->forward.len, req->forward.data);
@@ -49,12 +72,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (data[0] % 3 == 1) {
         Flow__Cluster__PeerReply *reply = flow__cluster__peer_reply__unpack(NULL, len, body);
         if (reply) {
-            fl_peer_join_reply_valid(reply);
+            if (fl_peer_join_reply_valid(reply) && reply->join->meta) {
+                fl_ring_t *ring = fl_layout_ring(reply->join->meta, "nfuzz", NULL);
+                fl_ring_destroy(&ring);
+            }
+            if (reply->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_CHUNK) {
+                const Flow__Cluster__TransferChunk *c = reply->chunk;
+                size_t cut = c->last_key.len / 2;
+                fl_handoff_chunk_valid(c, (uint32_t) (reply->seq % 1024),
+                                       cut ? c->last_key.data : NULL, cut, reply->seq & 1);
+            }
+            if (reply->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_META_REPLY) {
+                Flow__Cluster__MetaReply *m = flow__cluster__meta_reply__unpack(
+                    NULL, reply->meta_reply.len, reply->meta_reply.data);
+                if (m)
+                    flow__cluster__meta_reply__free_unpacked(m, NULL);
+            }
             flow__cluster__peer_reply__free_unpacked(reply, NULL);
         }
     }
     else {
         Flow__Cluster__MetaCommand *cmd = fl_meta_decode(body, len);
+        if (cmd && cmd->body_case == FLOW__CLUSTER__META_COMMAND__BODY_CREATE) {
+            fl_ring_t *ring = fl_layout_ring(cmd->create, "nfuzz", NULL);
+            fl_ring_destroy(&ring);
+        }
         if (cmd)
             flow__cluster__meta_command__free_unpacked(cmd, NULL);
     }
