@@ -137,7 +137,7 @@ main(int argc, char **argv)
             continue;
         }
         rc = fl_pings(node.client, runs[r].actor, runs[r].signed_in ? token : "",
-                      runs[r].window, s_requests, bench);
+                      runs[r].window, s_requests, NULL, 0, bench);
         s_report_ratio(bench, base);
         if (runs[r].signed_in && anonymous)
             printf("  ratio signed-in/anonymous throughput: %.2f\n",

@@ -8,7 +8,7 @@
  *  client library's one-call-at-a-time API does not hide the pipeline. */
 int
 fl_pings(const char *endpoint, Flow__Actor actor, const char *token, int window, int requests,
-         fl_bench_t *bench)
+         const char *const *keys, size_t nkeys, fl_bench_t *bench)
 {
     flow_t *flow = flow_new(endpoint);
     Flow__PingRequest ping = FLOW__PING_REQUEST__INIT;
@@ -24,8 +24,9 @@ fl_pings(const char *endpoint, Flow__Actor actor, const char *token, int window,
     fl_bench_start(bench);
     while (got < requests && rc == 0) {
         while (sent < requests && sent - got < window) {
-            char key[16];
-            snprintf(key, sizeof key, "k%d", sent);
+            char made[16];
+            snprintf(made, sizeof made, "k%d", sent);
+            const char *key = keys ? keys[(size_t) sent % nkeys] : made;
             ping.key.data = (uint8_t *) key;
             ping.key.len = strlen(key);
             req.id = (uint64_t) sent + 1;

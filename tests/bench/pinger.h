@@ -14,11 +14,12 @@
 /*  REQUESTS pings to ACTOR (UNSPECIFIED: answered by the session) at
  *  ENDPOINT with TOKEN ("" for none), WINDOW (1..FL_PINGS_WINDOW_MAX) in
  *  flight over one connection, as raw frames so the client library's
- *  one-call-at-a-time API does not hide the pipeline; each key differs,
- *  so routed pings spread over partitions.  Returns 0, or -1 when a ping
- *  failed (said on stderr).  */
+ *  one-call-at-a-time API does not hide the pipeline; the keys are KEYS
+ *  in turn (NKEYS of them), or with KEYS NULL each a new one, so routed
+ *  pings spread over partitions.  Returns 0, or -1 when a ping failed
+ *  (said on stderr).  */
 int fl_pings(const char *endpoint, Flow__Actor actor, const char *token, int window,
-             int requests, fl_bench_t *bench);
+             int requests, const char *const *keys, size_t nkeys, fl_bench_t *bench);
 
 /*  Reads `--flowd PATH` (default $FLOWD) and `--requests N` from ARGV;
  *  -1 after printing NAME's usage when either is missing or bad.  */
