@@ -490,6 +490,61 @@ FL_TEST(the_cluster_comes_back_with_its_metadata_and_data_after_every_node_resta
         FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
 }
 
+FL_TEST(a_search_names_the_node_that_did_not_answer_and_returns_the_others_hits)
+{
+    fl_proc_t n[3];
+    s_start_three(n);
+    for (int i = 0; i < 3; i++)
+        FL_CHECK(s_handed_off(&n[i], 3));
+    flow_t *flow = flow_new(n[0].client);
+    char ann[64], token[600], ids[18][64];
+    s_sign_up(flow, "ann@example.com", ann, token);
+    for (int e = 0; e < 18; e++)
+        s_create_event(flow, token, e, 10, ids[e]);
+    /*  How many of them node 2 owns: those go missing while it is frozen. */
+    int frozen_owns = 0;
+    for (int e = 0; e < 18; e++) {
+        char owner[64];
+        s_owner(&n[0], fl_keyspace_partition(ids[e], strlen(ids[e]), PARTITIONS), owner,
+                sizeof owner);
+        frozen_owns += streq(owner, n[2].node_id);
+    }
+    FL_CHECK_INT(kill(n[2].pid, SIGSTOP), ==, 0);
+    Flow__NearbyRequest q = FLOW__NEARBY_REQUEST__INIT;
+    q.lat = 52.52;
+    q.lon = 13.40;
+    q.radius_m = 5000;
+    q.limit = 50;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_NEARBY;
+    req.nearby = &q;
+    req.token = token;
+    Flow__Reply *reply = NULL;
+    /*  A budget of 1.5 s: the parts wait four fifths of it.  */
+    FL_CHECK_INT(flow_call(flow, &req, &reply, 1500), ==, FLOW_OK);
+    FL_CHECK(reply != NULL);
+    FL_CHECK_INT(reply->nearby->n_missing_shards, ==, 1);
+    FL_CHECK_STR(reply->nearby->missing_shards[0], n[2].node_id);
+    FL_CHECK_INT(reply->nearby->n_hits, ==, 18 - frozen_owns);
+    flow__reply__free_unpacked(reply, NULL);
+    FL_CHECK_INT(kill(n[2].pid, SIGCONT), ==, 0);
+    /*  Back: the whole answer again (bounded wait for the node to catch up). */
+    size_t hits = 0;
+    for (int tries = 0; tries < 100 && hits != 18; tries++) {
+        req.id = 0;
+        reply = NULL;
+        if (flow_call(flow, &req, &reply, 5000) == FLOW_OK)
+            hits = reply->nearby->n_missing_shards ? 0 : reply->nearby->n_hits;
+        if (reply)
+            flow__reply__free_unpacked(reply, NULL);
+        usleep(50 * 1000);
+    }
+    FL_CHECK_INT(hits, ==, 18);
+    flow_destroy(&flow);
+    for (int i = 2; i >= 0; i--)
+        FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
+}
+
 /*  A client that reaches a peer socket cannot pass requests to its
  *  actors: a forward needs the members' MAC.  */
 FL_TEST(a_forward_without_the_members_mac_is_refused)
