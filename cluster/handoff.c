@@ -40,6 +40,7 @@
 #define RETIRE_GRACE_MS 60000
 #define DBS_MAX 32
 #define WARN_EVERY_MS 10000
+#define FIRST_VIEW_MS 5000
 
 typedef enum {
     PHASE_IDLE,
@@ -427,7 +428,8 @@ s_transfer_pick(self_t *self)
                 if (streq(self->dbs[i], at->db))
                     t->db = i;
             t->from_start = at->from_start || !at->after.len;
-            memcpy(t->after, at->after.data, at->after.len);
+            if (at->after.len)
+                memcpy(t->after, at->after.data, at->after.len);
             t->after_len = at->after.len;
             fl_info("handoff", "resuming a partition's transfer", "partition=%u from=%s db=%s",
                     t->partition, t->from, at->db);
@@ -1157,8 +1159,45 @@ fl_handoff_chunk_release(Flow__Cluster__TransferChunk *chunk)
 /*  ------------------------------------------------------------------
  *  Life cycle  */
 
-/*  The first ring: the metadata this node recorded last, else what it
- *  was given (a join's), else this node alone or the older holder.  */
+/*  A copy of META (any thread's message).  */
+static Flow__Cluster__ClusterMeta *
+s_copy(const Flow__Cluster__ClusterMeta *meta)
+{
+    zframe_t *packed = fl_envelope_pack(&meta->base);
+    Flow__Cluster__ClusterMeta *copy = packed
+        ? flow__cluster__cluster_meta__unpack(NULL, zframe_size(packed), zframe_data(packed))
+        : NULL;
+    zframe_destroy(&packed);
+    return copy;
+}
+
+/*  The metadata thread's view, asked for up to FIRST_VIEW_MS; NULL when
+ *  it has none for this partition count yet.  */
+static Flow__Cluster__ClusterMeta *
+s_wait_view(self_t *self)
+{
+    Flow__Cluster__ClusterMeta *view = NULL;
+    for (int waited = 0; !view && waited <= FIRST_VIEW_MS; waited += 100) {
+        Flow__Cluster__MetaReply *reply = fl_meta_ask_status(&self->meta, ++self->next_seq,
+                                                             META_TIMEOUT_MS);
+        const Flow__Cluster__ClusterMeta *meta = reply && reply->cluster
+                                               ? reply->cluster->meta : NULL;
+        if (meta && meta->partitions == self->partitions && meta->n_owner_ids > 0)
+            view = s_copy(meta);
+        if (reply)
+            flow__cluster__meta_reply__free_unpacked(reply, NULL);
+        if (!view)
+            zclock_sleep(100);
+    }
+    return view;
+}
+
+/*  The first ring: the metadata this node recorded last; else what it was
+ *  given (a join's); else, for a member, what its metadata thread knows
+ *  (asked for a while); else this node alone (it creates a cluster), or
+ *  the holder of an older data directory.  A member that knows nothing
+ *  routes to no one until its metadata arrives: claiming partitions it
+ *  may not own would be worse.  */
 static int
 s_first_ring(self_t *self)
 {
@@ -1175,19 +1214,25 @@ s_first_ring(self_t *self)
         return rc;
     const fl_handoff_args_t *a = self->args;
     if (!self->view && a->initial && a->initial->partitions == self->partitions
-        && a->initial->n_owner_ids > 0) {
-        size_t len = flow__cluster__cluster_meta__get_packed_size(a->initial);
-        uint8_t *buf = malloc(len ? len : 1);
-        assert(buf);
-        flow__cluster__cluster_meta__pack(a->initial, buf);
-        self->view = flow__cluster__cluster_meta__unpack(NULL, len, buf);
-        free(buf);
-    }
-    if (self->view)
+        && a->initial->n_owner_ids > 0)
+        self->view = s_copy(a->initial);
+    if (!self->view && a->member && !(a->holder && a->holder[0]))
+        self->view = s_wait_view(self);
+    if (self->view) {
+        if ((rc = s_put(self, "ring", &self->view->base)) != 0)
+            return rc;
         return s_publish_view(self);
-    fl_ring_t *ring = a->holder && a->holder[0]
-        ? fl_ring_new_held_by(s_me(self), a->holder, self->partitions, 1)
-        : fl_ring_new_single(s_me(self), self->partitions, 1);
+    }
+    fl_ring_t *ring = NULL;
+    if (a->holder && a->holder[0])
+        ring = fl_ring_new_held_by(s_me(self), a->holder, self->partitions, 1);
+    else
+    if (a->member) {
+        fl_warn("handoff", "no cluster metadata yet; routing nothing until it comes", NULL);
+        ring = fl_ring_new_held_by(s_me(self), "(metadata pending)", self->partitions, 0);
+    }
+    else
+        ring = fl_ring_new_single(s_me(self), self->partitions, 1);
     if (!ring)
         return FL_E_NOMEM;
     s_publish(self, ring);

@@ -47,6 +47,7 @@ typedef struct {
      *  reply's, or NULL (a node that creates a cluster owns everything). */
     const Flow__Cluster__ClusterMeta *initial;
     const char *holder;                 /* or, from older data directories: who holds all */
+    bool member;                        /* a member of a cluster it did not create */
 } fl_handoff_args_t;
 
 /*  Starts the handoff thread; returns once the first ring is published.

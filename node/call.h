@@ -46,6 +46,7 @@ typedef struct fl_call_t {
     Flow__Reply reply;
     Flow__Actor actor;              /* the actor running the handler */
     uint32_t partition;
+    int64_t now_s;                  /* the clock its sender fixed (a scattered search), or 0 */
     char route_key[256];            /* the key the request was routed by, as text */
     MDB_txn *txn;                   /* write handlers: the call's transaction */
     void *state;                    /* the actor's own state, if it shares it */

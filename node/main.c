@@ -394,7 +394,8 @@ s_start(s_flowd_t *f)
     pthread_rwlock_init(&f->ring_lock, NULL);
     f->node.ring_lock = &f->ring_lock;
     f->handoff_args = (fl_handoff_args_t) { .node = &f->node, .keys = &f->keys,
-                                            .initial = f->joined_meta, .holder = f->holder };
+                                            .initial = f->joined_meta, .holder = f->holder,
+                                            .member = f->joined };
     f->handoff = fl_handoff_new(&f->handoff_args);
     if (f->joined_meta)
         flow__cluster__cluster_meta__free_unpacked(f->joined_meta, NULL);

@@ -359,7 +359,7 @@ fl_geo_nearby(fl_call_t *call)
 {
     self_t *self = call->state;
     const Flow__NearbyRequest *r = call->request->nearby;
-    s_window_t window = { FL_WHEN_ANY, zclock_time() / 1000 };
+    s_window_t window = { FL_WHEN_ANY, call->now_s ? call->now_s : zclock_time() / 1000 };
     if (r->when[0])
         fl_when_parse(r->when, &window.when);
     int categories[FL_GEO_QUERY_CATEGORIES_MAX];
@@ -439,7 +439,7 @@ s_merged_cmp(const void *a, const void *b, void *sort)
 
 void
 fl_geo_merge(const Flow__NearbyRequest *req, Flow__NearbyReply *const *parts, size_t n,
-             Flow__NearbyHit **hits, char *cursor, Flow__NearbyReply *out)
+             int64_t now_s, Flow__NearbyHit **hits, char *cursor, Flow__NearbyReply *out)
 {
     size_t total = 0, limit = fl_geo_limit(req);
     bool more = false;
@@ -480,11 +480,8 @@ fl_geo_merge(const Flow__NearbyRequest *req, Flow__NearbyReply *const *parts, si
     zhashx_destroy(&seen);
     cursor[0] = '\0';
     if (more && out->n_hits > 0) {
-        int64_t now_s = fl_geo_cursor_clock(req->cursor);
-        for (size_t i = 0; i < n && now_s < 0; i++)
-            now_s = fl_geo_cursor_clock(parts[i]->next_cursor);
-        fl_geo_cursor_after(sort, now_s >= 0 ? now_s : zclock_time() / 1000,
-                            &all[last].key, cursor);
+        int64_t clock = fl_geo_cursor_clock(req->cursor);
+        fl_geo_cursor_after(sort, clock >= 0 ? clock : now_s, &all[last].key, cursor);
     }
     out->next_cursor = cursor;
     free(all);
@@ -525,6 +522,7 @@ s_on_request(self_t *self)
     fl_call_init(&call, self->node, in ? in->request : NULL, FLOW__ACTOR__ACTOR_GEO,
                  in ? in->partition : 0);
     call.principal = in ? in->principal : NULL;
+    call.now_s = in ? in->now_s : 0;
     call.state = self;
     const fl_request_def_t *def = in && in->request ? fl_requests_find(in->request->body_case)
                                                     : NULL;

@@ -43,10 +43,11 @@ fl_handler_fn fl_geo_nearby;
  *  of some of the events: the first `limit` hits in REQ's order, an event
  *  that two parts hold (while its partition moves) once, and in CURSOR
  *  (FL_GEO_CURSOR_MAX bytes) the cursor after the last when more follow.
- *  OUT's hits (HITS, room for REQ's limit) point into PARTS; its
- *  next_cursor is CURSOR.  */
+ *  NOW_S is the clock every part scored a first page with (REQ's cursor
+ *  carries it on later pages).  OUT's hits (HITS, room for REQ's limit)
+ *  point into PARTS; its next_cursor is CURSOR.  */
 void fl_geo_merge(const Flow__NearbyRequest *req, Flow__NearbyReply *const *parts, size_t n,
-                  Flow__NearbyHit **hits, char *cursor, Flow__NearbyReply *out);
+                  int64_t now_s, Flow__NearbyHit **hits, char *cursor, Flow__NearbyReply *out);
 
 /*  The page size of REQ.  */
 size_t fl_geo_limit(const Flow__NearbyRequest *req);

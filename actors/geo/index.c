@@ -1699,8 +1699,11 @@ fl_geo_cursor_after(fl_geo_sort_t sort, int64_t now_s, const fl_geo_hit_t *last,
 int64_t
 fl_geo_cursor_clock(const char *cursor)
 {
-    uint64_t b;
-    if (!cursor || cursor[0] != 'r' || strlen(cursor) < 38 || !s_hex(cursor + 19, 16, &b))
+    uint64_t a, b;
+    char id[FL_GEO_ID_MAX];
+    if (!cursor || cursor[0] != 'r' || strlen(cursor) < 38 || cursor[1] != '.'
+        || cursor[18] != '.' || cursor[35] != '.' || !s_hex(cursor + 2, 16, &a)
+        || !s_hex(cursor + 19, 16, &b) || !s_hex_id(cursor + 36, id))
         return -1;
     return (int64_t) b;
 }

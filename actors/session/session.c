@@ -75,6 +75,7 @@ struct s_gather_t {
     size_t type;
     int64_t started_us;
     Flow__NearbyRequest *nearby;        /* the client's, for the merge */
+    int64_t now_s;                      /* the clock every part scores with */
     size_t expected, answered;
     Flow__ServerMessage *parts[OWNERS_MAX];
     size_t nparts;
@@ -838,7 +839,7 @@ s_gather_finish(self_t *self, s_gather_t *g)
         reply.message = g->error_text;
     }
     else {
-        fl_geo_merge(g->nearby, parts, n, hits, cursor, &merged);
+        fl_geo_merge(g->nearby, parts, n, g->now_s, hits, cursor, &merged);
         merged.missing_shards = g->missing;
         merged.n_missing_shards = g->nmissing;
         reply.body_case = FLOW__REPLY__BODY_NEARBY;
@@ -911,6 +912,7 @@ s_scatter(self_t *self, zframe_t *identity, Flow__Request *req, const fl_request
     zframe_destroy(&copy);
     assert(g->nearby);
     g->expected = n;
+    g->now_s = zclock_time() / 1000;
     int64_t part_deadline = started_us + (deadline_us - started_us) * 4 / 5;
     for (size_t i = 0; i < n; i++) {
         uint64_t seq = ++self->next_seq;
@@ -919,6 +921,7 @@ s_scatter(self_t *self, zframe_t *identity, Flow__Request *req, const fl_request
         out.actor = FLOW__ACTOR__ACTOR_GEO;
         out.ring_epoch = fl_ring_epoch(ring);
         out.deadline_us = part_deadline;
+        out.now_s = g->now_s;
         out.request = req;
         out.principal = (Flow__Cluster__Principal *) principal;
         zframe_t *frame = fl_envelope_pack(&out.base);

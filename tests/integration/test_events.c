@@ -824,18 +824,20 @@ s_standing(flow_t *flow, const s_user_t *viewer, const char *user)
     return st;
 }
 
-/*  Reads USER's standing until it has WANT attendee ratings and WANT_REVIEWS
- *  organizer reviews, or TOLD_WAIT_MS passed; returns the last read.  */
+/*  Reads USER's standing until it has WANT attendee ratings averaging
+ *  WANT_RATING and WANT_REVIEWS organizer reviews, or TOLD_WAIT_MS
+ *  passed; returns the last read.  */
 static Flow__Standing *
 s_standing_when(flow_t *flow, const s_user_t *viewer, const char *user, uint32_t want,
-                uint32_t want_reviews)
+                uint32_t want_reviews, double want_rating)
 {
     Flow__Standing *st = NULL;
     for (int waited = 0; waited <= TOLD_WAIT_MS; waited += 20) {
         if (st)
             flow__standing__free_unpacked(st, NULL);
         st = s_standing(flow, viewer, user);
-        if (st->attendee_ratings == want && st->organizer_reviews == want_reviews)
+        if (st->attendee_ratings == want && st->organizer_reviews == want_reviews
+            && fabs(st->attendee_rating - want_rating) < 1e-9)
             break;
         usleep(20 * 1000);
     }
@@ -903,7 +905,7 @@ FL_TEST(attendee_ratings_become_the_users_standing_and_admit_to_rated_events)
     FL_EXPECT(s_rate(flow, &ann, second, bob.user_id, 2), FLOW_OK, "");
     FL_EXPECT(s_rate(flow, &ann, second, bob.user_id, 4), FLOW_OK, "");
 
-    Flow__Standing *st = s_standing_when(flow, &cat, bob.user_id, 2, 0);
+    Flow__Standing *st = s_standing_when(flow, &cat, bob.user_id, 2, 0, 4.5);
     FL_CHECK_INT(st->attendee_ratings, ==, 2);
     FL_CHECK(fabs(st->attendee_rating - 4.5) < 1e-9);
     flow__standing__free_unpacked(st, NULL);
@@ -951,7 +953,7 @@ FL_TEST(reviews_of_an_organizers_events_make_the_organizers_rating)
     FL_EXPECT(s_check_in(flow, &ann, second, cat.user_id), FLOW_OK, "");
     FL_EXPECT(s_review(flow, &bob, first, 4, "Good"), FLOW_OK, "");
     FL_EXPECT(s_review(flow, &cat, second, 2, "Meh"), FLOW_OK, "");
-    Flow__Standing *st = s_standing_when(flow, &bob, ann.user_id, 0, 2);
+    Flow__Standing *st = s_standing_when(flow, &bob, ann.user_id, 0, 2, 0);
     FL_CHECK_INT(st->organizer_reviews, ==, 2);
     FL_CHECK(fabs(st->organizer_rating - 3.0) < 1e-9);
     flow__standing__free_unpacked(st, NULL);
