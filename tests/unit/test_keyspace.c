@@ -441,3 +441,458 @@ FL_TEST(checksum_ignores_other_partitions)
     FL_CHECK(memcmp(before, after, 32) == 0);
     fl_store_destroy(&store);
 }
+
+/*  ---------------------------------------------------------------------
+ *  Ranges: pieces of a partition, as a handoff sends and checks them.
+ */
+
+/*  The key of PARTITION with SUFFIX, in BUF.  */
+static MDB_val
+s_key(uint16_t partition, const char *suffix, uint8_t buf[FL_KEYSPACE_KEY_MAX])
+{
+    int len = fl_keyspace_key(partition, suffix, strlen(suffix), buf, FL_KEYSPACE_KEY_MAX);
+    FL_CHECK_INT(len, >, 0);
+    return (MDB_val) { .mv_size = (size_t) len, .mv_data = buf };
+}
+
+/*  Key and value bytes of record I of PARTITION as s_fill writes it.  */
+static uint64_t
+s_fill_bytes(uint16_t partition, unsigned i)
+{
+    char suffix[32], value[128];
+    int slen = snprintf(suffix, sizeof suffix, "k%06u", i);
+    int vlen = snprintf(value, sizeof value, "%u/%u %0100u", partition, i, i);
+    return (uint64_t) (FL_KEYSPACE_PREFIX + slen + vlen);
+}
+
+/*  The suffixes of the records a range visits, in order.  */
+typedef struct {
+    uint16_t partition;
+    size_t n;
+    char suffix[PER_PARTITION + 1][16];
+    uint64_t bytes;
+    size_t stop_after;
+} s_seen_t;
+
+static int
+s_seen_visit(const MDB_val *key, const MDB_val *value, void *arg)
+{
+    s_seen_t *seen = arg;
+    FL_CHECK_INT(fl_keyspace_key_partition(key), ==, seen->partition);
+    FL_CHECK_INT(key->mv_size, <, FL_KEYSPACE_PREFIX + sizeof seen->suffix[0]);
+    FL_CHECK_INT(seen->n, <, PER_PARTITION + 1);
+    char *suffix = seen->suffix[seen->n];
+    memcpy(suffix, (const uint8_t *) key->mv_data + FL_KEYSPACE_PREFIX,
+           key->mv_size - FL_KEYSPACE_PREFIX);
+    suffix[key->mv_size - FL_KEYSPACE_PREFIX] = '\0';
+    if (seen->n > 0)
+        FL_CHECK(strcmp(seen->suffix[seen->n - 1], suffix) < 0);
+    seen->n++;
+    seen->bytes += key->mv_size + value->mv_size;
+    if (seen->stop_after && seen->n == seen->stop_after)
+        return 42;
+    return 0;
+}
+
+/*  True when SEEN holds records FIRST .. FIRST + COUNT - 1 of s_fill.  */
+static bool
+s_seen_run(const s_seen_t *seen, unsigned first, size_t count)
+{
+    if (seen->n != count)
+        return false;
+    for (size_t i = 0; i < count; i++) {
+        char want[16];
+        snprintf(want, sizeof want, "k%06u", first + (unsigned) i);
+        if (strcmp(seen->suffix[i], want) != 0)
+            return false;
+    }
+    return true;
+}
+
+static int
+s_range(fl_store_t *store, MDB_dbi dbi, uint16_t partition, const MDB_val *after,
+        const MDB_val *until, uint64_t max_bytes, s_seen_t *seen, fl_keyspace_range_t *out)
+{
+    MDB_txn *txn = NULL;
+    FL_CHECK_INT(fl_store_read_begin(store, &txn), ==, 0);
+    int rc = fl_keyspace_range(txn, dbi, partition, after, until, max_bytes,
+                               seen ? s_seen_visit : NULL, seen, out);
+    fl_store_read_end(store, &txn);
+    return rc;
+}
+
+/*  True when OUT's last is the key of PARTITION with SUFFIX.  */
+static bool
+s_last_is(const fl_keyspace_range_t *out, uint16_t partition, const char *suffix)
+{
+    uint8_t buf[FL_KEYSPACE_KEY_MAX];
+    MDB_val key = s_key(partition, suffix, buf);
+    return out->last_len == key.mv_size && memcmp(out->last, buf, key.mv_size) == 0;
+}
+
+FL_TEST(range_without_bounds_covers_the_whole_partition_alone)
+{
+    MDB_dbi dbi;
+    fl_store_t *store = s_open_layout("range_whole", &dbi);
+    static const uint16_t partitions[] = { 0, 1, 0x00ff, 0x0100, 65535 };
+    for (size_t i = 0; i < sizeof partitions / sizeof partitions[0]; i++) {
+        uint16_t p = partitions[i];
+        uint64_t bytes = 0;
+        for (unsigned r = 0; r < PER_PARTITION; r++)
+            bytes += s_fill_bytes(p, r);
+        s_seen_t seen = { .partition = p };
+        fl_keyspace_range_t out;
+        FL_CHECK_INT(s_range(store, dbi, p, NULL, NULL, 0, &seen, &out), ==, 0);
+        FL_CHECK(s_seen_run(&seen, 0, PER_PARTITION));
+        FL_CHECK(out.end);
+        FL_CHECK_INT(out.count, ==, PER_PARTITION);
+        FL_CHECK_INT(out.bytes, ==, bytes);
+        FL_CHECK_INT(seen.bytes, ==, bytes);
+        FL_CHECK(s_last_is(&out, p, "k000299"));
+        uint8_t sum[32];
+        size_t count = 0;
+        s_checksum(store, dbi, p, sum, &count);
+        FL_CHECK_INT(count, ==, PER_PARTITION);
+        FL_CHECK(memcmp(out.sum, sum, 32) == 0);
+    }
+    fl_store_destroy(&store);
+}
+
+FL_TEST(range_starts_strictly_after_its_after_key)
+{
+    MDB_dbi dbi;
+    fl_store_t *store = s_open_layout("range_after", &dbi);
+    uint8_t buf[FL_KEYSPACE_KEY_MAX];
+
+    MDB_val after = s_key(1, "k000009", buf);
+    s_seen_t seen = { .partition = 1 };
+    fl_keyspace_range_t out;
+    FL_CHECK_INT(s_range(store, dbi, 1, &after, NULL, 0, &seen, &out), ==, 0);
+    FL_CHECK(s_seen_run(&seen, 10, PER_PARTITION - 10));
+    FL_CHECK_INT(out.count, ==, PER_PARTITION - 10);
+    FL_CHECK(out.end);
+
+    /*  No record "k000009x": the range starts at the next greater key.  */
+    after = s_key(1, "k000009x", buf);
+    seen = (s_seen_t) { .partition = 1 };
+    FL_CHECK_INT(s_range(store, dbi, 1, &after, NULL, 0, &seen, &out), ==, 0);
+    FL_CHECK(s_seen_run(&seen, 10, PER_PARTITION - 10));
+    FL_CHECK_INT(out.count, ==, PER_PARTITION - 10);
+
+    /*  After the partition's last record: nothing, and the end.  */
+    after = s_key(1, "k000299", buf);
+    seen = (s_seen_t) { .partition = 1 };
+    FL_CHECK_INT(s_range(store, dbi, 1, &after, NULL, 0, &seen, &out), ==, 0);
+    FL_CHECK_INT(seen.n, ==, 0);
+    FL_CHECK_INT(out.count, ==, 0);
+    FL_CHECK_INT(out.bytes, ==, 0);
+    FL_CHECK(out.end);
+    fl_store_destroy(&store);
+}
+
+FL_TEST(range_ends_at_its_until_key_inclusive)
+{
+    MDB_dbi dbi;
+    fl_store_t *store = s_open_layout("range_until", &dbi);
+    uint8_t after_buf[FL_KEYSPACE_KEY_MAX], until_buf[FL_KEYSPACE_KEY_MAX];
+
+    MDB_val until = s_key(0x00ff, "k000019", until_buf);
+    s_seen_t seen = { .partition = 0x00ff };
+    fl_keyspace_range_t out;
+    FL_CHECK_INT(s_range(store, dbi, 0x00ff, NULL, &until, 0, &seen, &out), ==, 0);
+    FL_CHECK(s_seen_run(&seen, 0, 20));
+    FL_CHECK_INT(out.count, ==, 20);
+    FL_CHECK(!out.end);
+    FL_CHECK(s_last_is(&out, 0x00ff, "k000019"));
+
+    /*  An until that is no record: the range is up to it, and its last is
+     *  the until key itself.  */
+    until = s_key(0x00ff, "k000019x", until_buf);
+    MDB_val after = s_key(0x00ff, "k000009", after_buf);
+    seen = (s_seen_t) { .partition = 0x00ff };
+    FL_CHECK_INT(s_range(store, dbi, 0x00ff, &after, &until, 0, &seen, &out), ==, 0);
+    FL_CHECK(s_seen_run(&seen, 10, 10));
+    FL_CHECK_INT(out.count, ==, 10);
+    FL_CHECK(!out.end);
+    FL_CHECK(s_last_is(&out, 0x00ff, "k000019x"));
+
+    /*  An until past the partition's last record: every record, and still
+     *  not the end, for the range was bounded.  */
+    until = s_key(0x00ff, "z", until_buf);
+    seen = (s_seen_t) { .partition = 0x00ff };
+    FL_CHECK_INT(s_range(store, dbi, 0x00ff, NULL, &until, 0, &seen, &out), ==, 0);
+    FL_CHECK(s_seen_run(&seen, 0, PER_PARTITION));
+    FL_CHECK_INT(out.count, ==, PER_PARTITION);
+    FL_CHECK(!out.end);
+    FL_CHECK(s_last_is(&out, 0x00ff, "z"));
+    fl_store_destroy(&store);
+}
+
+FL_TEST(range_stops_after_the_record_that_reaches_max_bytes)
+{
+    MDB_dbi dbi;
+    fl_store_t *store = s_open_layout("range_max", &dbi);
+    uint64_t three = s_fill_bytes(2, 0) + s_fill_bytes(2, 1) + s_fill_bytes(2, 2);
+
+    /*  Exactly three records' worth.  */
+    s_seen_t seen = { .partition = 2 };
+    fl_keyspace_range_t out;
+    FL_CHECK_INT(s_range(store, dbi, 2, NULL, NULL, three, &seen, &out), ==, 0);
+    FL_CHECK(s_seen_run(&seen, 0, 3));
+    FL_CHECK_INT(out.count, ==, 3);
+    FL_CHECK_INT(out.bytes, ==, three);
+    FL_CHECK(!out.end);
+    FL_CHECK(s_last_is(&out, 2, "k000002"));
+
+    /*  One byte past two records: the third reaches it.  */
+    uint64_t two = s_fill_bytes(2, 0) + s_fill_bytes(2, 1);
+    seen = (s_seen_t) { .partition = 2 };
+    FL_CHECK_INT(s_range(store, dbi, 2, NULL, NULL, two + 1, &seen, &out), ==, 0);
+    FL_CHECK(s_seen_run(&seen, 0, 3));
+    FL_CHECK_INT(out.count, ==, 3);
+    FL_CHECK(s_last_is(&out, 2, "k000002"));
+
+    /*  One byte: one record, the first always goes.  */
+    seen = (s_seen_t) { .partition = 2 };
+    FL_CHECK_INT(s_range(store, dbi, 2, NULL, NULL, 1, &seen, &out), ==, 0);
+    FL_CHECK(s_seen_run(&seen, 0, 1));
+    FL_CHECK_INT(out.count, ==, 1);
+    FL_CHECK_INT(out.bytes, ==, s_fill_bytes(2, 0));
+    FL_CHECK(!out.end);
+    FL_CHECK(s_last_is(&out, 2, "k000000"));
+    fl_store_destroy(&store);
+}
+
+FL_TEST(range_pages_continued_from_their_last_cover_the_partition_once)
+{
+    MDB_dbi dbi;
+    fl_store_t *store = s_open_layout("range_pages", &dbi);
+    uint64_t whole = 0;
+    for (unsigned r = 0; r < PER_PARTITION; r++)
+        whole += s_fill_bytes(65535, r);
+    /*  One visitor over every page: it checks the keys rise across them.  */
+    s_seen_t seen = { .partition = 65535 };
+    fl_keyspace_range_t out = { .end = false };
+    uint8_t last[FL_KEYSPACE_KEY_MAX];
+    MDB_val after = { .mv_size = 0, .mv_data = last };
+    size_t count = 0, pages = 0;
+    uint64_t bytes = 0;
+    while (!out.end && pages < 2 * PER_PARTITION) {
+        FL_CHECK_INT(s_range(store, dbi, 65535, pages ? &after : NULL, NULL, 1000, &seen, &out),
+                     ==, 0);
+        FL_CHECK(out.end || out.bytes >= 1000);
+        count += out.count;
+        bytes += out.bytes;
+        memcpy(last, out.last, out.last_len);
+        after.mv_size = out.last_len;
+        pages++;
+    }
+    FL_CHECK(out.end);
+    FL_CHECK_INT(pages, >, 20);
+    FL_CHECK(s_seen_run(&seen, 0, PER_PARTITION));
+    FL_CHECK_INT(count, ==, PER_PARTITION);
+    FL_CHECK_INT(bytes, ==, whole);
+    fl_store_destroy(&store);
+}
+
+/*  Sums of the same ranges of two stores.  */
+static bool
+s_same_range_sum(fl_store_t *a, MDB_dbi dbi_a, fl_store_t *b, MDB_dbi dbi_b, uint16_t partition,
+                 const MDB_val *after, const MDB_val *until, uint64_t max_bytes)
+{
+    fl_keyspace_range_t ra, rb;
+    FL_CHECK_INT(s_range(a, dbi_a, partition, after, until, max_bytes, NULL, &ra), ==, 0);
+    FL_CHECK_INT(s_range(b, dbi_b, partition, after, until, max_bytes, NULL, &rb), ==, 0);
+    FL_CHECK_INT(ra.count, ==, rb.count);
+    FL_CHECK_INT(ra.bytes, ==, rb.bytes);
+    return memcmp(ra.sum, rb.sum, 32) == 0;
+}
+
+/*  Record 150 of partition 1 with its value's last byte changed.  */
+static int
+s_change_apply(MDB_txn *txn, void *arg)
+{
+    MDB_dbi *dbi = arg;
+    char value[128];
+    int vlen = snprintf(value, sizeof value, "%u/%u %0100u", 1, 150, 150);
+    value[vlen - 1] = '1';
+    return s_put(txn, *dbi, 1, "k000150", 7, value, (size_t) vlen);
+}
+
+FL_TEST(range_sums_agree_between_environments_with_equal_records)
+{
+    MDB_dbi dbi_a, dbi_b;
+    fl_store_t *a = s_open_layout("range_sum_a", &dbi_a);
+    fl_store_t *b = s_open_layout("range_sum_b", &dbi_b);
+    uint8_t after_buf[FL_KEYSPACE_KEY_MAX], until_buf[FL_KEYSPACE_KEY_MAX];
+    MDB_val after = s_key(1, "k000149", after_buf);
+    MDB_val until = s_key(1, "k000150", until_buf);
+    FL_CHECK(s_same_range_sum(a, dbi_a, b, dbi_b, 1, NULL, NULL, 0));
+    FL_CHECK(s_same_range_sum(a, dbi_a, b, dbi_b, 1, &after, &until, 0));
+    FL_CHECK(s_same_range_sum(a, dbi_a, b, dbi_b, 1, &after, NULL, 5000));
+
+    /*  One value differs: every range holding it differs, the others
+     *  still agree.  */
+    FL_CHECK_INT(fl_store_write(b, s_change_apply, &dbi_b), ==, 0);
+    FL_CHECK(!s_same_range_sum(a, dbi_a, b, dbi_b, 1, NULL, NULL, 0));
+    FL_CHECK(!s_same_range_sum(a, dbi_a, b, dbi_b, 1, &after, &until, 0));
+    FL_CHECK(s_same_range_sum(a, dbi_a, b, dbi_b, 1, NULL, &after, 0));
+    FL_CHECK(s_same_range_sum(a, dbi_a, b, dbi_b, 1, &until, NULL, 0));
+    FL_CHECK(s_same_range_sum(a, dbi_a, b, dbi_b, 2, NULL, NULL, 0));
+    fl_store_destroy(&a);
+    fl_store_destroy(&b);
+}
+
+FL_TEST(range_stops_with_the_visitor_code)
+{
+    MDB_dbi dbi;
+    fl_store_t *store = s_open_layout("range_stop", &dbi);
+    s_seen_t seen = { .partition = 0x0100, .stop_after = 10 };
+    fl_keyspace_range_t out;
+    FL_CHECK_INT(s_range(store, dbi, 0x0100, NULL, NULL, 0, &seen, &out), ==, 42);
+    FL_CHECK(s_seen_run(&seen, 0, 10));
+    fl_store_destroy(&store);
+}
+
+FL_TEST(range_of_an_empty_partition_is_empty_and_ended)
+{
+    MDB_dbi dbi;
+    fl_store_t *store = s_open_layout("range_empty", &dbi);
+    static const uint16_t empty[] = { 3, 0x00fe, 65533 };
+    for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
+        s_seen_t seen = { .partition = empty[i] };
+        fl_keyspace_range_t out;
+        FL_CHECK_INT(s_range(store, dbi, empty[i], NULL, NULL, 0, &seen, &out), ==, 0);
+        FL_CHECK_INT(seen.n, ==, 0);
+        FL_CHECK_INT(out.count, ==, 0);
+        FL_CHECK_INT(out.bytes, ==, 0);
+        FL_CHECK(out.end);
+        uint8_t sum[32];
+        size_t count = 99;
+        s_checksum(store, dbi, empty[i], sum, &count);
+        FL_CHECK_INT(count, ==, 0);
+        FL_CHECK(memcmp(out.sum, sum, 32) == 0);
+    }
+    fl_store_destroy(&store);
+}
+
+typedef struct {
+    MDB_dbi dbi;
+    uint16_t partition;
+    const MDB_val *after, *until;
+    size_t dropped;
+} s_drop_range_t;
+
+static int
+s_drop_range_apply(MDB_txn *txn, void *arg)
+{
+    s_drop_range_t *drop = arg;
+    return fl_keyspace_drop_range(txn, drop->dbi, drop->partition, drop->after, drop->until,
+                                  &drop->dropped);
+}
+
+/*  The suffixes of PARTITION's records, in order.  */
+static void
+s_seen_all(fl_store_t *store, MDB_dbi dbi, uint16_t partition, s_seen_t *seen)
+{
+    *seen = (s_seen_t) { .partition = partition };
+    fl_keyspace_range_t out;
+    FL_CHECK_INT(s_range(store, dbi, partition, NULL, NULL, 0, seen, &out), ==, 0);
+}
+
+static size_t
+s_entries(fl_store_t *store, MDB_dbi dbi)
+{
+    MDB_txn *txn = NULL;
+    MDB_stat stat;
+    FL_CHECK_INT(fl_store_read_begin(store, &txn), ==, 0);
+    FL_CHECK_INT(mdb_stat(txn, dbi, &stat), ==, 0);
+    fl_store_read_end(store, &txn);
+    return stat.ms_entries;
+}
+
+/*  Drops (AFTER, UNTIL] of VICTIM (suffixes, NULL for none) and checks
+ *  that exactly records FIRST .. FIRST + COUNT - 1 went.  */
+static void
+s_check_drop_range(uint16_t victim, const char *after_suffix, const char *until_suffix,
+                   unsigned first, unsigned count)
+{
+    MDB_dbi dbi;
+    char name[64];
+    snprintf(name, sizeof name, "dropr%u_%s_%s", victim, after_suffix ? after_suffix : "",
+             until_suffix ? until_suffix : "");
+    fl_store_t *store = s_open_layout(name, &dbi);
+    uint8_t after_buf[FL_KEYSPACE_KEY_MAX], until_buf[FL_KEYSPACE_KEY_MAX];
+    MDB_val after = { 0 }, until = { 0 };
+    if (after_suffix)
+        after = s_key(victim, after_suffix, after_buf);
+    if (until_suffix)
+        until = s_key(victim, until_suffix, until_buf);
+    s_drop_range_t drop = { .dbi = dbi, .partition = victim, .dropped = 999,
+                            .after = after_suffix ? &after : NULL,
+                            .until = until_suffix ? &until : NULL };
+    FL_CHECK_INT(fl_store_write(store, s_drop_range_apply, &drop), ==, 0);
+    FL_CHECK_INT(drop.dropped, ==, count);
+
+    s_seen_t seen;
+    s_seen_all(store, dbi, victim, &seen);
+    FL_CHECK_INT(seen.n, ==, PER_PARTITION - count);
+    for (size_t i = 0; i < seen.n; i++) {
+        char want[16];
+        snprintf(want, sizeof want, "k%06zu", i < first ? i : i + count);
+        FL_CHECK_STR(seen.suffix[i], want);
+    }
+    for (size_t i = 0; i < LAYOUT_COUNT; i++)
+        if (s_layout[i] != victim)
+            FL_CHECK_INT(s_count(store, dbi, s_layout[i]), ==, PER_PARTITION);
+    FL_CHECK_INT(s_entries(store, dbi), ==, LAYOUT_COUNT * PER_PARTITION + 3 - count);
+    fl_store_destroy(&store);
+}
+
+FL_TEST(drop_range_removes_exactly_after_to_until)
+{
+    s_check_drop_range(0x00ff, "k000099", "k000199", 100, 100);
+    s_check_drop_range(0x0100, "k000099x", "k000199x", 100, 100);
+    s_check_drop_range(1, "k000000", "k000000", 1, 0);
+}
+
+FL_TEST(drop_range_with_one_bound_stops_at_the_partition_edge)
+{
+    s_check_drop_range(0, NULL, "k000009", 0, 10);
+    s_check_drop_range(0, "k000289", NULL, 290, 10);
+    s_check_drop_range(65535, NULL, "k000009", 0, 10);
+    s_check_drop_range(65535, "k000289", NULL, 290, 10);
+    s_check_drop_range(0x00ff, "k000289", NULL, 290, 10);
+    s_check_drop_range(0x0100, NULL, "k000009", 0, 10);
+}
+
+FL_TEST(drop_range_without_bounds_drops_the_partition)
+{
+    static const uint16_t victims[] = { 0, 0x00ff, 65535 };
+    for (size_t v = 0; v < sizeof victims / sizeof victims[0]; v++) {
+        MDB_dbi dbi_a, dbi_b;
+        char name_a[32], name_b[32];
+        snprintf(name_a, sizeof name_a, "dropall_a%u", victims[v]);
+        snprintf(name_b, sizeof name_b, "dropall_b%u", victims[v]);
+        fl_store_t *a = s_open_layout(name_a, &dbi_a);
+        fl_store_t *b = s_open_layout(name_b, &dbi_b);
+        s_drop_range_t ranged = { .dbi = dbi_a, .partition = victims[v] };
+        s_drop_t whole = { .dbi = dbi_b, .partition = victims[v] };
+        FL_CHECK_INT(fl_store_write(a, s_drop_range_apply, &ranged), ==, 0);
+        FL_CHECK_INT(fl_store_write(b, s_drop_apply, &whole), ==, 0);
+        FL_CHECK_INT(ranged.dropped, ==, PER_PARTITION);
+        FL_CHECK_INT(whole.dropped, ==, PER_PARTITION);
+        FL_CHECK_INT(s_entries(a, dbi_a), ==, s_entries(b, dbi_b));
+        for (size_t i = 0; i < LAYOUT_COUNT; i++) {
+            uint8_t sum_a[32], sum_b[32];
+            size_t count_a = 0, count_b = 0;
+            s_checksum(a, dbi_a, s_layout[i], sum_a, &count_a);
+            s_checksum(b, dbi_b, s_layout[i], sum_b, &count_b);
+            FL_CHECK_INT(count_a, ==, s_layout[i] == victims[v] ? 0 : PER_PARTITION);
+            FL_CHECK_INT(count_a, ==, count_b);
+            FL_CHECK(memcmp(sum_a, sum_b, 32) == 0);
+        }
+        fl_store_destroy(&a);
+        fl_store_destroy(&b);
+    }
+}
