@@ -1,5 +1,6 @@
-/*  Ring snapshots: a node alone, and a node that joined a cluster whose
- *  partitions another member holds.  */
+/*  Ring snapshots: a node alone, a node that joined a cluster whose
+ *  partitions another member holds, and a cluster's ring with fenced
+ *  partitions.  */
 #include "cluster/ring.h"
 #include "storage/keyspace.h"
 #include "tests/testlib.h"
@@ -60,4 +61,219 @@ FL_TEST(a_joined_node_owns_nothing_while_the_holder_owns_every_partition)
     fl_ring_destroy(&ring);
     FL_CHECK(fl_ring_new_held_by("n2", NULL, 16, 1) == NULL);
     FL_CHECK(fl_ring_new_held_by("n2", "n1", 0, 1) == NULL);
+}
+
+/*  ---------------------------------------------------------------------
+ *  The ring of a cluster: owners from a table, fenced partitions.
+ */
+
+static const char *const s_ids[] = { "n1", "n2", "n3" };
+
+/*  Partition p of 12 belongs to s_ids[p % 3].  */
+static void
+s_round_robin(uint16_t owner[12])
+{
+    for (uint16_t p = 0; p < 12; p++)
+        owner[p] = p % 3;
+}
+
+FL_TEST(cluster_ring_refuses_bad_arguments)
+{
+    uint16_t owner[12];
+    s_round_robin(owner);
+    fl_ring_t *good = fl_ring_new("n1", 12, 1, s_ids, 3, owner, NULL);
+    FL_CHECK(good != NULL);
+    fl_ring_destroy(&good);
+
+    FL_CHECK(fl_ring_new(NULL, 12, 1, s_ids, 3, owner, NULL) == NULL);
+    FL_CHECK(fl_ring_new("n1", 12, 1, NULL, 3, owner, NULL) == NULL);
+    FL_CHECK(fl_ring_new("n1", 12, 1, s_ids, 3, NULL, NULL) == NULL);
+    FL_CHECK(fl_ring_new("n1", 12, 1, s_ids, 0, owner, NULL) == NULL);
+    FL_CHECK(fl_ring_new("n1", 0, 1, s_ids, 3, owner, NULL) == NULL);
+
+    /*  An owner index past the ids.  */
+    owner[11] = 3;
+    FL_CHECK(fl_ring_new("n1", 12, 1, s_ids, 3, owner, NULL) == NULL);
+    owner[11] = 2;
+
+    /*  A NULL id.  */
+    const char *holed[] = { "n1", NULL, "n3" };
+    FL_CHECK(fl_ring_new("n1", 12, 1, holed, 3, owner, NULL) == NULL);
+}
+
+FL_TEST(cluster_ring_ids_must_be_shorter_than_64_bytes)
+{
+    char id63[64], id64[65];
+    memset(id63, 'a', 63);
+    id63[63] = '\0';
+    memset(id64, 'b', 64);
+    id64[64] = '\0';
+    uint16_t owner[4] = { 0, 1, 0, 1 };
+    const char *fits[] = { "n1", id63 };
+    const char *too_long[] = { "n1", id64 };
+
+    fl_ring_t *ring = fl_ring_new(id63, 4, 1, fits, 2, owner, NULL);
+    FL_CHECK(ring != NULL);
+    FL_CHECK_STR(fl_ring_owner(ring, 1), id63);
+    FL_CHECK_STR(fl_ring_local_id(ring), id63);
+    FL_CHECK_INT(fl_ring_owned(ring), ==, 2);
+    fl_ring_destroy(&ring);
+
+    FL_CHECK(fl_ring_new("n1", 4, 1, too_long, 2, owner, NULL) == NULL);
+    FL_CHECK(fl_ring_new(id64, 4, 1, fits, 2, owner, NULL) == NULL);
+}
+
+FL_TEST(cluster_ring_partitions_range_from_1_to_65536)
+{
+    static uint16_t owner[65537];
+    static bool fenced[65537];
+    fl_ring_t *ring = fl_ring_new("n2", 65536, 1, s_ids, 3, owner, fenced);
+    FL_CHECK(ring != NULL);
+    FL_CHECK_INT(fl_ring_partitions(ring), ==, 65536);
+    FL_CHECK_STR(fl_ring_owner(ring, 65535), "n1");
+    FL_CHECK(fl_ring_owner(ring, 65536) == NULL);
+    fl_ring_destroy(&ring);
+    FL_CHECK(fl_ring_new("n2", 65537, 1, s_ids, 3, owner, fenced) == NULL);
+
+    ring = fl_ring_new("n2", 1, 1, s_ids, 3, owner, NULL);
+    FL_CHECK(ring != NULL);
+    FL_CHECK_INT(fl_ring_partitions(ring), ==, 1);
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(cluster_ring_gives_each_partition_its_owner)
+{
+    uint16_t owner[12];
+    s_round_robin(owner);
+    fl_ring_t *ring = fl_ring_new("n2", 12, 7, s_ids, 3, owner, NULL);
+    FL_CHECK(ring != NULL);
+    FL_CHECK_INT(fl_ring_partitions(ring), ==, 12);
+    FL_CHECK_INT(fl_ring_epoch(ring), ==, 7);
+    FL_CHECK_STR(fl_ring_local_id(ring), "n2");
+    for (uint32_t p = 0; p < 12; p++) {
+        FL_CHECK_STR(fl_ring_owner(ring, p), s_ids[p % 3]);
+        FL_CHECK(fl_ring_is_local(ring, p) == (p % 3 == 1));
+        FL_CHECK(!fl_ring_is_fenced(ring, p));
+    }
+    FL_CHECK_INT(fl_ring_owned(ring), ==, 4);
+    FL_CHECK(fl_ring_owner(ring, 12) == NULL);
+    FL_CHECK(!fl_ring_is_local(ring, 12));
+    FL_CHECK(!fl_ring_is_fenced(ring, 12));
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(cluster_ring_keeps_its_own_copy_of_the_table)
+{
+    uint16_t owner[12];
+    bool fenced[12] = { false };
+    char id[8] = "n2";
+    const char *ids[] = { "n1", id, "n3" };
+    s_round_robin(owner);
+    fenced[1] = true;
+    fl_ring_t *ring = fl_ring_new("n2", 12, 1, ids, 3, owner, fenced);
+    FL_CHECK(ring != NULL);
+    memset(owner, 0, sizeof owner);
+    memset(fenced, 0, sizeof fenced);
+    snprintf(id, sizeof id, "xx");
+    FL_CHECK_STR(fl_ring_owner(ring, 4), "n2");
+    FL_CHECK_STR(fl_ring_owner(ring, 5), "n3");
+    FL_CHECK(fl_ring_is_fenced(ring, 1));
+    FL_CHECK(fl_ring_is_local(ring, 4));
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(node_outside_the_ids_owns_nothing)
+{
+    uint16_t owner[12];
+    bool fenced[12];
+    s_round_robin(owner);
+    memset(fenced, 1, sizeof fenced);
+    fl_ring_t *ring = fl_ring_new("n9", 12, 2, s_ids, 3, owner, fenced);
+    FL_CHECK(ring != NULL);
+    FL_CHECK_STR(fl_ring_local_id(ring), "n9");
+    FL_CHECK_INT(fl_ring_owned(ring), ==, 0);
+    for (uint32_t p = 0; p < 12; p++) {
+        FL_CHECK_STR(fl_ring_owner(ring, p), s_ids[p % 3]);
+        FL_CHECK(!fl_ring_is_local(ring, p));
+        FL_CHECK(!fl_ring_is_fenced(ring, p));
+    }
+    const char *owners[8];
+    size_t n = 99;
+    fl_ring_owners(ring, owners, 8, &n);
+    FL_CHECK_INT(n, ==, 3);
+    for (size_t i = 0; i < n; i++)
+        FL_CHECK_STR(owners[i], s_ids[i]);
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(fenced_partition_is_owned_here_but_not_local)
+{
+    uint16_t owner[12];
+    bool fenced[12] = { false };
+    s_round_robin(owner);
+    fenced[1] = true;                   /* n2's */
+    fenced[7] = true;                   /* n2's */
+    fl_ring_t *ring = fl_ring_new("n2", 12, 1, s_ids, 3, owner, fenced);
+    FL_CHECK(ring != NULL);
+    for (uint32_t p = 0; p < 12; p++) {
+        bool mine = p % 3 == 1, fence = p == 1 || p == 7;
+        FL_CHECK_STR(fl_ring_owner(ring, p), s_ids[p % 3]);
+        FL_CHECK(fl_ring_is_fenced(ring, p) == fence);
+        FL_CHECK(fl_ring_is_local(ring, p) == (mine && !fence));
+    }
+    FL_CHECK_STR(fl_ring_owner(ring, 1), "n2");
+    FL_CHECK_INT(fl_ring_owned(ring), ==, 4);
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(fenced_flags_of_other_owners_partitions_do_not_matter)
+{
+    uint16_t owner[12];
+    bool fenced[12];
+    s_round_robin(owner);
+    memset(fenced, 0, sizeof fenced);
+    for (uint32_t p = 0; p < 12; p++)
+        fenced[p] = p % 3 != 1;         /* every partition n2 does not own */
+    fl_ring_t *ring = fl_ring_new("n2", 12, 1, s_ids, 3, owner, fenced);
+    FL_CHECK(ring != NULL);
+    for (uint32_t p = 0; p < 12; p++) {
+        FL_CHECK(!fl_ring_is_fenced(ring, p));
+        FL_CHECK(fl_ring_is_local(ring, p) == (p % 3 == 1));
+        FL_CHECK_STR(fl_ring_owner(ring, p), s_ids[p % 3]);
+    }
+    FL_CHECK_INT(fl_ring_owned(ring), ==, 4);
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(owners_are_listed_once_in_order_of_first_partition)
+{
+    static const char *const ids[] = { "a", "b", "c", "d" };
+    static const uint16_t owner[8] = { 2, 2, 0, 2, 3, 0, 3, 2 };
+    fl_ring_t *ring = fl_ring_new("z", 8, 1, ids, 4, owner, NULL);
+    FL_CHECK(ring != NULL);
+    const char *owners[8] = { NULL };
+    size_t n = 99;
+    fl_ring_owners(ring, owners, 8, &n);
+    FL_CHECK_INT(n, ==, 3);
+    FL_CHECK_STR(owners[0], "c");
+    FL_CHECK_STR(owners[1], "a");
+    FL_CHECK_STR(owners[2], "d");
+    FL_CHECK(owners[3] == NULL);
+
+    const char *two[3] = { NULL, NULL, NULL };
+    fl_ring_owners(ring, two, 2, &n);
+    FL_CHECK_INT(n, ==, 2);
+    FL_CHECK_STR(two[0], "c");
+    FL_CHECK_STR(two[1], "a");
+    FL_CHECK(two[2] == NULL);
+
+    fl_ring_owners(ring, two, 0, &n);
+    FL_CHECK_INT(n, ==, 0);
+    fl_ring_destroy(&ring);
+
+    ring = fl_ring_new_single("n1", 64, 1);
+    fl_ring_owners(ring, owners, 8, &n);
+    FL_CHECK_INT(n, ==, 1);
+    FL_CHECK_STR(owners[0], "n1");
+    fl_ring_destroy(&ring);
 }
