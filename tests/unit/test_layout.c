@@ -1,0 +1,333 @@
+/*  tests/unit/test_layout.c — the ring as ClusterMeta holds it: the owner
+ *  table and its checks, a cluster without a table, changing an owner,
+ *  moves, and the ring snapshot made from the metadata.
+ */
+#include "tests/testlib.h"
+#include "cluster/layout.h"
+#include "node/error.h"
+
+#define P 16
+#define MEMBERS_MAX 4
+#define MOVES_MAX 4
+
+/*  A ClusterMeta and the storage its pointers point into.  */
+typedef struct {
+    Flow__Cluster__ClusterMeta meta;
+    Flow__Cluster__Member member[MEMBERS_MAX];
+    Flow__Cluster__Member *members[MEMBERS_MAX];
+    char *owner_ids[FL_LAYOUT_IDS_MAX + 1];
+    uint8_t owners[2 * P + 2];
+    Flow__Cluster__PartitionMove move[MOVES_MAX];
+    Flow__Cluster__PartitionMove *moves[MOVES_MAX];
+} s_meta_t;
+
+static const char *const s_members[] = { "n1", "n2", "n3" };
+
+/*  Metadata of P partitions at EPOCH with the members n1, n2, n3 and no
+ *  owner table.  */
+static void
+s_meta_init(s_meta_t *m, uint64_t epoch)
+{
+    memset(m, 0, sizeof *m);
+    flow__cluster__cluster_meta__init(&m->meta);
+    m->meta.partitions = P;
+    m->meta.epoch = epoch;
+    for (size_t i = 0; i < 3; i++) {
+        flow__cluster__member__init(&m->member[i]);
+        m->member[i].node_id = (char *) s_members[i];
+        m->members[i] = &m->member[i];
+    }
+    m->meta.members = m->members;
+    m->meta.n_members = 3;
+}
+
+/*  Gives partition p to IDS[OWNER[p]] (NIDS ids), the owners written as
+ *  P little-endian u16.  */
+static void
+s_meta_table(s_meta_t *m, const char *const *ids, size_t nids, const uint16_t *owner)
+{
+    FL_CHECK(nids <= FL_LAYOUT_IDS_MAX + 1);
+    for (size_t i = 0; i < nids; i++)
+        m->owner_ids[i] = (char *) ids[i];
+    m->meta.owner_ids = m->owner_ids;
+    m->meta.n_owner_ids = nids;
+    for (size_t p = 0; p < P; p++) {
+        m->owners[2 * p] = (uint8_t) owner[p];
+        m->owners[2 * p + 1] = (uint8_t) (owner[p] >> 8);
+    }
+    m->meta.owners.data = m->owners;
+    m->meta.owners.len = 2 * P;
+}
+
+static void
+s_meta_move(s_meta_t *m, uint32_t partition, const char *to)
+{
+    FL_CHECK_INT(m->meta.n_moves, <, MOVES_MAX);
+    Flow__Cluster__PartitionMove *move = &m->move[m->meta.n_moves];
+    flow__cluster__partition_move__init(move);
+    move->partition = partition;
+    move->to = (char *) to;
+    m->moves[m->meta.n_moves++] = move;
+    m->meta.moves = m->moves;
+}
+
+static const char *const s_ids[] = { "a", "b", "c" };
+
+/*  Mostly runs of a, b and c; partition 0 is b's, so the owners in order
+ *  of first appearance are b, a, c.  */
+static const uint16_t s_owner[P] = { 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 0, 2, 2 };
+
+/*  The read of M, which must fail with FL_E_INVAL and leave no table.  */
+static void
+s_check_refused(const s_meta_t *m)
+{
+    fl_layout_t layout;
+    FL_CHECK_INT(fl_layout_read(&m->meta, &layout), ==, FL_E_INVAL);
+    FL_CHECK(layout.owner == NULL);
+    fl_layout_release(&layout);
+    FL_CHECK(fl_layout_ring(&m->meta, "n1", NULL) == NULL);
+}
+
+FL_TEST(no_table_means_the_first_member_owns_every_partition)
+{
+    s_meta_t m;
+    s_meta_init(&m, 3);
+    fl_layout_t layout;
+    FL_CHECK_INT(fl_layout_read(&m.meta, &layout), ==, 0);
+    FL_CHECK_INT(layout.partitions, ==, P);
+    FL_CHECK_INT(layout.nids, ==, 1);
+    FL_CHECK_STR(layout.ids[0], "n1");
+    for (uint32_t p = 0; p < P; p++)
+        FL_CHECK_STR(fl_layout_owner(&layout, p), "n1");
+    FL_CHECK(fl_layout_owner(&layout, P) == NULL);
+    FL_CHECK_INT(fl_layout_owned(&layout, "n1"), ==, P);
+    FL_CHECK_INT(fl_layout_owned(&layout, "n2"), ==, 0);
+    fl_layout_release(&layout);
+    FL_CHECK(layout.owner == NULL);
+}
+
+FL_TEST(table_gives_each_partition_its_owner)
+{
+    s_meta_t m;
+    s_meta_init(&m, 3);
+    s_meta_table(&m, s_ids, 3, s_owner);
+    fl_layout_t layout;
+    FL_CHECK_INT(fl_layout_read(&m.meta, &layout), ==, 0);
+    FL_CHECK_INT(layout.partitions, ==, P);
+    FL_CHECK_INT(layout.nids, ==, 3);
+    for (uint32_t p = 0; p < P; p++) {
+        FL_CHECK_INT(layout.owner[p], ==, s_owner[p]);
+        FL_CHECK_STR(fl_layout_owner(&layout, p), s_ids[s_owner[p]]);
+    }
+    FL_CHECK(fl_layout_owner(&layout, P) == NULL);
+    FL_CHECK_INT(fl_layout_owned(&layout, "a"), ==, 4);
+    FL_CHECK_INT(fl_layout_owned(&layout, "b"), ==, 7);
+    FL_CHECK_INT(fl_layout_owned(&layout, "c"), ==, 5);
+    FL_CHECK_INT(fl_layout_owned(&layout, "n1"), ==, 0);
+    fl_layout_release(&layout);
+}
+
+FL_TEST(owners_of_the_wrong_length_are_refused)
+{
+    s_meta_t m;
+    s_meta_init(&m, 3);
+    s_meta_table(&m, s_ids, 3, s_owner);
+    static const size_t lengths[] = { 0, 1, 2 * P - 2, 2 * P - 1, 2 * P + 1, 2 * P + 2 };
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+        m.meta.owners.len = lengths[i];
+        s_check_refused(&m);
+    }
+}
+
+FL_TEST(owner_index_past_the_ids_is_refused)
+{
+    s_meta_t m;
+    s_meta_init(&m, 3);
+    uint16_t owner[P];
+    memcpy(owner, s_owner, sizeof owner);
+    owner[P - 1] = 3;
+    s_meta_table(&m, s_ids, 3, owner);
+    s_check_refused(&m);
+
+    /*  Index 1 written big-endian reads as 256.  */
+    s_meta_table(&m, s_ids, 3, s_owner);
+    m.owners[2 * 5] = 0;
+    m.owners[2 * 5 + 1] = 1;
+    s_check_refused(&m);
+}
+
+FL_TEST(no_partitions_or_no_members_is_refused)
+{
+    s_meta_t m;
+    s_meta_init(&m, 3);
+    m.meta.partitions = 0;
+    s_check_refused(&m);
+
+    s_meta_init(&m, 3);
+    m.meta.n_members = 0;
+    s_check_refused(&m);
+
+    s_meta_init(&m, 3);
+    s_meta_table(&m, s_ids, 3, s_owner);
+    m.meta.n_members = 0;
+    s_check_refused(&m);
+}
+
+FL_TEST(more_than_128_owner_ids_are_refused)
+{
+    static char names[FL_LAYOUT_IDS_MAX + 1][8];
+    static const char *ids[FL_LAYOUT_IDS_MAX + 1];
+    for (size_t i = 0; i <= FL_LAYOUT_IDS_MAX; i++) {
+        snprintf(names[i], sizeof names[i], "n%zu", i);
+        ids[i] = names[i];
+    }
+    uint16_t owner[P];
+    for (uint16_t p = 0; p < P; p++)
+        owner[p] = p;
+    s_meta_t m;
+    s_meta_init(&m, 3);
+    s_meta_table(&m, ids, FL_LAYOUT_IDS_MAX + 1, owner);
+    s_check_refused(&m);
+
+    s_meta_table(&m, ids, FL_LAYOUT_IDS_MAX, owner);
+    fl_layout_t layout;
+    FL_CHECK_INT(fl_layout_read(&m.meta, &layout), ==, 0);
+    FL_CHECK_INT(layout.nids, ==, FL_LAYOUT_IDS_MAX);
+    fl_layout_release(&layout);
+}
+
+FL_TEST(set_owner_adds_a_new_id_and_reuses_known_ones)
+{
+    s_meta_t m;
+    s_meta_init(&m, 3);
+    s_meta_table(&m, s_ids, 3, s_owner);
+    fl_layout_t layout;
+    FL_CHECK_INT(fl_layout_read(&m.meta, &layout), ==, 0);
+
+    const char *d = "d";
+    FL_CHECK_INT(fl_layout_set_owner(&layout, 3, d), ==, 0);
+    FL_CHECK_INT(layout.nids, ==, 4);
+    FL_CHECK(layout.ids[3] == d);
+    FL_CHECK_INT(layout.owner[3], ==, 3);
+    FL_CHECK_STR(fl_layout_owner(&layout, 3), "d");
+
+    /*  The same id in another string: no new entry.  */
+    char d_again[2] = "d";
+    FL_CHECK_INT(fl_layout_set_owner(&layout, 15, d_again), ==, 0);
+    FL_CHECK_INT(layout.nids, ==, 4);
+    FL_CHECK_INT(layout.owner[15], ==, 3);
+
+    FL_CHECK_INT(fl_layout_set_owner(&layout, 0, "a"), ==, 0);
+    FL_CHECK_INT(layout.nids, ==, 4);
+    FL_CHECK_INT(layout.owner[0], ==, 0);
+
+    FL_CHECK_INT(fl_layout_owned(&layout, "a"), ==, 4);
+    FL_CHECK_INT(fl_layout_owned(&layout, "b"), ==, 6);
+    FL_CHECK_INT(fl_layout_owned(&layout, "c"), ==, 4);
+    FL_CHECK_INT(fl_layout_owned(&layout, "d"), ==, 2);
+
+    FL_CHECK_INT(fl_layout_set_owner(&layout, P, "e"), ==, FL_E_INVAL);
+    FL_CHECK_INT(layout.nids, ==, 4);
+    fl_layout_release(&layout);
+}
+
+FL_TEST(set_owner_refuses_an_id_past_128)
+{
+    static char names[FL_LAYOUT_IDS_MAX][8];
+    static const char *ids[FL_LAYOUT_IDS_MAX];
+    for (size_t i = 0; i < FL_LAYOUT_IDS_MAX; i++) {
+        snprintf(names[i], sizeof names[i], "n%zu", i);
+        ids[i] = names[i];
+    }
+    uint16_t owner[P];
+    for (uint16_t p = 0; p < P; p++)
+        owner[p] = p;
+    s_meta_t m;
+    s_meta_init(&m, 3);
+    s_meta_table(&m, ids, FL_LAYOUT_IDS_MAX, owner);
+    fl_layout_t layout;
+    FL_CHECK_INT(fl_layout_read(&m.meta, &layout), ==, 0);
+    FL_CHECK_INT(fl_layout_set_owner(&layout, 2, "new"), ==, FL_E_INVAL);
+    FL_CHECK_INT(layout.nids, ==, FL_LAYOUT_IDS_MAX);
+    FL_CHECK_STR(fl_layout_owner(&layout, 2), "n2");
+    FL_CHECK_INT(fl_layout_set_owner(&layout, 2, "n127"), ==, 0);
+    FL_CHECK_STR(fl_layout_owner(&layout, 2), "n127");
+    fl_layout_release(&layout);
+}
+
+FL_TEST(move_is_found_by_partition)
+{
+    s_meta_t m;
+    s_meta_init(&m, 3);
+    s_meta_table(&m, s_ids, 3, s_owner);
+    FL_CHECK(fl_layout_move(&m.meta, 3) == NULL);
+    s_meta_move(&m, 3, "b");
+    s_meta_move(&m, 12, "a");
+    s_meta_move(&m, 0, "c");
+    const Flow__Cluster__PartitionMove *move = fl_layout_move(&m.meta, 3);
+    FL_CHECK(move == m.moves[0]);
+    FL_CHECK_STR(move->to, "b");
+    FL_CHECK_STR(fl_layout_move(&m.meta, 12)->to, "a");
+    FL_CHECK_STR(fl_layout_move(&m.meta, 0)->to, "c");
+    FL_CHECK(fl_layout_move(&m.meta, 4) == NULL);
+    FL_CHECK(fl_layout_move(&m.meta, P) == NULL);
+}
+
+FL_TEST(ring_has_the_table_owners_the_epoch_and_the_fences)
+{
+    s_meta_t m;
+    s_meta_init(&m, 9);
+    s_meta_table(&m, s_ids, 3, s_owner);
+    bool fenced[P] = { false };
+    fenced[4] = true;                   /* b's */
+    fenced[0] = true;                   /* b's */
+    fenced[1] = true;                   /* a's: no effect on b's ring */
+    fl_ring_t *ring = fl_layout_ring(&m.meta, "b", fenced);
+    FL_CHECK(ring != NULL);
+    FL_CHECK_INT(fl_ring_partitions(ring), ==, P);
+    FL_CHECK_INT(fl_ring_epoch(ring), ==, 9);
+    FL_CHECK_STR(fl_ring_local_id(ring), "b");
+    for (uint32_t p = 0; p < P; p++) {
+        bool mine = s_owner[p] == 1, fence = p == 0 || p == 4;
+        FL_CHECK_STR(fl_ring_owner(ring, p), s_ids[s_owner[p]]);
+        FL_CHECK(fl_ring_is_fenced(ring, p) == fence);
+        FL_CHECK(fl_ring_is_local(ring, p) == (mine && !fence));
+    }
+    FL_CHECK_INT(fl_ring_owned(ring), ==, 7);
+    const char *owners[4];
+    size_t n = 0;
+    fl_ring_owners(ring, owners, 4, &n);
+    FL_CHECK_INT(n, ==, 3);
+    FL_CHECK_STR(owners[0], "b");
+    FL_CHECK_STR(owners[1], "a");
+    FL_CHECK_STR(owners[2], "c");
+    fl_ring_destroy(&ring);
+
+    /*  A member that owns nothing yet.  */
+    ring = fl_layout_ring(&m.meta, "n3", NULL);
+    FL_CHECK(ring != NULL);
+    FL_CHECK_INT(fl_ring_owned(ring), ==, 0);
+    FL_CHECK_STR(fl_ring_owner(ring, 10), "c");
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(ring_without_a_table_is_held_by_the_first_member)
+{
+    s_meta_t m;
+    s_meta_init(&m, 5);
+    fl_ring_t *ring = fl_layout_ring(&m.meta, "n2", NULL);
+    FL_CHECK(ring != NULL);
+    FL_CHECK_INT(fl_ring_epoch(ring), ==, 5);
+    FL_CHECK_STR(fl_ring_local_id(ring), "n2");
+    FL_CHECK_INT(fl_ring_owned(ring), ==, 0);
+    for (uint32_t p = 0; p < P; p++) {
+        FL_CHECK_STR(fl_ring_owner(ring, p), "n1");
+        FL_CHECK(!fl_ring_is_local(ring, p));
+    }
+    fl_ring_destroy(&ring);
+
+    ring = fl_layout_ring(&m.meta, "n1", NULL);
+    FL_CHECK(ring != NULL);
+    FL_CHECK_INT(fl_ring_owned(ring), ==, P);
+    fl_ring_destroy(&ring);
+}
