@@ -1,9 +1,12 @@
 /*  The geo shard index: exactness against a brute-force scan, the hard
  *  places of a grid (poles, antimeridian, huge and tiny radii, the
- *  boundary), every filter and order, pages, bad input, and updates.
+ *  boundary), every filter and order, pages, bad input, and updates; and
+ *  pages merged from several indexes (fl_geo_merge), as a session merges
+ *  the shards of a cluster.
  *
  *  The randomised tests use a fixed seed and print it, with the failing
  *  query, when a result differs from the scan.  */
+#include "actors/geo/geo.h"
 #include "actors/geo/index.h"
 #include "node/error.h"
 #include "tests/testlib.h"
@@ -1181,4 +1184,286 @@ FL_TEST(summary_shows_the_indexed_fields_and_follows_updates)
     FL_CHECK_INT(fl_geo_index_summary(ix, "cellar", &s), ==, FL_E_NOTFOUND);
     FL_CHECK_INT(fl_geo_index_summary(ix, "never", &s), ==, FL_E_NOTFOUND);
     fl_geo_index_destroy(&ix);
+}
+
+/*  ---------------------------------------------------------------------
+ *  Pages merged from several indexes
+ */
+
+FL_TEST(hit_order_follows_each_sort)
+{
+    fl_geo_hit_t near = { .id = "b", .distance_m = 10, .score = 0.2, .start_s = 900 };
+    fl_geo_hit_t far = { .id = "a", .distance_m = 20, .score = 0.7, .start_s = 800 };
+    fl_geo_hit_t near_twin = { .id = "c", .distance_m = 10, .score = 0.2, .start_s = 900 };
+    FL_CHECK_INT(fl_geo_hit_cmp(FL_GEO_SORT_DISTANCE, &near, &far), <, 0);
+    FL_CHECK_INT(fl_geo_hit_cmp(FL_GEO_SORT_DISTANCE, &far, &near), >, 0);
+    FL_CHECK_INT(fl_geo_hit_cmp(FL_GEO_SORT_START, &far, &near), <, 0);
+    FL_CHECK_INT(fl_geo_hit_cmp(FL_GEO_SORT_RELEVANCE, &far, &near), <, 0);
+    FL_CHECK_INT(fl_geo_hit_cmp(FL_GEO_SORT_RELEVANCE, &near, &far), >, 0);
+    for (int sort = 0; sort < 3; sort++) {
+        FL_CHECK_INT(fl_geo_hit_cmp((fl_geo_sort_t) sort, &near, &near), ==, 0);
+        FL_CHECK_INT(fl_geo_hit_cmp((fl_geo_sort_t) sort, &near, &near_twin), <, 0);
+        FL_CHECK_INT(fl_geo_hit_cmp((fl_geo_sort_t) sort, &near_twin, &near), >, 0);
+    }
+    /*  Same start: by distance, then id.  */
+    far.start_s = near.start_s;
+    FL_CHECK_INT(fl_geo_hit_cmp(FL_GEO_SORT_START, &near, &far), <, 0);
+    /*  Distance ignores start and score; relevance ignores distance.  */
+    fl_geo_hit_t early = near_twin;
+    early.start_s = 1;
+    early.score = 0.9;
+    FL_CHECK_INT(fl_geo_hit_cmp(FL_GEO_SORT_DISTANCE, &near, &early), <, 0);
+    FL_CHECK_INT(fl_geo_hit_cmp(FL_GEO_SORT_RELEVANCE, &early, &far), <, 0);
+}
+
+FL_TEST(cursor_after_a_page_is_the_index_cursor)
+{
+    fl_geo_index_t *ix = s_crowd();
+    for (int sort = 0; sort < 3; sort++) {
+        fl_geo_query_t q = s_query(48.87, 2.36, 3000);
+        q.sort = (fl_geo_sort_t) sort;
+        q.limit = 7;
+        q.now_s = 500;
+        fl_geo_hit_t hits[7];
+        size_t n = 0;
+        char next[FL_GEO_CURSOR_MAX], after[FL_GEO_CURSOR_MAX], why[WHY];
+        FL_CHECK_INT(fl_geo_index_query(ix, &q, hits, &n, next, why, sizeof why), ==, 0);
+        FL_CHECK_INT(n, ==, 7);
+        fl_geo_cursor_after(q.sort, 500, &hits[6], after);
+        FL_CHECK_STR(after, next);
+    }
+    fl_geo_index_destroy(&ix);
+}
+
+FL_TEST(cursor_clock_is_that_of_a_relevance_cursor)
+{
+    fl_geo_index_t *ix = s_crowd();
+    fl_geo_query_t q = s_query(48.87, 2.36, 3000);
+    q.limit = 7;
+    q.now_s = 123456789;
+    fl_geo_hit_t hits[7];
+    size_t n = 0;
+    char next[FL_GEO_CURSOR_MAX], why[WHY];
+    for (int sort = 0; sort < 3; sort++) {
+        q.sort = (fl_geo_sort_t) sort;
+        FL_CHECK_INT(fl_geo_index_query(ix, &q, hits, &n, next, why, sizeof why), ==, 0);
+        FL_CHECK(next[0] != '\0');
+        FL_CHECK_INT(fl_geo_cursor_clock(next), ==, sort == FL_GEO_SORT_RELEVANCE ? 123456789 : -1);
+    }
+    fl_geo_hit_t last = { .id = "e1", .score = 0.5 };
+    fl_geo_cursor_after(FL_GEO_SORT_RELEVANCE, 42, &last, next);
+    FL_CHECK_INT(fl_geo_cursor_clock(next), ==, 42);
+
+    FL_CHECK_INT(fl_geo_cursor_clock(NULL), ==, -1);
+    FL_CHECK_INT(fl_geo_cursor_clock(""), ==, -1);
+    FL_CHECK_INT(fl_geo_cursor_clock("r"), ==, -1);
+    FL_CHECK_INT(fl_geo_cursor_clock("r.3fe0000000000000.000000000000002a"), ==, -1);
+    FL_CHECK_INT(fl_geo_cursor_clock("r.3fe0000000000000.00000000000000zz.6531"), ==, -1);
+    FL_CHECK_INT(fl_geo_cursor_clock("r.3fe0000000000000.000000000000002A.6531"), ==, -1);
+    FL_CHECK_INT(fl_geo_cursor_clock("garbage that is long enough to be a cursor"), ==, -1);
+    fl_geo_index_destroy(&ix);
+}
+
+FL_TEST(page_size_defaults_to_20)
+{
+    Flow__NearbyRequest req = FLOW__NEARBY_REQUEST__INIT;
+    FL_CHECK_INT(fl_geo_limit(&req), ==, 20);
+    req.limit = 7;
+    FL_CHECK_INT(fl_geo_limit(&req), ==, 7);
+}
+
+#define PARTS 3
+#define SPLIT_EVENTS 300
+
+/*  One index's page as its geo actor answers it: hits with the event's
+ *  id and start, distance and score, and the index's cursor.  */
+typedef struct {
+    Flow__NearbyReply reply;
+    Flow__NearbyHit hit[FL_GEO_LIMIT_MAX];
+    Flow__NearbyHit *hits[FL_GEO_LIMIT_MAX];
+    Flow__Event event[FL_GEO_LIMIT_MAX];
+    char id[FL_GEO_LIMIT_MAX][FL_GEO_ID_MAX];
+    char cursor[FL_GEO_CURSOR_MAX];
+} s_part_t;
+
+static void
+s_part_query(s_part_t *part, const fl_geo_index_t *ix, const fl_geo_query_t *q)
+{
+    fl_geo_hit_t hits[FL_GEO_LIMIT_MAX];
+    size_t n = 0;
+    char why[WHY];
+    int rc = fl_geo_index_query(ix, q, hits, &n, part->cursor, why, sizeof why);
+    if (rc != 0)
+        fprintf(stderr, "query: %s\n", why);
+    FL_CHECK_INT(rc, ==, 0);
+    flow__nearby_reply__init(&part->reply);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(part->id[i], sizeof part->id[i], "%s", hits[i].id);
+        flow__event__init(&part->event[i]);
+        part->event[i].id = part->id[i];
+        part->event[i].start_s = hits[i].start_s;
+        flow__nearby_hit__init(&part->hit[i]);
+        part->hit[i].event = &part->event[i];
+        part->hit[i].distance_m = hits[i].distance_m;
+        part->hit[i].score = hits[i].score;
+        part->hits[i] = &part->hit[i];
+    }
+    part->reply.hits = part->hits;
+    part->reply.n_hits = n;
+    part->reply.next_cursor = part->cursor;
+}
+
+/*  Runs Q page by page over the indexes IXS, each page merged from one
+ *  page of each as a session merges its shards', continuing with the
+ *  merged cursor; the hits into OUT (room for MAX), their number
+ *  returned.  Every page but the last must be full, and only it may come
+ *  without a cursor.  */
+static size_t
+s_walk_merged(fl_geo_index_t *const *ixs, fl_geo_query_t q, fl_geo_hit_t *out, size_t max)
+{
+    static s_part_t parts[PARTS];
+    Flow__NearbyReply *replies[PARTS];
+    Flow__NearbyHit *hits[FL_GEO_LIMIT_MAX + 1];
+    char cursor[FL_GEO_CURSOR_MAX] = "", next[FL_GEO_CURSOR_MAX];
+    Flow__NearbyRequest req = FLOW__NEARBY_REQUEST__INIT;
+    req.sort = (Flow__NearbySort) q.sort;
+    req.limit = (uint32_t) q.limit;
+    req.cursor = cursor;
+    size_t total = 0;
+    for (size_t page = 0; page <= max; page++) {
+        q.cursor = cursor[0] ? cursor : NULL;
+        for (size_t i = 0; i < PARTS; i++) {
+            s_part_query(&parts[i], ixs[i], &q);
+            replies[i] = &parts[i].reply;
+        }
+        Flow__NearbyReply merged;
+        fl_geo_merge(&req, replies, PARTS, hits, next, &merged);
+        FL_CHECK(merged.next_cursor == next);
+        FL_CHECK(merged.n_hits <= q.limit);
+        FL_CHECK(total + merged.n_hits <= max);
+        for (size_t i = 0; i < merged.n_hits; i++) {
+            fl_geo_hit_t *h = &out[total++];
+            snprintf(h->id, sizeof h->id, "%s", merged.hits[i]->event->id);
+            h->start_s = merged.hits[i]->event->start_s;
+            h->distance_m = merged.hits[i]->distance_m;
+            h->score = merged.hits[i]->score;
+        }
+        if (next[0] == '\0')
+            return total;
+        FL_CHECK_INT(merged.n_hits, ==, q.limit);
+        snprintf(cursor, sizeof cursor, "%s", next);
+    }
+    FL_CHECK(!"the merged pages end");
+    return total;
+}
+
+/*  True when the merged walk found exactly the hits of the whole walk, in
+ *  its order, with the same keys.  */
+static bool
+s_same_walk(const fl_geo_hit_t *whole, size_t n_whole, const fl_geo_hit_t *merged,
+            size_t n_merged)
+{
+    bool same = n_whole == n_merged;
+    for (size_t i = 0; same && i < n_whole; i++)
+        same = strcmp(whole[i].id, merged[i].id) == 0 && whole[i].start_s == merged[i].start_s
+               && whole[i].distance_m == merged[i].distance_m
+               && whole[i].score == merged[i].score;
+    return same;
+}
+
+/*  Random events around Paris, with ties (shared places, start times and
+ *  popularity) so that every order breaks some by id.  */
+static fl_geo_entry_t
+s_split_event(int i, const fl_geo_entry_t *previous)
+{
+    char id[16];
+    snprintf(id, sizeof id, "m%03d", (i * 7) % SPLIT_EVENTS);
+    fl_geo_entry_t e = s_entry(id, 48.85 + 0.02 * s_gauss(), 2.35 + 0.03 * s_gauss());
+    e.start_s = 1000 + (int64_t) (s_next() % 40) * 3600;
+    e.end_s = e.start_s + 7200;
+    e.popularity = (uint32_t) (s_next() % 50);
+    if (previous && i % 10 == 0) {
+        e.lat = previous->lat;
+        e.lon = previous->lon;
+        e.start_s = previous->start_s;
+        e.end_s = previous->end_s;
+        e.popularity = previous->popularity;
+    }
+    return e;
+}
+
+FL_TEST(merged_pages_of_a_split_index_equal_the_pages_of_the_whole)
+{
+    static fl_geo_hit_t whole_hits[SPLIT_EVENTS + 1], merged_hits[SPLIT_EVENTS + 1];
+    static const size_t limits[] = { 1, 7, 50 };
+    s_rng = SEED;
+    fl_geo_index_t *whole = fl_geo_index_new(0.01);
+    fl_geo_index_t *parts[PARTS];
+    for (size_t i = 0; i < PARTS; i++)
+        parts[i] = fl_geo_index_new(0.01);
+    fl_geo_entry_t previous;
+    for (int i = 0; i < SPLIT_EVENTS; i++) {
+        fl_geo_entry_t e = s_split_event(i, i ? &previous : NULL);
+        s_put(whole, &e);
+        s_put(parts[s_next() % PARTS], &e);
+        previous = e;
+    }
+    FL_CHECK_INT(fl_geo_index_size(parts[0]) + fl_geo_index_size(parts[1])
+                 + fl_geo_index_size(parts[2]), ==, SPLIT_EVENTS);
+    for (int sort = 0; sort < 3; sort++)
+        for (size_t l = 0; l < sizeof limits / sizeof limits[0]; l++) {
+            fl_geo_query_t q = s_query(48.85, 2.35, 50000);
+            q.sort = (fl_geo_sort_t) sort;
+            q.limit = limits[l];
+            q.now_s = 500;
+            size_t n_whole = s_walk(whole, q, whole_hits);
+            FL_CHECK_INT(n_whole, ==, SPLIT_EVENTS);
+            size_t n_merged = s_walk_merged(parts, q, merged_hits, SPLIT_EVENTS + 1);
+            if (!s_same_walk(whole_hits, n_whole, merged_hits, n_merged)) {
+                fprintf(stderr, "seed 0x%llX, order %d, limit %zu: the merged pages "
+                        "differ from the whole index's (%zu vs %zu hits)\n",
+                        (unsigned long long) SEED, sort, q.limit, n_merged, n_whole);
+                FL_CHECK(!"the merged pages equal the whole index's");
+            }
+            qsort(merged_hits, n_merged, sizeof *merged_hits, s_cmp_hit_id);
+            for (size_t i = 1; i < n_merged; i++)
+                FL_CHECK(strcmp(merged_hits[i - 1].id, merged_hits[i].id) < 0);
+        }
+    for (size_t i = 0; i < PARTS; i++)
+        fl_geo_index_destroy(&parts[i]);
+    fl_geo_index_destroy(&whole);
+}
+
+FL_TEST(event_held_by_two_parts_is_merged_once)
+{
+    static fl_geo_hit_t whole_hits[64], merged_hits[64];
+    static const size_t limits[] = { 1, 2, 7, 50 };
+    s_rng = SEED;
+    fl_geo_index_t *whole = fl_geo_index_new(0.01);
+    fl_geo_index_t *parts[PARTS];
+    for (size_t i = 0; i < PARTS; i++)
+        parts[i] = fl_geo_index_new(0.01);
+    for (int i = 0; i < 40; i++) {
+        fl_geo_entry_t e = s_split_event(i, NULL);
+        s_put(whole, &e);
+        size_t home = (size_t) i % PARTS;
+        s_put(parts[home], &e);
+        /*  Every fourth event is moving: the next part holds it too.  */
+        if (i % 4 == 0)
+            s_put(parts[(home + 1) % PARTS], &e);
+    }
+    for (int sort = 0; sort < 3; sort++)
+        for (size_t l = 0; l < sizeof limits / sizeof limits[0]; l++) {
+            fl_geo_query_t q = s_query(48.85, 2.35, 50000);
+            q.sort = (fl_geo_sort_t) sort;
+            q.limit = limits[l];
+            q.now_s = 500;
+            size_t n_whole = s_walk(whole, q, whole_hits);
+            FL_CHECK_INT(n_whole, ==, 40);
+            size_t n_merged = s_walk_merged(parts, q, merged_hits, 64);
+            FL_CHECK(s_same_walk(whole_hits, n_whole, merged_hits, n_merged));
+        }
+    for (size_t i = 0; i < PARTS; i++)
+        fl_geo_index_destroy(&parts[i]);
+    fl_geo_index_destroy(&whole);
 }
