@@ -1467,3 +1467,37 @@ FL_TEST(event_held_by_two_parts_is_merged_once)
         fl_geo_index_destroy(&parts[i]);
     fl_geo_index_destroy(&whole);
 }
+
+/*  Each part holds fewer matches than a page, all of them together more:
+ *  no part's reply has a cursor, yet the merged page has one.  Its clock
+ *  must still be the one the parts scored with, or the next page scores
+ *  with another and loses or repeats hits.  */
+FL_TEST(merged_relevance_cursor_keeps_the_query_clock_when_no_part_has_more)
+{
+    static fl_geo_hit_t whole_hits[16], merged_hits[16];
+    fl_geo_index_t *whole = fl_geo_index_new(0.01);
+    fl_geo_index_t *parts[PARTS];
+    for (size_t i = 0; i < PARTS; i++)
+        parts[i] = fl_geo_index_new(0.01);
+    for (int i = 0; i < 6; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "f%d", i);
+        fl_geo_entry_t e = s_entry(id, 48.85 + i * 0.0001, 2.35);
+        e.start_s = 100000;
+        e.end_s = 107200;
+        s_put(whole, &e);
+        s_put(parts[i % PARTS], &e);
+    }
+    fl_geo_query_t q = s_query(48.85, 2.35, 5000);
+    q.sort = FL_GEO_SORT_RELEVANCE;
+    q.limit = 5;
+    q.now_s = 500;
+    size_t n_whole = s_walk(whole, q, whole_hits);
+    FL_CHECK_INT(n_whole, ==, 6);
+    size_t n_merged = s_walk_merged(parts, q, merged_hits, 16);
+    FL_CHECK_INT(n_merged, ==, 6);
+    FL_CHECK(s_same_walk(whole_hits, n_whole, merged_hits, n_merged));
+    for (size_t i = 0; i < PARTS; i++)
+        fl_geo_index_destroy(&parts[i]);
+    fl_geo_index_destroy(&whole);
+}
