@@ -1261,6 +1261,10 @@ FL_TEST(cursor_clock_is_that_of_a_relevance_cursor)
     FL_CHECK_INT(fl_geo_cursor_clock("r.3fe0000000000000.00000000000000zz.6531"), ==, -1);
     FL_CHECK_INT(fl_geo_cursor_clock("r.3fe0000000000000.000000000000002A.6531"), ==, -1);
     FL_CHECK_INT(fl_geo_cursor_clock("garbage that is long enough to be a cursor"), ==, -1);
+    /*  The shape of a cursor, not only its clock's digits.  */
+    FL_CHECK_INT(fl_geo_cursor_clock("rX3fe0000000000000X000000000000002aXzz"), ==, -1);
+    FL_CHECK_INT(fl_geo_cursor_clock("r.3fe0000000000000.000000000000002a.zz"), ==, -1);
+    FL_CHECK_INT(fl_geo_cursor_clock("r.3fe0000000000000.000000000000002a.6531"), ==, 42);
     fl_geo_index_destroy(&ix);
 }
 
@@ -1337,7 +1341,7 @@ s_walk_merged(fl_geo_index_t *const *ixs, fl_geo_query_t q, fl_geo_hit_t *out, s
             replies[i] = &parts[i].reply;
         }
         Flow__NearbyReply merged;
-        fl_geo_merge(&req, replies, PARTS, hits, next, &merged);
+        fl_geo_merge(&req, replies, PARTS, q.now_s, hits, next, &merged);
         FL_CHECK(merged.next_cursor == next);
         FL_CHECK(merged.n_hits <= q.limit);
         FL_CHECK(total + merged.n_hits <= max);
