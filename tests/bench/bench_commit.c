@@ -19,7 +19,6 @@
 
 #include "storage.pb-c.h"
 
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,15 +75,6 @@ s_run(fl_store_t *store, s_batch_t batch, uint32_t writes, uint32_t group_size,
     }
     fl_bench_stop(bench);
     return 0;
-}
-
-static int
-s_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st;
-    (void) flag;
-    (void) ftw;
-    return remove(path);
 }
 
 static int
@@ -152,15 +142,11 @@ main(int argc, char **argv)
         fprintf(stderr, "usage: bench_commit [--writes N]\n");
         return 2;
     }
-    const char *base = getenv("TMPDIR");
     char dir[512];
-    snprintf(dir, sizeof dir, "%s/flow-bench-XXXXXX", base ? base : "/tmp");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (fl_bench_tmpdir(dir, sizeof dir) != 0)
         return 1;
-    }
     int rc = s_bench(dir, writes);
-    nftw(dir, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    fl_bench_rmdir(dir);
     if (rc != 0) {
         fprintf(stderr, "bench_commit: %s\n", fl_strerror(rc));
         return 1;

@@ -7,6 +7,7 @@
 #include "tests/bench/benchlib.h"
 #include "node/error.h"
 
+#include <ftw.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -130,4 +131,42 @@ fl_bench_report(fl_bench_t *bench, FILE *out)
     fprintf(out, "%s: %zu ops, %.0f ops/s, p50 %" PRIu64 " us, p99 %" PRIu64 " us\n",
             bench->name, bench->count, fl_bench_ops_per_s(bench),
             fl_bench_percentile(bench, 50), fl_bench_percentile(bench, 99));
+}
+
+void
+fl_bench_span(fl_bench_t *bench, uint64_t started_us, uint64_t stopped_us)
+{
+    bench->started_us = started_us;
+    bench->stopped_us = stopped_us;
+}
+
+int
+fl_bench_tmpdir(char *dir, size_t cap)
+{
+    const char *base = getenv("TMPDIR");
+    int n = snprintf(dir, cap, "%s/flow-bench-XXXXXX", base && base[0] ? base : "/tmp");
+    if (n < 0 || (size_t) n >= cap || !mkdtemp(dir)) {
+        fprintf(stderr, "bench: cannot make a temporary directory under %s\n",
+                base && base[0] ? base : "/tmp");
+        if (cap)
+            dir[0] = '\0';
+        return FL_E_IO;
+    }
+    return 0;
+}
+
+static int
+s_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st;
+    (void) flag;
+    (void) ftw;
+    return remove(path);
+}
+
+void
+fl_bench_rmdir(const char *dir)
+{
+    if (nftw(dir, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf(stderr, "bench: could not remove %s\n", dir);
 }

@@ -16,6 +16,7 @@
 #ifndef FL_BENCHLIB_H
 #define FL_BENCHLIB_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -44,5 +45,18 @@ uint64_t fl_bench_percentile(fl_bench_t *bench, double p);
 double fl_bench_ops_per_s(const fl_bench_t *bench);
 
 void fl_bench_report(fl_bench_t *bench, FILE *out);
+
+/*  Sets the wall time start and stop would have measured from times
+ *  taken elsewhere (a log's timestamps), in microseconds.  */
+void fl_bench_span(fl_bench_t *bench, uint64_t started_us, uint64_t stopped_us);
+
+/*  Makes a fresh directory $TMPDIR/flow-bench-XXXXXX (/tmp without
+ *  TMPDIR) and copies its path into DIR (capacity CAP).
+ *  Errors: FL_E_IO (said on stderr).  */
+int fl_bench_tmpdir(char *dir, size_t cap);
+
+/*  Removes DIR and everything under it; says so on stderr when it
+ *  cannot.  */
+void fl_bench_rmdir(const char *dir);
 
 #endif

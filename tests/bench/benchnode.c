@@ -2,7 +2,9 @@
  *  benchnode.h.
  */
 #include "tests/bench/benchnode.h"
+#include "tests/bench/benchlib.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,12 +29,22 @@ s_endpoint(const char *line, const char *name, char *out, size_t cap)
 int
 fl_benchnode_start(fl_benchnode_t *node, const char *flowd, const char *const *extra)
 {
-    memset(node, 0, sizeof *node);
-    snprintf(node->dir, sizeof node->dir, "/tmp/flow-bench-XXXXXX");
-    if (!mkdtemp(node->dir)) {
-        node->dir[0] = '\0';
+    char dir[sizeof node->dir];
+    if (fl_bench_tmpdir(dir, sizeof dir) != 0) {
+        memset(node, 0, sizeof *node);
         return -1;
     }
+    return fl_benchnode_start_in(node, dir, flowd, extra);
+}
+
+int
+fl_benchnode_start_in(fl_benchnode_t *node, const char *dir, const char *flowd,
+                      const char *const *extra)
+{
+    memset(node, 0, sizeof *node);
+    if (strlen(dir) >= sizeof node->dir)
+        return -1;
+    snprintf(node->dir, sizeof node->dir, "%s", dir);
     const char *argv[18 + EXTRA_MAX + 1] = {
         flowd, "--data", node->dir, "--client", "tcp://127.0.0.1:*",
         "--control", "tcp://127.0.0.1:*", "--raft", "127.0.0.1:0",
@@ -92,9 +104,71 @@ fl_benchnode_remove(fl_benchnode_t *node)
 {
     if (!node->dir[0])
         return;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", node->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "bench: could not remove %s\n", node->dir);
+    fl_bench_rmdir(node->dir);
     node->dir[0] = '\0';
+}
+
+/*  Reads FD to its end into OUT (capacity CAP); what does not fit is
+ *  read and dropped, so the writer never blocks.  */
+static void
+s_read_all(int fd, char *out, size_t cap)
+{
+    size_t used = 0;
+    char spill[4096];
+    for (;;) {
+        char *to = used + 1 < cap ? out + used : spill;
+        size_t room = used + 1 < cap ? cap - 1 - used : sizeof spill;
+        ssize_t n = read(fd, to, room);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (to != spill)
+            used += (size_t) n;
+    }
+    if (cap)
+        out[used] = '\0';
+}
+
+int
+fl_benchnode_flowctl(const fl_benchnode_t *node, const char *flowctl, const char *const *args,
+                     char *out, size_t cap)
+{
+    char key[sizeof node->dir + 32];
+    snprintf(key, sizeof key, "%s/keys/admin.cert_secret", node->dir);
+    const char *argv[10 + EXTRA_MAX + 1] = {
+        flowctl, "--control", node->control, "--key", key, "--timeout", "5000", "--json",
+    };
+    size_t argc = 8;
+    for (size_t i = 0; args && args[i]; i++) {
+        if (i == EXTRA_MAX)
+            return -1;
+        argv[argc++] = args[i];
+    }
+    argv[argc] = NULL;
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(fds[1], STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        close(fds[0]);
+        execv(flowctl, (char *const *) argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    s_read_all(fds[0], out, cap);
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
