@@ -66,6 +66,9 @@ typedef struct {
     size_t after_len;
     uint64_t seq;                       /* of the request in flight, 0: none */
     bool digest;                        /* it asks for a digest only */
+    bool summary;                       /* it asks for the summary */
+    bool summarized;                    /* this phase knows which databases differ */
+    bool need[DBS_MAX];                 /* the database's range differs from the owner's */
     int64_t sent_ms;
     int64_t not_before_ms;              /* throttle and retry pause */
     int64_t warned_ms;
@@ -504,6 +507,23 @@ s_request_range(self_t *self, bool digest_only, const uint8_t *until, size_t unt
     t->digest = digest_only;
 }
 
+/*  Asks for the count and digest of the partition in every database: a
+ *  phase works only on those that differ, one round trip for the rest.  */
+static void
+s_request_summary(self_t *self)
+{
+    s_transfer_t *t = &self->t;
+    Flow__Cluster__TransferPull pull = FLOW__CLUSTER__TRANSFER_PULL__INIT;
+    pull.partition = t->partition;
+    pull.db = "";
+    pull.from_start = true;
+    pull.digest_only = true;
+    pull.to = (char *) s_me(self);
+    s_send_source(self, FLOW__CLUSTER__PEER_REQUEST__BODY_PULL, &pull);
+    t->digest = true;
+    t->summary = true;
+}
+
 /*  Sends the next request of the transfer, when none is in flight.  */
 static void
 s_transfer_next(self_t *self)
@@ -521,6 +541,11 @@ s_transfer_next(self_t *self)
     }
     if (t->seq || now < t->not_before_ms)
         return;
+    t->summary = false;
+    if ((t->phase == PHASE_COPY || t->phase == PHASE_CATCH_UP || t->phase == PHASE_FINAL)
+        && !t->summarized)
+        s_request_summary(self);
+    else
     if (t->phase == PHASE_COPY)
         s_request_range(self, false, NULL, 0);
     else
@@ -536,8 +561,64 @@ s_transfer_next(self_t *self)
     }
 }
 
-/*  Past the range a chunk covered: on to the next database, or the next
- *  phase after the last one.  */
+/*  On to the first database from FROM that differs, or to the next phase
+ *  after the last one.  */
+static void
+s_next_db(self_t *self, size_t from)
+{
+    s_transfer_t *t = &self->t;
+    t->db = from;
+    while (t->db < self->ndbs && !t->need[t->db])
+        t->db++;
+    if (t->db < self->ndbs)
+        return;
+    t->db = 0;
+    t->from_start = true;
+    t->after_len = 0;
+    t->summarized = false;
+    t->phase = t->phase == PHASE_COPY ? PHASE_CATCH_UP
+             : t->phase == PHASE_CATCH_UP ? PHASE_FENCE : PHASE_FLIP;
+    fl_debug("handoff", "transfer phase", "partition=%u phase=%s", t->partition,
+             s_phase_names[t->phase]);
+}
+
+/*  The owner's summary: which databases differ from this node's copy.  */
+static void
+s_on_summary(self_t *self, const Flow__Cluster__TransferChunk *c)
+{
+    s_transfer_t *t = &self->t;
+    MDB_txn *txn = NULL;
+    if (fl_store_read_begin(self->node->store, &txn) != 0) {
+        t->not_before_ms = zclock_mono() + RETRY_MS;
+        return;
+    }
+    for (size_t i = 0; i < self->ndbs; i++) {
+        const Flow__Cluster__RangeSummary *theirs = NULL;
+        for (size_t k = 0; k < c->n_summaries && !theirs; k++)
+            if (streq(c->summaries[k]->db, self->dbs[i]))
+                theirs = c->summaries[k];
+        fl_keyspace_range_t mine;
+        bool same = fl_keyspace_range(txn, self->dbis[i], (uint16_t) t->partition, NULL, NULL, 0,
+                                      NULL, NULL, &mine) == 0
+                    && (theirs ? theirs->count == mine.count && theirs->digest.len == 32
+                                 && sodium_memcmp(theirs->digest.data, mine.sum, 32) == 0
+                               : mine.count == 0);
+        t->need[i] = !same;
+    }
+    fl_store_read_end(self->node->store, &txn);
+    t->summarized = true;
+    /*  A copy resumed at a database goes on from where it stopped there.  */
+    size_t at = t->db;
+    bool resumed = t->phase == PHASE_COPY && !t->from_start && t->need[at];
+    s_next_db(self, at);
+    if (!resumed || t->db != at) {
+        t->from_start = true;
+        t->after_len = 0;
+    }
+}
+
+/*  Past the range a chunk covered: on to the next database that differs,
+ *  or the next phase after the last one.  */
 static void
 s_advance(self_t *self, const Flow__Cluster__TransferChunk *chunk)
 {
@@ -550,13 +631,7 @@ s_advance(self_t *self, const Flow__Cluster__TransferChunk *chunk)
     }
     t->from_start = true;
     t->after_len = 0;
-    if (++t->db < self->ndbs)
-        return;
-    t->db = 0;
-    t->phase = t->phase == PHASE_COPY ? PHASE_CATCH_UP
-             : t->phase == PHASE_CATCH_UP ? PHASE_FENCE : PHASE_FLIP;
-    fl_debug("handoff", "transfer phase", "partition=%u phase=%s", t->partition,
-             s_phase_names[t->phase]);
+    s_next_db(self, t->db + 1);
 }
 
 typedef struct {
@@ -714,6 +789,7 @@ s_on_source(self_t *self)
     t->seq = 0;
     int64_t now = zclock_mono();
     if (reply->status != FLOW__STATUS__OK) {
+        t->summary = false;
         if (now - t->warned_ms > WARN_EVERY_MS) {
             fl_warn("handoff", "the partition's owner refused; asking again",
                     "partition=%u from=%s phase=%s reason=\"%s\"", t->partition, t->from,
@@ -727,12 +803,17 @@ s_on_source(self_t *self)
         t->phase = PHASE_FINAL;
         t->db = 0;
         t->from_start = true;
+        t->summarized = false;
         fl_debug("handoff", "old owner fenced the partition", "partition=%u", t->partition);
     }
     else
     if (reply->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_CHUNK
-        && (t->phase == PHASE_COPY || t->phase == PHASE_CATCH_UP || t->phase == PHASE_FINAL))
-        s_on_chunk(self, reply->chunk, t->digest);
+        && (t->phase == PHASE_COPY || t->phase == PHASE_CATCH_UP || t->phase == PHASE_FINAL)) {
+        if (t->summary)
+            s_on_summary(self, reply->chunk);
+        else
+            s_on_chunk(self, reply->chunk, t->digest);
+    }
     flow__cluster__peer_reply__free_unpacked(reply, NULL);
 }
 
@@ -1061,6 +1142,37 @@ s_collect(const MDB_val *key, const MDB_val *value, void *arg)
     return 0;
 }
 
+/*  The count and digest of PARTITION in each of the NDBS databases, into
+ *  CHUNK's summaries and an empty range that ends the partition.  */
+static int
+s_summarize(MDB_txn *txn, const char *const *names, const MDB_dbi *dbis, size_t ndbs,
+            uint32_t partition, Flow__Cluster__TransferChunk *chunk)
+{
+    chunk->summaries = calloc(ndbs ? ndbs : 1, sizeof *chunk->summaries);
+    assert(chunk->summaries);
+    for (size_t i = 0; i < ndbs; i++) {
+        fl_keyspace_range_t range;
+        int rc = fl_keyspace_range(txn, dbis[i], (uint16_t) partition, NULL, NULL, 0, NULL,
+                                   NULL, &range);
+        if (rc)
+            return rc;
+        Flow__Cluster__RangeSummary *sum = malloc(sizeof *sum);
+        uint8_t *digest = malloc(32);
+        assert(sum && digest);
+        flow__cluster__range_summary__init(sum);
+        sum->db = (char *) names[i];
+        sum->count = (uint32_t) range.count;
+        memcpy(digest, range.sum, 32);
+        sum->digest = (ProtobufCBinaryData) { 32, digest };
+        chunk->summaries[chunk->n_summaries++] = sum;
+    }
+    uint8_t *digest = calloc(1, 32);
+    assert(digest);
+    chunk->digest = (ProtobufCBinaryData) { 32, digest };
+    chunk->end = true;
+    return 0;
+}
+
 Flow__Status
 fl_handoff_pull_check(const Flow__Cluster__TransferPull *pull, uint32_t partitions, char *why,
                       size_t whylen)
@@ -1099,7 +1211,7 @@ fl_handoff_chunk(const fl_node_t *node, const Flow__Cluster__TransferPull *pull,
     Flow__Status status = fl_handoff_pull_check(pull, fl_ring_partitions(ring), why, whylen);
     if (status != FLOW__STATUS__OK)
         return status;
-    if (db == ndbs) {
+    if (db == ndbs && pull->db[0]) {
         snprintf(why, whylen, "pull: db: not a partitioned database of this node");
         return FLOW__STATUS__INVALID_ARGUMENT;
     }
@@ -1111,6 +1223,15 @@ fl_handoff_chunk(const fl_node_t *node, const Flow__Cluster__TransferPull *pull,
     MDB_txn *txn = NULL;
     if (fl_store_read_begin(node->store, &txn) != 0) {
         snprintf(why, whylen, "pull: cannot read the store");
+        return FLOW__STATUS__UNAVAILABLE;
+    }
+    if (!pull->db[0]) {
+        int rc = s_summarize(txn, names, dbis, ndbs, pull->partition, chunk);
+        fl_store_read_end(node->store, &txn);
+        if (rc == 0)
+            return FLOW__STATUS__OK;
+        fl_handoff_chunk_release(chunk);
+        snprintf(why, whylen, "pull: cannot read the partition");
         return FLOW__STATUS__UNAVAILABLE;
     }
     MDB_val after = { pull->after.len, pull->after.data };
@@ -1153,6 +1274,11 @@ fl_handoff_chunk_release(Flow__Cluster__TransferChunk *chunk)
     free(chunk->values);
     free(chunk->last_key.data);
     free(chunk->digest.data);
+    for (size_t i = 0; i < chunk->n_summaries; i++) {
+        free(chunk->summaries[i]->digest.data);
+        free(chunk->summaries[i]);
+    }
+    free(chunk->summaries);
     flow__cluster__transfer_chunk__init(chunk);
 }
 
@@ -1321,7 +1447,10 @@ s_handoff_task(zsock_t *pipe, void *arg)
             { zsock_resolve(self.service), 0, ZMQ_POLLIN, 0 },
             { self.source ? zsock_resolve(self.source) : NULL, 0, ZMQ_POLLIN, 0 },
         };
-        int64_t wait = next_tick - zclock_mono();
+        int64_t wake = next_tick;
+        if (self.t.phase != PHASE_IDLE && !self.t.seq && self.t.not_before_ms < wake)
+            wake = self.t.not_before_ms;
+        int64_t wait = wake - zclock_mono();
         int n = zmq_poll(items, self.source ? 3 : 2, wait > 0 ? (long) wait : 0);
         if (n < 0 && zmq_errno() != EINTR)
             break;
