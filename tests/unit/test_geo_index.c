@@ -1302,7 +1302,7 @@ s_part_query(s_part_t *part, const fl_geo_index_t *ix, const fl_geo_query_t *q)
     FL_CHECK_INT(rc, ==, 0);
     flow__nearby_reply__init(&part->reply);
     for (size_t i = 0; i < n; i++) {
-        snprintf(part->id[i], sizeof part->id[i], "%s", hits[i].id);
+        memcpy(part->id[i], hits[i].id, sizeof part->id[i]);
         flow__event__init(&part->event[i]);
         part->event[i].id = part->id[i];
         part->event[i].start_s = hits[i].start_s;

@@ -838,7 +838,7 @@ s_check_drop_range(uint16_t victim, const char *after_suffix, const char *until_
     s_seen_all(store, dbi, victim, &seen);
     FL_CHECK_INT(seen.n, ==, PER_PARTITION - count);
     for (size_t i = 0; i < seen.n; i++) {
-        char want[16];
+        char want[32];
         snprintf(want, sizeof want, "k%06zu", i < first ? i : i + count);
         FL_CHECK_STR(seen.suffix[i], want);
     }
