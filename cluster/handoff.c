@@ -13,8 +13,9 @@
  *    "ring"     the last metadata it published a ring from (ClusterMeta),
  *               so a restart routes at once with what it knew;
  *    "fences"   the partitions this node has fenced (a Flip: to unused);
- *    "handoff"  the position of the transfer under way (a TransferPull:
- *               partition, database, last key written, old owner in `to`).
+ *    "handoff/P" the position of partition P's transfer to this node (a
+ *               TransferPull: partition, database, last key written, old
+ *               owner in `to`).
  */
 #include "cluster/handoff.h"
 #include "actors/geo/geo.h"
@@ -33,7 +34,7 @@
 
 #define TICK_MS 100
 #define CHUNK_MAX_BYTES (16u << 20)
-#define REQUEST_TIMEOUT_MS 10000
+#define REQUEST_TIMEOUT_MS 3000
 #define RETRY_MS 500
 #define META_TIMEOUT_MS 2000
 #define LEADER_TIMEOUT_MS 10000
@@ -41,6 +42,7 @@
 #define DBS_MAX 32
 #define WARN_EVERY_MS 10000
 #define FIRST_VIEW_MS 5000
+#define TRANSFERS_MAX 4                 /* partitions received at once */
 
 typedef enum {
     PHASE_IDLE,
@@ -60,6 +62,7 @@ typedef struct {
     s_phase_t phase;
     uint32_t partition;
     char from[FL_NODE_ID_MAX];
+    zsock_t *source;                    /* DEALER to the old owner's peer socket */
     size_t db;                          /* index into the partitioned databases */
     bool from_start;                    /* else after `after` */
     uint8_t after[FL_KEYSPACE_KEY_MAX];
@@ -87,7 +90,6 @@ typedef struct {
     zsock_t *service;
     zsock_t *meta;                      /* DEALER to the metadata thread */
     zsock_t *geo;                       /* PUSH to the geo actor's updates */
-    zsock_t *source;                    /* DEALER to the old owner's peer socket */
     MDB_dbi meta_db;
     Flow__Cluster__ClusterMeta *view;   /* the metadata of the published ring */
     uint64_t applied_needed;            /* decide once this index is applied (0: unknown) */
@@ -97,7 +99,7 @@ typedef struct {
     bool *held;                         /* may hold records of the partition */
     bool *flipped;                      /* flipped here; the view does not show it yet */
     zlistx_t *retired;
-    s_transfer_t t;
+    s_transfer_t t[TRANSFERS_MAX];      /* partitions being received, PHASE_IDLE: free */
     const char *dbs[DBS_MAX];
     MDB_dbi dbis[DBS_MAX];
     size_t ndbs;
@@ -151,6 +153,13 @@ s_put(self_t *self, const char *name, const ProtobufCMessage *msg)
         fl_error("handoff", "cannot record handoff state", "record=%s error=%s", name,
                  fl_err_name(rc));
     return rc;
+}
+
+/*  The name of PARTITION's transfer position among this thread's records. */
+static void
+s_progress_key(uint32_t partition, char name[32])
+{
+    snprintf(name, 32, "handoff/%u", partition);
 }
 
 static int
@@ -263,7 +272,7 @@ s_drop_apply(MDB_txn *txn, void *arg)
 {
     s_drop_t *d = arg;
     d->dropped = 0;
-    for (size_t i = 0; i < d->n; i++)
+    for (size_t i = 0; i < d->n; i++) {
         for (size_t j = 0; j < d->self->ndbs; j++) {
             size_t n = 0;
             int rc = fl_keyspace_drop(txn, d->self->dbis[j], (uint16_t) d->partitions[i], &n);
@@ -271,6 +280,14 @@ s_drop_apply(MDB_txn *txn, void *arg)
                 return rc;
             d->dropped += n;
         }
+        /*  And where an interrupted transfer of it stood.  */
+        char name[32];
+        s_progress_key(d->partitions[i], name);
+        MDB_val key = { strlen(name), name };
+        int rc = mdb_del(txn, d->self->meta_db, &key, NULL);
+        if (rc && rc != MDB_NOTFOUND)
+            return rc;
+    }
     return 0;
 }
 
@@ -374,18 +391,18 @@ s_leave_if_done(self_t *self)
  *  Transfers to this node  */
 
 static void
-s_transfer_reset(self_t *self)
+s_transfer_reset(self_t *self, s_transfer_t *t)
 {
-    zsock_destroy(&self->source);
-    memset(&self->t, 0, sizeof self->t);
+    (void) self;
+    zsock_destroy(&t->source);
+    memset(t, 0, sizeof *t);
 }
 
 /*  Records where copying stands once CHUNK is written: the database and
  *  the last key written, or the next database, or (db "") copying done.  */
 static int
-s_save_progress(self_t *self, MDB_txn *txn, const Flow__Cluster__TransferChunk *chunk)
+s_save_progress(self_t *self, s_transfer_t *t, MDB_txn *txn, const Flow__Cluster__TransferChunk *chunk)
 {
-    const s_transfer_t *t = &self->t;
     Flow__Cluster__TransferPull at = FLOW__CLUSTER__TRANSFER_PULL__INIT;
     at.partition = t->partition;
     at.to = (char *) t->from;
@@ -394,26 +411,39 @@ s_save_progress(self_t *self, MDB_txn *txn, const Flow__Cluster__TransferChunk *
     at.from_start = chunk->end;
     if (!chunk->end)
         at.after = chunk->last_key;
-    MDB_val key = { 7, "handoff" };
+    char name[32];
+    s_progress_key(t->partition, name);
+    MDB_val key = { strlen(name), name };
     return fl_codec_put(txn, self->meta_db, &key, &at.base);
 }
 
-/*  Starts receiving the first partition the view moves to this node,
- *  where an earlier run stopped when it was this one.  */
+static s_transfer_t *
+s_slot_of(self_t *self, uint32_t partition)
+{
+    for (size_t i = 0; i < TRANSFERS_MAX; i++)
+        if (self->t[i].phase != PHASE_IDLE && self->t[i].partition == partition)
+            return &self->t[i];
+    return NULL;
+}
+
+/*  Starts receiving into slot T the first partition the view moves to
+ *  this node that no other slot receives, where an earlier run stopped
+ *  when it was this one.  */
 static void
-s_transfer_pick(self_t *self)
+s_transfer_pick(self_t *self, s_transfer_t *t)
 {
     const Flow__Cluster__PartitionMove *move = NULL;
-    for (size_t i = 0; i < self->view->n_moves && !move; i++)
-        if (streq(self->view->moves[i]->to, s_me(self))
-            && !self->flipped[self->view->moves[i]->partition])
+    for (size_t i = 0; i < self->view->n_moves && !move; i++) {
+        uint32_t p = self->view->moves[i]->partition;
+        if (streq(self->view->moves[i]->to, s_me(self)) && !self->flipped[p]
+            && !s_slot_of(self, p))
             move = self->view->moves[i];
+    }
     if (!move)
         return;
     fl_layout_t layout;
     if (fl_layout_read(self->view, &layout) != 0)
         return;
-    s_transfer_t *t = &self->t;
     memset(t, 0, sizeof *t);
     t->partition = move->partition;
     snprintf(t->from, sizeof t->from, "%s", fl_layout_owner(&layout, move->partition));
@@ -421,7 +451,9 @@ s_transfer_pick(self_t *self)
     t->phase = PHASE_COPY;
     t->from_start = true;
     Flow__Cluster__TransferPull *at = NULL;
-    if (s_get(self, "handoff", &flow__cluster__transfer_pull__descriptor,
+    char name[32];
+    s_progress_key(t->partition, name);
+    if (s_get(self, name, &flow__cluster__transfer_pull__descriptor,
               (ProtobufCMessage **) &at) == 0) {
         if (at->partition == t->partition && streq(at->to, t->from)
             && at->after.len <= sizeof t->after) {
@@ -447,14 +479,14 @@ s_transfer_pick(self_t *self)
         t->phase = PHASE_IDLE;
         return;
     }
-    self->source = zsock_new(ZMQ_DEALER);
-    zcert_apply((zcert_t *) self->node->cert, self->source);
-    zsock_set_curve_serverkey(self->source, source->public_key);
-    zsock_set_linger(self->source, 0);
-    if (zsock_connect(self->source, "%s", source->peer_endpoint) != 0) {
+    t->source = zsock_new(ZMQ_DEALER);
+    zcert_apply((zcert_t *) self->node->cert, t->source);
+    zsock_set_curve_serverkey(t->source, source->public_key);
+    zsock_set_linger(t->source, 0);
+    if (zsock_connect(t->source, "%s", source->peer_endpoint) != 0) {
         fl_error("handoff", "cannot connect to the partition's owner", "endpoint=%s",
                  source->peer_endpoint);
-        s_transfer_reset(self);
+        s_transfer_reset(self, t);
         return;
     }
     fl_info("handoff", "receiving a partition", "partition=%u from=%s", t->partition, t->from);
@@ -462,7 +494,7 @@ s_transfer_pick(self_t *self)
 
 /*  Sends BODY (packed, MACed) to the old owner as a request of kind CASE. */
 static void
-s_send_source(self_t *self, Flow__Cluster__PeerRequest__BodyCase kind,
+s_send_source(self_t *self, s_transfer_t *t, Flow__Cluster__PeerRequest__BodyCase kind,
               const Flow__Cluster__TransferPull *pull)
 {
     zframe_t *packed = fl_envelope_pack(&pull->base);
@@ -480,20 +512,19 @@ s_send_source(self_t *self, Flow__Cluster__PeerRequest__BodyCase kind,
         req.pull = bytes;
     zframe_t *wire = fl_envelope_pack(&req.base);
     zframe_destroy(&packed);
-    if (wire && zframe_send(&wire, self->source, ZFRAME_DONTWAIT) == 0) {
-        self->t.seq = req.seq;
-        self->t.sent_ms = zclock_mono();
+    if (wire && zframe_send(&wire, t->source, ZFRAME_DONTWAIT) == 0) {
+        t->seq = req.seq;
+        t->sent_ms = zclock_mono();
     }
     else {
         zframe_destroy(&wire);
-        self->t.not_before_ms = zclock_mono() + RETRY_MS;
+        t->not_before_ms = zclock_mono() + RETRY_MS;
     }
 }
 
 static void
-s_request_range(self_t *self, bool digest_only, const uint8_t *until, size_t until_len)
+s_request_range(self_t *self, s_transfer_t *t, bool digest_only, const uint8_t *until, size_t until_len)
 {
-    s_transfer_t *t = &self->t;
     Flow__Cluster__TransferPull pull = FLOW__CLUSTER__TRANSFER_PULL__INIT;
     pull.partition = t->partition;
     pull.db = (char *) self->dbs[t->db];
@@ -503,32 +534,30 @@ s_request_range(self_t *self, bool digest_only, const uint8_t *until, size_t unt
     pull.digest_only = digest_only;
     pull.until = (ProtobufCBinaryData) { until_len, (uint8_t *) until };
     pull.to = (char *) s_me(self);
-    s_send_source(self, FLOW__CLUSTER__PEER_REQUEST__BODY_PULL, &pull);
+    s_send_source(self, t, FLOW__CLUSTER__PEER_REQUEST__BODY_PULL, &pull);
     t->digest = digest_only;
 }
 
 /*  Asks for the count and digest of the partition in every database: a
  *  phase works only on those that differ, one round trip for the rest.  */
 static void
-s_request_summary(self_t *self)
+s_request_summary(self_t *self, s_transfer_t *t)
 {
-    s_transfer_t *t = &self->t;
     Flow__Cluster__TransferPull pull = FLOW__CLUSTER__TRANSFER_PULL__INIT;
     pull.partition = t->partition;
     pull.db = "";
     pull.from_start = true;
     pull.digest_only = true;
     pull.to = (char *) s_me(self);
-    s_send_source(self, FLOW__CLUSTER__PEER_REQUEST__BODY_PULL, &pull);
+    s_send_source(self, t, FLOW__CLUSTER__PEER_REQUEST__BODY_PULL, &pull);
     t->digest = true;
     t->summary = true;
 }
 
 /*  Sends the next request of the transfer, when none is in flight.  */
 static void
-s_transfer_next(self_t *self)
+s_transfer_next(self_t *self, s_transfer_t *t)
 {
-    s_transfer_t *t = &self->t;
     int64_t now = zclock_mono();
     if (t->seq && now - t->sent_ms > REQUEST_TIMEOUT_MS) {
         if (now - t->warned_ms > WARN_EVERY_MS) {
@@ -544,29 +573,28 @@ s_transfer_next(self_t *self)
     t->summary = false;
     if ((t->phase == PHASE_COPY || t->phase == PHASE_CATCH_UP || t->phase == PHASE_FINAL)
         && !t->summarized)
-        s_request_summary(self);
+        s_request_summary(self, t);
     else
     if (t->phase == PHASE_COPY)
-        s_request_range(self, false, NULL, 0);
+        s_request_range(self, t, false, NULL, 0);
     else
     if (t->phase == PHASE_CATCH_UP || t->phase == PHASE_FINAL)
-        s_request_range(self, true, NULL, 0);
+        s_request_range(self, t, true, NULL, 0);
     else
     if (t->phase == PHASE_FENCE) {
         Flow__Cluster__TransferPull fence = FLOW__CLUSTER__TRANSFER_PULL__INIT;
         fence.partition = t->partition;
         fence.db = "";
         fence.to = (char *) s_me(self);
-        s_send_source(self, FLOW__CLUSTER__PEER_REQUEST__BODY_FENCE, &fence);
+        s_send_source(self, t, FLOW__CLUSTER__PEER_REQUEST__BODY_FENCE, &fence);
     }
 }
 
 /*  On to the first database from FROM that differs, or to the next phase
  *  after the last one.  */
 static void
-s_next_db(self_t *self, size_t from)
+s_next_db(self_t *self, s_transfer_t *t, size_t from)
 {
-    s_transfer_t *t = &self->t;
     t->db = from;
     while (t->db < self->ndbs && !t->need[t->db])
         t->db++;
@@ -584,9 +612,8 @@ s_next_db(self_t *self, size_t from)
 
 /*  The owner's summary: which databases differ from this node's copy.  */
 static void
-s_on_summary(self_t *self, const Flow__Cluster__TransferChunk *c)
+s_on_summary(self_t *self, s_transfer_t *t, const Flow__Cluster__TransferChunk *c)
 {
-    s_transfer_t *t = &self->t;
     MDB_txn *txn = NULL;
     if (fl_store_read_begin(self->node->store, &txn) != 0) {
         t->not_before_ms = zclock_mono() + RETRY_MS;
@@ -610,7 +637,7 @@ s_on_summary(self_t *self, const Flow__Cluster__TransferChunk *c)
     /*  A copy resumed at a database goes on from where it stopped there.  */
     size_t at = t->db;
     bool resumed = t->phase == PHASE_COPY && !t->from_start && t->need[at];
-    s_next_db(self, at);
+    s_next_db(self, t, at);
     if (!resumed || t->db != at) {
         t->from_start = true;
         t->after_len = 0;
@@ -620,9 +647,8 @@ s_on_summary(self_t *self, const Flow__Cluster__TransferChunk *c)
 /*  Past the range a chunk covered: on to the next database that differs,
  *  or the next phase after the last one.  */
 static void
-s_advance(self_t *self, const Flow__Cluster__TransferChunk *chunk)
+s_advance(self_t *self, s_transfer_t *t, const Flow__Cluster__TransferChunk *chunk)
 {
-    s_transfer_t *t = &self->t;
     if (!chunk->end) {
         memcpy(t->after, chunk->last_key.data, chunk->last_key.len);
         t->after_len = chunk->last_key.len;
@@ -631,11 +657,12 @@ s_advance(self_t *self, const Flow__Cluster__TransferChunk *chunk)
     }
     t->from_start = true;
     t->after_len = 0;
-    s_next_db(self, t->db + 1);
+    s_next_db(self, t, t->db + 1);
 }
 
 typedef struct {
     self_t *self;
+    s_transfer_t *t;
     const Flow__Cluster__TransferChunk *chunk;
     fl_keyspace_range_t range;
 } s_write_t;
@@ -648,7 +675,7 @@ s_write_apply(MDB_txn *txn, void *arg)
 {
     s_write_t *w = arg;
     self_t *self = w->self;
-    s_transfer_t *t = &self->t;
+    s_transfer_t *t = w->t;
     const Flow__Cluster__TransferChunk *c = w->chunk;
     MDB_dbi dbi = self->dbis[t->db];
     MDB_val after = { t->after_len, t->after };
@@ -667,7 +694,7 @@ s_write_apply(MDB_txn *txn, void *arg)
                     || sodium_memcmp(w->range.sum, c->digest.data, 32) != 0))
         return FL_E_CORRUPT;
     if (rc == 0)
-        rc = s_save_progress(self, txn, c);
+        rc = s_save_progress(self, t, txn, c);
     return rc;
 }
 
@@ -710,9 +737,8 @@ fl_handoff_chunk_valid(const Flow__Cluster__TransferChunk *c, uint32_t partition
 
 /*  This node's digest of the range CHUNK covers.  */
 static int
-s_local_range(self_t *self, const Flow__Cluster__TransferChunk *c, fl_keyspace_range_t *range)
+s_local_range(self_t *self, s_transfer_t *t, const Flow__Cluster__TransferChunk *c, fl_keyspace_range_t *range)
 {
-    s_transfer_t *t = &self->t;
     MDB_txn *txn = NULL;
     int rc = fl_store_read_begin(self->node->store, &txn);
     if (rc)
@@ -727,9 +753,8 @@ s_local_range(self_t *self, const Flow__Cluster__TransferChunk *c, fl_keyspace_r
 }
 
 static void
-s_on_chunk(self_t *self, const Flow__Cluster__TransferChunk *c, bool digest_only)
+s_on_chunk(self_t *self, s_transfer_t *t, const Flow__Cluster__TransferChunk *c, bool digest_only)
 {
-    s_transfer_t *t = &self->t;
     if (!fl_handoff_chunk_valid(c, t->partition, t->from_start ? NULL : t->after, t->after_len,
                                 digest_only)) {
         fl_error("handoff", "the partition's owner sent a chunk outside its range; asking again",
@@ -740,20 +765,20 @@ s_on_chunk(self_t *self, const Flow__Cluster__TransferChunk *c, bool digest_only
     /*  A range this node holds alike already (after a restart, or one
      *  that did not change since it was copied) is not written again.  */
     fl_keyspace_range_t mine;
-    if (s_local_range(self, c, &mine) != 0) {
+    if (s_local_range(self, t, c, &mine) != 0) {
         t->not_before_ms = zclock_mono() + RETRY_MS;
         return;
     }
     if (mine.count == c->count && sodium_memcmp(mine.sum, c->digest.data, 32) == 0) {
-        s_advance(self, c);
+        s_advance(self, t, c);
         return;
     }
     if (digest_only) {
-        s_request_range(self, false, c->end ? NULL : c->last_key.data,
+        s_request_range(self, t, false, c->end ? NULL : c->last_key.data,
                         c->end ? 0 : c->last_key.len);
         return;
     }
-    s_write_t w = { self, c, { .count = 0 } };
+    s_write_t w = { self, t, c, { .count = 0 } };
     int rc = fl_store_write(self->node->store, s_write_apply, &w);
     if (rc) {
         fl_error("handoff", "a chunk did not match its digest or could not be written; "
@@ -767,20 +792,19 @@ s_on_chunk(self_t *self, const Flow__Cluster__TransferChunk *c, bool digest_only
     self->bytes_moved += c->bytes;
     if (self->rate && c->bytes)
         t->not_before_ms = zclock_mono() + (int64_t) (c->bytes * 1000 / self->rate);
-    s_advance(self, c);
+    s_advance(self, t, c);
 }
 
 /*  The answer of the old owner's peer socket.  */
 static void
-s_on_source(self_t *self)
+s_on_source(self_t *self, s_transfer_t *t)
 {
-    zframe_t *frame = zframe_recv(self->source);
+    zframe_t *frame = zframe_recv(t->source);
     if (!frame)
         return;
     Flow__Cluster__PeerReply *reply =
         flow__cluster__peer_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
     zframe_destroy(&frame);
-    s_transfer_t *t = &self->t;
     if (!reply || reply->seq != t->seq) {
         if (reply)
             flow__cluster__peer_reply__free_unpacked(reply, NULL);
@@ -810,19 +834,26 @@ s_on_source(self_t *self)
     if (reply->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_CHUNK
         && (t->phase == PHASE_COPY || t->phase == PHASE_CATCH_UP || t->phase == PHASE_FINAL)) {
         if (t->summary)
-            s_on_summary(self, reply->chunk);
+            s_on_summary(self, t, reply->chunk);
         else
-            s_on_chunk(self, reply->chunk, t->digest);
+            s_on_chunk(self, t, reply->chunk, t->digest);
     }
     flow__cluster__peer_reply__free_unpacked(reply, NULL);
+}
+
+static void
+s_forget_progress(self_t *self, const s_transfer_t *t)
+{
+    char name[32];
+    s_progress_key(t->partition, name);
+    s_put(self, name, NULL);
 }
 
 /*  Caught up under the old owner's fence: the leader makes this node the
  *  owner.  */
 static void
-s_flip(self_t *self)
+s_flip(self_t *self, s_transfer_t *t)
 {
-    s_transfer_t *t = &self->t;
     if (zclock_mono() < t->not_before_ms)
         return;
     uint32_t partitions[1] = { t->partition };
@@ -841,8 +872,8 @@ s_flip(self_t *self)
                 " records=%" PRIu64, t->partition, t->from, t->bytes, t->records);
         self->flipped[t->partition] = true;
         self->completed++;
-        s_put(self, "handoff", NULL);
-        s_transfer_reset(self);
+        s_forget_progress(self, t);
+        s_transfer_reset(self, t);
     }
     else {
         fl_warn("handoff", "the leader did not flip the partition; asking again",
@@ -857,11 +888,10 @@ s_flip(self_t *self)
 /*  Moves the transfer on with the view: ends it when the partition is
  *  this node's, gives it up when it no longer moves here.  */
 static void
-s_transfer_step(self_t *self)
+s_transfer_step(self_t *self, s_transfer_t *t)
 {
-    s_transfer_t *t = &self->t;
     if (t->phase == PHASE_IDLE) {
-        s_transfer_pick(self);
+        s_transfer_pick(self, t);
         if (t->phase == PHASE_IDLE)
             return;
     }
@@ -872,34 +902,40 @@ s_transfer_step(self_t *self)
     fl_layout_release(&layout);
     if (mine) {
         /*  Flipped before a restart of this node.  */
-        s_put(self, "handoff", NULL);
-        s_transfer_reset(self);
+        s_forget_progress(self, t);
+        s_transfer_reset(self, t);
         return;
     }
     if (!s_receiving(self, t->partition)) {
         fl_info("handoff", "partition no longer moves here; transfer given up",
                 "partition=%u", t->partition);
-        s_put(self, "handoff", NULL);
-        s_transfer_reset(self);
+        s_forget_progress(self, t);
+        s_transfer_reset(self, t);
         return;
     }
     if (t->phase == PHASE_FLIP)
-        s_flip(self);
+        s_flip(self, t);
     else
-        s_transfer_next(self);
+        s_transfer_next(self, t);
 }
 
-/*  Steps the transfers until one waits for an answer: a flip is read back
- *  from the metadata at once, and the next partition starts at once.  */
+/*  Steps every transfer slot until each waits for an answer or a pause:
+ *  the next partition starts in a slot as soon as its last one flipped. */
 static void
 s_transfer_tick(self_t *self)
 {
-    for (int steps = 0; steps < 64; steps++) {
-        s_phase_t before = self->t.phase;
-        uint32_t partition = self->t.partition;
-        s_transfer_step(self);
-        if (self->t.phase == before && self->t.partition == partition)
-            return;
+    for (size_t i = 0; i < TRANSFERS_MAX; i++) {
+        s_transfer_t *t = &self->t[i];
+        for (int steps = 0; steps < 64; steps++) {
+            s_phase_t before = t->phase;
+            uint32_t partition = t->partition;
+            uint64_t seq = t->seq;
+            s_transfer_step(self, t);
+            if (t->seq != seq)
+                break;
+            if (t->phase == before && t->partition == partition)
+                break;
+        }
     }
 }
 
@@ -1048,11 +1084,12 @@ s_list(self_t *self, Flow__Cluster__HandoffReply *reply, Flow__Cluster__Transfer
         s->to = m->to;
         s->phase = (char *) s_phase_names[PHASE_IDLE];
         s->db = "";
-        if (self->t.phase != PHASE_IDLE && self->t.partition == m->partition) {
-            s->phase = (char *) s_phase_names[self->t.phase];
-            s->bytes = self->t.bytes;
-            s->records = self->t.records;
-            s->db = (char *) self->dbs[self->t.db];
+        const s_transfer_t *t = s_slot_of(self, m->partition);
+        if (t && streq(m->to, s_me(self))) {
+            s->phase = (char *) s_phase_names[t->phase];
+            s->bytes = t->bytes;
+            s->records = t->records;
+            s->db = (char *) self->dbs[t->db];
         }
         list[reply->n_transfers++] = s;
     }
@@ -1414,7 +1451,8 @@ s_close(self_t *self)
     zsock_destroy(&self->service);
     zsock_destroy(&self->geo);
     zsock_destroy(&self->meta);
-    zsock_destroy(&self->source);
+    for (size_t i = 0; i < TRANSFERS_MAX; i++)
+        zsock_destroy(&self->t[i].source);
     if (self->view)
         flow__cluster__cluster_meta__free_unpacked(self->view, NULL);
     if (self->retired) {
@@ -1442,16 +1480,27 @@ s_handoff_task(zsock_t *pipe, void *arg)
     int64_t next_tick = zclock_mono();
     bool done = false;
     while (!done) {
-        zmq_pollitem_t items[] = {
+        zmq_pollitem_t items[2 + TRANSFERS_MAX] = {
             { zsock_resolve(pipe), 0, ZMQ_POLLIN, 0 },
             { zsock_resolve(self.service), 0, ZMQ_POLLIN, 0 },
-            { self.source ? zsock_resolve(self.source) : NULL, 0, ZMQ_POLLIN, 0 },
         };
+        s_transfer_t *polled[TRANSFERS_MAX];
+        int nitems = 2;
         int64_t wake = next_tick;
-        if (self.t.phase != PHASE_IDLE && !self.t.seq && self.t.not_before_ms < wake)
-            wake = self.t.not_before_ms;
+        for (size_t i = 0; i < TRANSFERS_MAX; i++) {
+            s_transfer_t *t = &self.t[i];
+            if (t->phase == PHASE_IDLE)
+                continue;
+            if (t->source) {
+                polled[nitems - 2] = t;
+                items[nitems++] = (zmq_pollitem_t) { zsock_resolve(t->source), 0, ZMQ_POLLIN, 0 };
+            }
+            int64_t due = t->seq ? t->sent_ms + REQUEST_TIMEOUT_MS : t->not_before_ms;
+            if (due < wake)
+                wake = due;
+        }
         int64_t wait = wake - zclock_mono();
-        int n = zmq_poll(items, self.source ? 3 : 2, wait > 0 ? (long) wait : 0);
+        int n = zmq_poll(items, nitems, wait > 0 ? (long) wait : 0);
         if (n < 0 && zmq_errno() != EINTR)
             break;
         if (items[0].revents & ZMQ_POLLIN) {
@@ -1461,10 +1510,12 @@ s_handoff_task(zsock_t *pipe, void *arg)
         }
         while (!done && (zsock_events(self.service) & ZMQ_POLLIN))
             s_on_service(&self);
-        while (!done && self.source && (zsock_events(self.source) & ZMQ_POLLIN))
-            s_on_source(&self);
-        if (!done && self.t.phase != PHASE_IDLE && !self.t.seq
-            && zclock_mono() >= self.t.not_before_ms)
+        for (int i = 2; !done && i < nitems; i++) {
+            s_transfer_t *t = polled[i - 2];
+            while (t->source && (zsock_events(t->source) & ZMQ_POLLIN))
+                s_on_source(&self, t);
+        }
+        if (!done && self.current && self.view)
             s_transfer_tick(&self);
         if (!done && zclock_mono() >= next_tick) {
             s_tick(&self);
