@@ -43,6 +43,7 @@
 #define WARN_EVERY_MS 10000
 #define FIRST_VIEW_MS 5000
 #define TRANSFERS_MAX 4                 /* partitions received at once */
+#define SAVE_EVERY_MS 1000
 
 typedef enum {
     PHASE_IDLE,
@@ -105,6 +106,10 @@ typedef struct {
     size_t ndbs;
     uint64_t next_seq;
     uint64_t completed, bytes_moved;
+    bool ring_dirty;                    /* the view is newer than the "ring" record */
+    int64_t ring_saved_ms;
+    uint32_t forget[TRANSFERS_MAX * 4]; /* partitions whose position record may go */
+    size_t nforget;
     bool leave_asked;
     uint64_t rate;                      /* bytes per second, 0: no limit */
     uint32_t chunk;                     /* bytes of records per chunk */
@@ -841,45 +846,61 @@ s_on_source(self_t *self, s_transfer_t *t)
     flow__cluster__peer_reply__free_unpacked(reply, NULL);
 }
 
+/*  T's position record goes with the next save: a stale one only makes a
+ *  later transfer of the same partition start with a comparison.  */
 static void
 s_forget_progress(self_t *self, const s_transfer_t *t)
 {
-    char name[32];
-    s_progress_key(t->partition, name);
-    s_put(self, name, NULL);
+    if (self->nforget < sizeof self->forget / sizeof self->forget[0])
+        self->forget[self->nforget++] = t->partition;
 }
 
-/*  Caught up under the old owner's fence: the leader makes this node the
- *  owner.  */
+/*  Caught up under the old owners' fences: the leader makes this node the
+ *  owner of T's partition, and of every other slot's that is ready too,
+ *  in one consensus entry.  */
 static void
 s_flip(self_t *self, s_transfer_t *t)
 {
     if (zclock_mono() < t->not_before_ms)
         return;
-    uint32_t partitions[1] = { t->partition };
+    uint32_t partitions[TRANSFERS_MAX];
+    s_transfer_t *flipping[TRANSFERS_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < TRANSFERS_MAX; i++) {
+        s_transfer_t *other = &self->t[i];
+        if (other->phase == PHASE_FLIP && zclock_mono() >= other->not_before_ms) {
+            flipping[n] = other;
+            partitions[n++] = other->partition;
+        }
+    }
     Flow__Cluster__Flip flip = FLOW__CLUSTER__FLIP__INIT;
     flip.to = (char *) s_me(self);
     flip.partitions = partitions;
-    flip.n_partitions = 1;
+    flip.n_partitions = n;
     Flow__Cluster__MetaRequest req = FLOW__CLUSTER__META_REQUEST__INIT;
     req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_FLIP;
     req.flip = &flip;
     Flow__Cluster__MetaReply *reply = s_ask_leader(self, &req);
-    if (reply && reply->status == FLOW__STATUS__OK) {
-        /*  Committed: this node owns it from the epoch of the flip, which
-         *  its metadata thread applies shortly; the next one starts now.  */
-        fl_info("handoff", "partition received", "partition=%u from=%s bytes=%" PRIu64
-                " records=%" PRIu64, t->partition, t->from, t->bytes, t->records);
-        self->flipped[t->partition] = true;
-        self->completed++;
-        s_forget_progress(self, t);
-        s_transfer_reset(self, t);
-    }
-    else {
-        fl_warn("handoff", "the leader did not flip the partition; asking again",
-                "partition=%u reason=\"%s\"", t->partition,
-                reply ? reply->message : "no answer");
-        t->not_before_ms = zclock_mono() + RETRY_MS;
+    bool ok = reply && reply->status == FLOW__STATUS__OK;
+    for (size_t i = 0; i < n; i++) {
+        s_transfer_t *f = flipping[i];
+        if (ok) {
+            /*  Committed: this node owns it from the epoch of the flip,
+             *  which its metadata thread applies shortly; the slot takes
+             *  the next partition now.  */
+            fl_info("handoff", "partition received", "partition=%u from=%s bytes=%" PRIu64
+                    " records=%" PRIu64, f->partition, f->from, f->bytes, f->records);
+            self->flipped[f->partition] = true;
+            self->completed++;
+            s_forget_progress(self, f);
+            s_transfer_reset(self, f);
+        }
+        else {
+            fl_warn("handoff", "the leader did not flip the partition; asking again",
+                    "partition=%u reason=\"%s\"", f->partition,
+                    reply ? reply->message : "no answer");
+            f->not_before_ms = zclock_mono() + RETRY_MS;
+        }
     }
     if (reply)
         flow__cluster__meta_reply__free_unpacked(reply, NULL);
@@ -998,7 +1019,7 @@ s_refresh(self_t *self)
             Flow__Cluster__ClusterMeta *old = self->view;
             self->view = view;
             if (s_publish_view(self) == 0) {
-                s_put(self, "ring", &view->base);
+                self->ring_dirty = true;
                 s_arrived(self, old);
                 if (old)
                     flow__cluster__cluster_meta__free_unpacked(old, NULL);
@@ -1012,10 +1033,50 @@ s_refresh(self_t *self)
     flow__cluster__meta_reply__free_unpacked(reply, NULL);
 }
 
+/*  Records the view for the next start, at most once a second while it
+ *  keeps changing (a restart routes with it only until its metadata has
+ *  caught up, and fences, which are recorded at once, keep it safe), and
+ *  deletes the position records of partitions received.  */
+static int
+s_save_apply(MDB_txn *txn, void *arg)
+{
+    self_t *self = arg;
+    MDB_val key = { 4, "ring" };
+    int rc = self->ring_dirty ? fl_codec_put(txn, self->meta_db, &key, &self->view->base) : 0;
+    for (size_t i = 0; rc == 0 && i < self->nforget; i++) {
+        char name[32];
+        s_progress_key(self->forget[i], name);
+        MDB_val progress = { strlen(name), name };
+        rc = mdb_del(txn, self->meta_db, &progress, NULL);
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+    }
+    return rc;
+}
+
+static void
+s_save(self_t *self, bool now)
+{
+    if (!self->view || (!self->ring_dirty && !self->nforget))
+        return;
+    if (!now && zclock_mono() - self->ring_saved_ms < SAVE_EVERY_MS
+        && self->nforget < TRANSFERS_MAX * 4)
+        return;
+    int rc = fl_store_write(self->node->store, s_save_apply, self);
+    if (rc) {
+        fl_error("handoff", "cannot record the ring", "error=%s", fl_err_name(rc));
+        return;
+    }
+    self->ring_dirty = false;
+    self->nforget = 0;
+    self->ring_saved_ms = zclock_mono();
+}
+
 static void
 s_tick(self_t *self)
 {
     s_refresh(self);
+    s_save(self, false);
     if (self->current && self->view && self->view->n_owner_ids > 0) {
         s_settle(self);
         s_transfer_tick(self);
@@ -1448,6 +1509,8 @@ s_open(self_t *self)
 static void
 s_close(self_t *self)
 {
+    if (self->meta_db)
+        s_save(self, true);
     zsock_destroy(&self->service);
     zsock_destroy(&self->geo);
     zsock_destroy(&self->meta);

@@ -38,7 +38,9 @@ typedef struct {
     void *ctx;                          /* the peer context */
     void *sock;                         /* ROUTER, CURVE server */
     zsock_t *meta;                      /* DEALER to the metadata thread */
-    zsock_t *handoff;                   /* DEALER to the handoff thread */
+    zsock_t *meta_relay;                /* DEALER to the metadata thread: other members' changes */
+    zsock_t *handoff;                   /* DEALER to the handoff thread: fences */
+    zhashx_t *relays;                   /* local seq -> s_forward_t, on those two */
     zsock_t *actors[FL_ACTOR_COUNT + 1];/* DEALER per actor type, made on first use */
     zsock_t *sessions;                  /* PUSH to this node's sessions, likewise */
     zhashx_t *forwards;                 /* local seq -> s_forward_t */
@@ -213,6 +215,7 @@ typedef struct {
     uint8_t identity[IDENTITY_MAX];
     size_t identity_len;
     uint64_t seq;                       /* the requester's */
+    uint64_t inner_seq;                 /* a relayed MetaRequest's own seq */
 } s_forward_t;
 
 static void
@@ -364,16 +367,95 @@ s_handle_revoke(self_t *self, const Flow__Cluster__PeerRequest *req,
     flow__cluster__revocations__free_unpacked(r, NULL);
 }
 
-/*  A member asks this node, the leader, for a change of the metadata
- *  (flip, leave, remove).  */
+/*  Sends MSG to another thread over *DEALER (connected to ENDPOINT on
+ *  first use) under the requester's IDENTITY and SEQ, to be answered when
+ *  that thread answers; false when it could not be sent.  Slow work
+ *  elsewhere (a consensus commit, a fence's fsync) never holds up this
+ *  thread's other requests.  */
+static bool
+s_relay(self_t *self, zsock_t **dealer, const char *endpoint, const ProtobufCMessage *msg,
+        uint64_t local_seq, zmq_msg_t *identity, uint64_t seq, uint64_t inner_seq)
+{
+    if (!*dealer)
+        *dealer = zsock_new_dealer(endpoint);
+    zframe_t *frame = *dealer ? fl_envelope_pack(msg) : NULL;
+    if (!frame || zmq_msg_size(identity) > IDENTITY_MAX
+        || zframe_send(&frame, *dealer, ZFRAME_DONTWAIT) != 0) {
+        zframe_destroy(&frame);
+        return false;
+    }
+    s_forward_t *f = calloc(1, sizeof *f);
+    assert(f);
+    memcpy(f->identity, zmq_msg_data(identity), zmq_msg_size(identity));
+    f->identity_len = zmq_msg_size(identity);
+    f->seq = seq;
+    f->inner_seq = inner_seq;
+    zhashx_insert(self->relays, (void *) (uintptr_t) local_seq, f);
+    return true;
+}
+
+/*  The metadata thread's answer to a relayed change: to the member that
+ *  asked, under its seqs.  */
 static void
-s_handle_meta(self_t *self, const Flow__Cluster__PeerRequest *req,
-              Flow__Cluster__PeerReply *reply, zframe_t **answer_p)
+s_take_meta_reply(self_t *self)
+{
+    zframe_t *frame = zframe_recv(self->meta_relay);
+    Flow__Cluster__MetaReply *meta = frame
+        ? flow__cluster__meta_reply__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
+    zframe_destroy(&frame);
+    s_forward_t *f = meta ? zhashx_lookup(self->relays, (void *) (uintptr_t) meta->seq) : NULL;
+    if (f) {
+        uint64_t local = meta->seq;
+        meta->seq = f->inner_seq;
+        zframe_t *answer = fl_envelope_pack(&meta->base);
+        Flow__Cluster__PeerReply reply = FLOW__CLUSTER__PEER_REPLY__INIT;
+        reply.seq = f->seq;
+        reply.status = answer ? FLOW__STATUS__OK : FLOW__STATUS__INTERNAL;
+        if (answer) {
+            reply.body_case = FLOW__CLUSTER__PEER_REPLY__BODY_META_REPLY;
+            reply.meta_reply = (ProtobufCBinaryData) { zframe_size(answer), zframe_data(answer) };
+        }
+        s_send_to(self, f->identity, f->identity_len, &reply);
+        zframe_destroy(&answer);
+        zhashx_delete(self->relays, (void *) (uintptr_t) local);
+    }
+    if (meta)
+        flow__cluster__meta_reply__free_unpacked(meta, NULL);
+}
+
+/*  The handoff thread's answer to a relayed fence.  */
+static void
+s_take_handoff_reply(self_t *self)
+{
+    zframe_t *frame = zframe_recv(self->handoff);
+    Flow__Cluster__HandoffReply *in = frame
+        ? flow__cluster__handoff_reply__unpack(NULL, zframe_size(frame), zframe_data(frame))
+        : NULL;
+    zframe_destroy(&frame);
+    s_forward_t *f = in ? zhashx_lookup(self->relays, (void *) (uintptr_t) in->seq) : NULL;
+    if (f) {
+        Flow__Cluster__PeerReply reply = FLOW__CLUSTER__PEER_REPLY__INIT;
+        reply.seq = f->seq;
+        reply.status = in->status;
+        reply.message = in->message;
+        s_send_to(self, f->identity, f->identity_len, &reply);
+        zhashx_delete(self->relays, (void *) (uintptr_t) in->seq);
+    }
+    if (in)
+        flow__cluster__handoff_reply__free_unpacked(in, NULL);
+}
+
+/*  A member asks this node, the leader, for a change of the metadata
+ *  (flip, leave, remove); answered when the metadata thread answers, or
+ *  now when refused (false).  */
+static bool
+s_handle_meta(self_t *self, const Flow__Cluster__PeerRequest *req, zmq_msg_t *identity,
+              Flow__Cluster__PeerReply *reply)
 {
     if (!s_from_member(self, &req->mac, &req->meta)) {
         reply->status = FLOW__STATUS__PERMISSION_DENIED;
         reply->message = "meta: not from a member of this cluster";
-        return;
+        return false;
     }
     Flow__Cluster__MetaRequest *ask =
         flow__cluster__meta_request__unpack(NULL, req->meta.len, req->meta.data);
@@ -384,31 +466,25 @@ s_handle_meta(self_t *self, const Flow__Cluster__PeerRequest *req,
         reply->message = "meta: a flip, leave or remove request";
         if (ask)
             flow__cluster__meta_request__free_unpacked(ask, NULL);
-        return;
+        return false;
     }
-    uint64_t seq = ask->seq;
+    uint64_t inner = ask->seq;
     ask->seq = ++self->next_seq;
-    Flow__Cluster__MetaReply *meta = fl_meta_ask(&self->meta, ask, META_TIMEOUT_MS);
+    bool sent = s_relay(self, &self->meta_relay, FL_META_ENDPOINT, &ask->base, ask->seq,
+                        identity, req->seq, inner);
     flow__cluster__meta_request__free_unpacked(ask, NULL);
-    if (!meta) {
+    if (!sent) {
         reply->status = FLOW__STATUS__UNAVAILABLE;
-        reply->message = "meta: the metadata thread did not answer in time";
-        return;
+        reply->message = "meta: the metadata thread is not taking requests";
     }
-    meta->seq = seq;
-    *answer_p = fl_envelope_pack(&meta->base);
-    flow__cluster__meta_reply__free_unpacked(meta, NULL);
-    if (*answer_p) {
-        reply->body_case = FLOW__CLUSTER__PEER_REPLY__BODY_META_REPLY;
-        reply->meta_reply = (ProtobufCBinaryData) { zframe_size(*answer_p),
-                                                    zframe_data(*answer_p) };
-    }
+    return sent;
 }
 
-/*  The node a partition moves to pulls a chunk of it, or asks for its
- *  fence (cluster/handoff.h).  */
-static void
-s_handle_transfer(self_t *self, const Flow__Cluster__PeerRequest *req,
+/*  The node a partition moves to pulls a chunk of it (answered now), or
+ *  asks for its fence (answered when the handoff thread has fenced it;
+ *  true then).  */
+static bool
+s_handle_transfer(self_t *self, const Flow__Cluster__PeerRequest *req, zmq_msg_t *identity,
                   Flow__Cluster__PeerReply *reply, Flow__Cluster__TransferChunk *chunk)
 {
     bool fence = req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FENCE;
@@ -416,20 +492,21 @@ s_handle_transfer(self_t *self, const Flow__Cluster__PeerRequest *req,
     if (!s_from_member(self, &req->mac, body)) {
         reply->status = FLOW__STATUS__PERMISSION_DENIED;
         reply->message = "transfer: not from a member of this cluster";
-        return;
+        return false;
     }
     if (!self->serving) {
         reply->status = FLOW__STATUS__UNAVAILABLE;
         reply->message = "transfer: this node is starting; retry shortly";
-        return;
+        return false;
     }
     Flow__Cluster__TransferPull *pull =
         flow__cluster__transfer_pull__unpack(NULL, body->len, body->data);
     if (!pull) {
         reply->status = FLOW__STATUS__INVALID_ARGUMENT;
         reply->message = "transfer: not a TransferPull";
-        return;
+        return false;
     }
+    bool sent = false;
     if (!fence) {
         reply->status = fl_handoff_chunk(self->args->node, pull, chunk, self->why,
                                          sizeof self->why);
@@ -444,16 +521,15 @@ s_handle_transfer(self_t *self, const Flow__Cluster__PeerRequest *req,
         ask.seq = ++self->next_seq;
         ask.body_case = FLOW__CLUSTER__HANDOFF_REQUEST__BODY_FENCE;
         ask.fence = pull;
-        Flow__Cluster__HandoffReply *answer = fl_handoff_ask(&self->handoff, &ask,
-                                                             META_TIMEOUT_MS);
-        reply->status = answer ? answer->status : FLOW__STATUS__UNAVAILABLE;
-        snprintf(self->why, sizeof self->why, "%s",
-                 answer ? answer->message : "fence: the handoff thread did not answer in time");
-        reply->message = self->why;
-        if (answer)
-            flow__cluster__handoff_reply__free_unpacked(answer, NULL);
+        sent = s_relay(self, &self->handoff, FL_HANDOFF_ENDPOINT, &ask.base, ask.seq, identity,
+                       req->seq, 0);
+        if (!sent) {
+            reply->status = FLOW__STATUS__UNAVAILABLE;
+            reply->message = "fence: the handoff thread is not taking requests";
+        }
     }
     flow__cluster__transfer_pull__free_unpacked(pull, NULL);
+    return sent;
 }
 
 /*  An actor's reply to a forward: back to the requester under its seq. */
@@ -615,7 +691,7 @@ s_handle(self_t *self)
     Flow__Cluster__MetaReply *meta = NULL;
     Flow__Cluster__PeerReply *relayed = NULL;
     Flow__Cluster__TransferChunk chunk = FLOW__CLUSTER__TRANSFER_CHUNK__INIT;
-    zframe_t *answer = NULL;
+    bool later = false;                 /* answered when another thread answers */
     if (!req || req->version != FL_PROTOCOL_VERSION) {
         reply.status = FLOW__STATUS__INVALID_ARGUMENT;
         reply.message = "not a flow.cluster.PeerRequest of protocol version 1";
@@ -629,11 +705,11 @@ s_handle(self_t *self)
             s_handle_revoke(self, req, &reply);
         else
         if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_META)
-            s_handle_meta(self, req, &reply, &answer);
+            later = s_handle_meta(self, req, &identity, &reply);
         else
         if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_PULL
             || req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FENCE)
-            s_handle_transfer(self, req, &reply, &chunk);
+            later = s_handle_transfer(self, req, &identity, &reply, &chunk);
         else
         if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARD) {
             if (s_handle_forward(self, req, &identity, &reply)) {
@@ -650,11 +726,11 @@ s_handle(self_t *self)
     }
     if (relayed)
         relayed->seq = reply.seq;
-    s_send_reply(self, &identity, relayed ? relayed : &reply);
+    if (!later)
+        s_send_reply(self, &identity, relayed ? relayed : &reply);
     if (relayed)
         flow__cluster__peer_reply__free_unpacked(relayed, NULL);
     fl_handoff_chunk_release(&chunk);
-    zframe_destroy(&answer);
     if (meta)
         flow__cluster__meta_reply__free_unpacked(meta, NULL);
     if (req)
@@ -667,6 +743,7 @@ static int
 s_open(self_t *self)
 {
     self->forwards = fl_actor_seq_table(s_forward_free);
+    self->relays = fl_actor_seq_table(s_forward_free);
     self->ctx = zmq_ctx_new();
     self->sock = self->ctx ? zmq_socket(self->ctx, ZMQ_ROUTER) : NULL;
     if (!self->sock)
@@ -693,10 +770,12 @@ s_close(self_t *self)
 {
     zsock_destroy(&self->meta);
     zsock_destroy(&self->handoff);
+    zsock_destroy(&self->meta_relay);
     zsock_destroy(&self->sessions);
     for (size_t a = 0; a <= FL_ACTOR_COUNT; a++)
         zsock_destroy(&self->actors[a]);
     zhashx_destroy(&self->forwards);
+    zhashx_destroy(&self->relays);
     if (self->sock)
         zmq_close(self->sock);
     if (self->ctx)
@@ -716,8 +795,12 @@ s_peer_task(zsock_t *pipe, void *arg)
     }
     fl_info("peer", "peer socket ready", "endpoint=%s", self.args->endpoint);
     while (!self.terminated) {
-        zmq_pollitem_t items[FL_ACTOR_COUNT + 2] = { { self.sock, 0, ZMQ_POLLIN, 0 } };
+        zmq_pollitem_t items[FL_ACTOR_COUNT + 4] = { { self.sock, 0, ZMQ_POLLIN, 0 } };
         int n = 1;
+        if (self.meta_relay)
+            items[n++] = (zmq_pollitem_t) { zsock_resolve(self.meta_relay), 0, ZMQ_POLLIN, 0 };
+        if (self.handoff)
+            items[n++] = (zmq_pollitem_t) { zsock_resolve(self.handoff), 0, ZMQ_POLLIN, 0 };
         for (size_t a = 0; a <= FL_ACTOR_COUNT; a++)
             if (self.actors[a])
                 items[n++] = (zmq_pollitem_t) { zsock_resolve(self.actors[a]), 0, ZMQ_POLLIN, 0 };
@@ -730,6 +813,10 @@ s_peer_task(zsock_t *pipe, void *arg)
             for (size_t a = 0; a <= FL_ACTOR_COUNT; a++)
                 while (self.actors[a] && (zsock_events(self.actors[a]) & ZMQ_POLLIN))
                     s_take_actor_reply(&self, self.actors[a]);
+            while (self.meta_relay && (zsock_events(self.meta_relay) & ZMQ_POLLIN))
+                s_take_meta_reply(&self);
+            while (self.handoff && (zsock_events(self.handoff) & ZMQ_POLLIN))
+                s_take_handoff_reply(&self);
         }
         while (zsock_events(pipe) & ZMQ_POLLIN) {
             char *command = zstr_recv(pipe);
