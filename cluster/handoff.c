@@ -1159,16 +1159,14 @@ s_list(self_t *self, Flow__Cluster__HandoffReply *reply, Flow__Cluster__Transfer
 static void
 s_on_service(self_t *self)
 {
-    zmsg_t *msg = zmsg_recv(self->service);
-    if (!msg)
+    zframe_t *identity = NULL;
+    Flow__Cluster__HandoffRequest *req = (Flow__Cluster__HandoffRequest *) fl_envelope_take(
+        self->service, &flow__cluster__handoff_request__descriptor, &identity);
+    if (!identity) {
+        if (req)
+            flow__cluster__handoff_request__free_unpacked(req, NULL);
         return;
-    zframe_t *identity = zmsg_pop(msg);
-    zframe_t *body = zmsg_pop(msg);
-    zmsg_destroy(&msg);
-    Flow__Cluster__HandoffRequest *req = body
-        ? flow__cluster__handoff_request__unpack(NULL, zframe_size(body), zframe_data(body))
-        : NULL;
-    zframe_destroy(&body);
+    }
     Flow__Cluster__HandoffReply reply = FLOW__CLUSTER__HANDOFF_REPLY__INIT;
     size_t moves = self->view ? self->view->n_moves : 0;
     Flow__Cluster__TransferState *store = calloc(moves + 1, sizeof *store);
@@ -1191,11 +1189,7 @@ s_on_service(self_t *self)
             reply.message = "unknown handoff request";
         }
     }
-    zframe_t *frame = fl_envelope_pack(&reply.base);
-    zmsg_t *out = zmsg_new();
-    zmsg_append(out, &identity);
-    zmsg_append(out, &frame);
-    zmsg_send(&out, self->service);
+    fl_envelope_answer(self->service, &identity, &reply.base);
     fl_layout_release(&layout);
     free(store);
     free(list);

@@ -647,12 +647,7 @@ s_status(self_t *self, Flow__Cluster__ClusterStatus *status, char **voters, char
 static void
 s_answer(self_t *self, zframe_t **identity, const Flow__Cluster__MetaReply *reply)
 {
-    zframe_t *frame = zframe_new(NULL, flow__cluster__meta_reply__get_packed_size(reply));
-    flow__cluster__meta_reply__pack(reply, zframe_data(frame));
-    zmsg_t *msg = zmsg_new();
-    zmsg_append(msg, identity);
-    zmsg_append(msg, &frame);
-    zmsg_send(&msg, self->router);
+    fl_envelope_answer(self->router, identity, &reply->base);
 }
 
 /*  A join in progress: raft_add, raft_assign, then the add_member
@@ -1070,16 +1065,14 @@ s_join(self_t *self, zframe_t **identity, Flow__Cluster__MetaRequest *req)
 static void
 s_handle_request(self_t *self)
 {
-    zmsg_t *msg = zmsg_recv(self->router);
-    if (!msg)
+    zframe_t *identity = NULL;
+    Flow__Cluster__MetaRequest *req = (Flow__Cluster__MetaRequest *) fl_envelope_take(
+        self->router, &flow__cluster__meta_request__descriptor, &identity);
+    if (!identity) {
+        if (req)
+            flow__cluster__meta_request__free_unpacked(req, NULL);
         return;
-    zframe_t *identity = zmsg_pop(msg);
-    zframe_t *body = zmsg_pop(msg);
-    zmsg_destroy(&msg);
-    Flow__Cluster__MetaRequest *req = body
-        ? flow__cluster__meta_request__unpack(NULL, zframe_size(body), zframe_data(body))
-        : NULL;
-    zframe_destroy(&body);
+    }
     Flow__Cluster__MetaReply reply = FLOW__CLUSTER__META_REPLY__INIT;
     Flow__Cluster__ClusterStatus status = FLOW__CLUSTER__CLUSTER_STATUS__INIT;
     char *voters[MEMBERS_MAX], *standbys[MEMBERS_MAX];

@@ -187,3 +187,30 @@ fl_envelope_ask(zsock_t **dealer, const char *endpoint, const ProtobufCMessage *
     }
     return in;
 }
+
+ProtobufCMessage *
+fl_envelope_take(zsock_t *router, const ProtobufCMessageDescriptor *type, zframe_t **identity_p)
+{
+    *identity_p = NULL;
+    zmsg_t *msg = zmsg_recv(router);
+    if (!msg)
+        return NULL;
+    *identity_p = zmsg_pop(msg);
+    zframe_t *body = zmsg_pop(msg);
+    zmsg_destroy(&msg);
+    ProtobufCMessage *in = body
+        ? protobuf_c_message_unpack(type, NULL, zframe_size(body), zframe_data(body)) : NULL;
+    zframe_destroy(&body);
+    return in;
+}
+
+void
+fl_envelope_answer(zsock_t *router, zframe_t **identity_p, const ProtobufCMessage *reply)
+{
+    zframe_t *frame = fl_envelope_pack(reply);
+    zmsg_t *msg = zmsg_new();
+    zmsg_append(msg, identity_p);
+    if (frame)
+        zmsg_append(msg, &frame);
+    zmsg_send(&msg, router);
+}

@@ -65,4 +65,14 @@ ProtobufCMessage *fl_envelope_ask(zsock_t **dealer, const char *endpoint,
                                   const ProtobufCMessage *req,
                                   const ProtobufCMessageDescriptor *reply_type, int timeout_ms);
 
+/*  The other side of fl_envelope_ask, on a ROUTER: takes one request,
+ *  its sender's identity into *IDENTITY_P (NULL when the socket gave
+ *  none; the caller destroys it) and returns it decoded as TYPE, or NULL
+ *  when it is not one.  */
+ProtobufCMessage *fl_envelope_take(zsock_t *router, const ProtobufCMessageDescriptor *type,
+                                   zframe_t **identity_p);
+
+/*  Sends REPLY to *IDENTITY_P (taken) on ROUTER.  */
+void fl_envelope_answer(zsock_t *router, zframe_t **identity_p, const ProtobufCMessage *reply);
+
 #endif

@@ -368,6 +368,23 @@ s_rsvp(flow_t *flow, const char *token, const char *id)
     return fl_call(flow, token, &req, NULL);
 }
 
+/*  A cluster of three with its partitions handed off, and COUNT events
+ *  (of CAPACITY seats) that ann (signed up, TOKEN) created through FLOW, a
+ *  connection to the first node; their ids into IDS.  */
+static flow_t *
+s_three_with_events(fl_proc_t n[3], char *token, char ids[][64], int count, uint32_t capacity)
+{
+    s_start_three(n);
+    for (int i = 0; i < 3; i++)
+        FL_CHECK(s_handed_off(&n[i], 3));
+    flow_t *flow = flow_new(n[0].client);
+    char ann[64];
+    s_sign_up(flow, "ann@example.com", ann, token);
+    for (int e = 0; e < count; e++)
+        s_create_event(flow, token, e, capacity, ids[e]);
+    return flow;
+}
+
 /*  Every hit of a 5 km search around Berlin through FLOW, paged by LIMIT,
  *  as "id," in order into IDS; the number of hits.  */
 static size_t
@@ -499,14 +516,8 @@ FL_TEST(the_cluster_comes_back_with_its_metadata_and_data_after_every_node_resta
 FL_TEST(a_search_names_the_node_that_did_not_answer_and_returns_the_others_hits)
 {
     fl_proc_t n[3];
-    s_start_three(n);
-    for (int i = 0; i < 3; i++)
-        FL_CHECK(s_handed_off(&n[i], 3));
-    flow_t *flow = flow_new(n[0].client);
-    char ann[64], token[600], ids[18][64];
-    s_sign_up(flow, "ann@example.com", ann, token);
-    for (int e = 0; e < 18; e++)
-        s_create_event(flow, token, e, 10, ids[e]);
+    char token[600], ids[18][64];
+    flow_t *flow = s_three_with_events(n, token, ids, 18, 10);
     /*  How many of them node 2 owns: those go missing while it is frozen. */
     int frozen_owns = 0;
     for (int e = 0; e < 18; e++) {
@@ -677,14 +688,8 @@ s_flowctl(const fl_proc_t *node, const char *a, const char *b, const char *c)
 FL_TEST(members_are_removed_through_any_member_and_leave_on_their_own)
 {
     fl_proc_t n[3];
-    s_start_three(n);
-    for (int i = 0; i < 3; i++)
-        FL_CHECK(s_handed_off(&n[i], 3));
-    flow_t *flow = flow_new(n[0].client);
-    char ann[64], token[600], ids[12][64];
-    s_sign_up(flow, "ann@example.com", ann, token);
-    for (int i = 0; i < 12; i++)
-        s_create_event(flow, token, i, 5, ids[i]);
+    char token[600], ids[12][64];
+    flow_t *flow = s_three_with_events(n, token, ids, 12, 5);
 
     /*  Removed through a follower, which passes it to the leader: the
      *  member owns partitions, so it leaves first, then stops.  */
