@@ -20,7 +20,29 @@ struct fl_ring_t {
     char (*members)[MEMBER_ID_MAX];
     uint16_t *owner;                /* per partition: index into members */
     bool *fenced;                   /* per partition, or NULL: none */
+    uint16_t *owners;               /* distinct owners, in order of first appearance */
+    uint16_t nowners;
 };
+
+/*  Lists the distinct owners once, when the ring is built: a search
+ *  scattered to them asks for it every time.  */
+static int
+s_list_owners(fl_ring_t *self)
+{
+    bool *seen = calloc(self->nmembers, sizeof *seen);
+    self->owners = calloc(self->nmembers, sizeof *self->owners);
+    if (!seen || !self->owners) {
+        free(seen);
+        return -1;
+    }
+    for (uint32_t p = 0; p < self->partitions && self->nowners < self->nmembers; p++)
+        if (!seen[self->owner[p]]) {
+            seen[self->owner[p]] = true;
+            self->owners[self->nowners++] = self->owner[p];
+        }
+    free(seen);
+    return 0;
+}
 
 static fl_ring_t *
 s_alloc(uint32_t partitions, uint64_t epoch, size_t nmembers)
@@ -73,6 +95,8 @@ fl_ring_new(const char *local_id, uint32_t partitions, uint64_t epoch,
         }
         memcpy(self->fenced, fenced, partitions * sizeof *fenced);
     }
+    if (s_list_owners(self) != 0)
+        fl_ring_destroy(&self);
     return self;
 }
 
@@ -89,6 +113,8 @@ fl_ring_new_held_by(const char *local_id, const char *owner_id, uint32_t partiti
     strcpy(self->members[0], owner_id);
     strcpy(self->members[self->nmembers - 1], local_id);
     self->local = (uint16_t) (self->nmembers - 1);
+    if (s_list_owners(self) != 0)
+        fl_ring_destroy(&self);
     return self;
 }
 
@@ -106,6 +132,7 @@ fl_ring_destroy(fl_ring_t **self_p)
     free((*self_p)->members);
     free((*self_p)->owner);
     free((*self_p)->fenced);
+    free((*self_p)->owners);
     free(*self_p);
     *self_p = NULL;
 }
@@ -160,13 +187,8 @@ void
 fl_ring_owners(const fl_ring_t *self, const char **ids, size_t max, size_t *n_p)
 {
     size_t n = 0;
-    bool *seen = calloc(self->nmembers, sizeof *seen);
-    for (uint32_t p = 0; seen && p < self->partitions && n < max; p++)
-        if (!seen[self->owner[p]]) {
-            seen[self->owner[p]] = true;
-            ids[n++] = self->members[self->owner[p]];
-        }
-    free(seen);
+    for (; n < self->nowners && n < max; n++)
+        ids[n] = self->members[self->owners[n]];
     *n_p = n;
 }
 
