@@ -112,6 +112,7 @@ typedef struct {
     size_t nforget;
     bool leave_asked;
     uint64_t rate;                      /* bytes per second, 0: no limit */
+    int64_t throttle_ms;                /* no slot copies more before then */
     uint32_t chunk;                     /* bytes of records per chunk */
 } self_t;
 
@@ -580,6 +581,9 @@ s_transfer_next(self_t *self, s_transfer_t *t)
         && !t->summarized)
         s_request_summary(self, t);
     else
+    if (t->phase == PHASE_COPY && now < self->throttle_ms)
+        t->not_before_ms = self->throttle_ms;
+    else
     if (t->phase == PHASE_COPY)
         s_request_range(self, t, false, NULL, 0);
     else
@@ -795,8 +799,12 @@ s_on_chunk(self_t *self, s_transfer_t *t, const Flow__Cluster__TransferChunk *c,
     t->bytes += c->bytes;
     t->records += c->n_keys;
     self->bytes_moved += c->bytes;
-    if (self->rate && c->bytes)
-        t->not_before_ms = zclock_mono() + (int64_t) (c->bytes * 1000 / self->rate);
+    /*  The rate is the node's: every slot waits out every slot's bytes.  */
+    if (self->rate && c->bytes) {
+        int64_t now = zclock_mono();
+        self->throttle_ms = (self->throttle_ms > now ? self->throttle_ms : now)
+                          + (int64_t) (c->bytes * 1000 / self->rate);
+    }
     s_advance(self, t, c);
 }
 
