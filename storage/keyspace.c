@@ -119,32 +119,6 @@ s_past(const MDB_val *key, const MDB_val *until)
 }
 
 int
-fl_keyspace_scan(MDB_txn *txn, MDB_dbi dbi, uint16_t partition,
-                 fl_keyspace_visit_fn *visit, void *arg)
-{
-    MDB_cursor *cursor = NULL;
-    int rc = mdb_cursor_open(txn, dbi, &cursor);
-    if (rc != 0)
-        return s_io("mdb_cursor_open", rc);
-    MDB_val key, value;
-    bool inside = false;
-    rc = s_seek(cursor, partition, NULL, &key, &value, &inside);
-    while (rc == 0 && inside) {
-        rc = visit(&key, &value, arg);
-        if (rc != 0)
-            break;
-        rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
-        inside = rc == 0 && fl_keyspace_key_partition(&key) == partition;
-        if (rc == MDB_NOTFOUND)
-            rc = 0;
-        else if (rc != 0)
-            rc = s_io("mdb_cursor_get", rc);
-    }
-    mdb_cursor_close(cursor);
-    return rc;
-}
-
-int
 fl_keyspace_drop_range(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, const MDB_val *after,
                        const MDB_val *until, size_t *dropped)
 {
@@ -207,10 +181,11 @@ s_sum_visit(const MDB_val *key, const MDB_val *value, void *arg)
     return 0;
 }
 
-int
-fl_keyspace_range(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, const MDB_val *after,
-                  const MDB_val *until, uint64_t max_bytes, fl_keyspace_visit_fn *visit,
-                  void *arg, fl_keyspace_range_t *out)
+/*  fl_keyspace_range; SUM false skips the digest (a plain scan).  */
+static int
+s_range(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, const MDB_val *after,
+        const MDB_val *until, uint64_t max_bytes, fl_keyspace_visit_fn *visit, void *arg,
+        fl_keyspace_range_t *out, bool sum)
 {
     pthread_once(&s_sodium_once, s_sodium_init);
     memset(out, 0, sizeof *out);
@@ -226,7 +201,9 @@ fl_keyspace_range(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, const MDB_val *
     while (rc == 0 && inside && !full && !s_past(&key, until)) {
         if (visit && (rc = visit(&key, &value, arg)) != 0)
             break;
-        s_sum_visit(&key, &value, &acc);
+        if (sum)
+            s_sum_visit(&key, &value, &acc);
+        out->count++;
         out->bytes += key.mv_size + value.mv_size;
         assert(key.mv_size <= sizeof out->last);
         memcpy(out->last, key.mv_data, key.mv_size);
@@ -248,9 +225,24 @@ fl_keyspace_range(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, const MDB_val *
         out->last_len = until->mv_size;
     }
     out->end = !full && !until;
-    out->count = acc.count;
     crypto_generichash_final(&acc.state, out->sum, 32);
     return 0;
+}
+
+int
+fl_keyspace_range(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, const MDB_val *after,
+                  const MDB_val *until, uint64_t max_bytes, fl_keyspace_visit_fn *visit,
+                  void *arg, fl_keyspace_range_t *out)
+{
+    return s_range(txn, dbi, partition, after, until, max_bytes, visit, arg, out, true);
+}
+
+int
+fl_keyspace_scan(MDB_txn *txn, MDB_dbi dbi, uint16_t partition,
+                 fl_keyspace_visit_fn *visit, void *arg)
+{
+    fl_keyspace_range_t range;
+    return s_range(txn, dbi, partition, NULL, NULL, 0, visit, arg, &range, false);
 }
 
 int
