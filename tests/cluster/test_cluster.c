@@ -77,12 +77,19 @@ s_settled(const fl_proc_t *node, size_t members)
 
 /*  Reads NODE's status until it knows MEMBERS members, all up, and no
  *  partition moving, or MOVE_WAIT_MS passed; true when it did.  */
+/*  True when NODE's status says MEMBERS members, all up, nothing moving. */
+static bool
+s_settled_with(const fl_proc_t *node, size_t members)
+{
+    return s_status(node) == 0 && s_count("\"node_id\":\"n") == members + 1
+           && s_count("MEMBER_UP") == members && !strstr(s_out, "\"moves\":[{");
+}
+
 static bool
 s_handed_off(const fl_proc_t *node, size_t members)
 {
     for (int waited = 0; waited <= MOVE_WAIT_MS; waited += 100) {
-        if (s_status(node) == 0 && s_count("\"node_id\":\"n") == members + 1
-            && s_count("MEMBER_UP") == members && !strstr(s_out, "\"moves\":[{"))
+        if (s_settled_with(node, members))
             return true;
         usleep(100 * 1000);
     }
@@ -562,8 +569,25 @@ FL_TEST(a_search_names_the_node_that_did_not_answer_and_returns_the_others_hits)
         FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
 }
 
+/*  Sends REQ on SOCK and returns the reply (checked to exist).  */
+static Flow__Cluster__PeerReply *
+s_peer_ask(zsock_t *sock, const Flow__Cluster__PeerRequest *req)
+{
+    zframe_t *frame = zframe_new(NULL, flow__cluster__peer_request__get_packed_size(req));
+    flow__cluster__peer_request__pack(req, zframe_data(frame));
+    FL_CHECK_INT(zframe_send(&frame, sock, 0), ==, 0);
+    frame = zframe_recv(sock);
+    FL_CHECK(frame != NULL);
+    Flow__Cluster__PeerReply *reply =
+        flow__cluster__peer_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
+    zframe_destroy(&frame);
+    FL_CHECK(reply != NULL);
+    return reply;
+}
+
 /*  A client that reaches a peer socket cannot pass requests to its
- *  actors: a forward needs the members' MAC.  */
+ *  actors, pull partitions or change the metadata: those need the
+ *  members' MAC.  */
 FL_TEST(a_forward_without_the_members_mac_is_refused)
 {
     fl_proc_t a;
@@ -603,21 +627,58 @@ FL_TEST(a_forward_without_the_members_mac_is_refused)
     zcert_apply(stranger, sock);
     zsock_set_curve_serverkey(sock, key);
     FL_CHECK_INT(zsock_connect(sock, "%s", a.peer), ==, 0);
-    zframe_t *frame = zframe_new(NULL, flow__cluster__peer_request__get_packed_size(&req));
-    flow__cluster__peer_request__pack(&req, zframe_data(frame));
-    FL_CHECK_INT(zframe_send(&frame, sock, 0), ==, 0);
     zsock_set_rcvtimeo(sock, WAIT_MS);
-    frame = zframe_recv(sock);
-    FL_CHECK(frame != NULL);
-    Flow__Cluster__PeerReply *reply =
-        flow__cluster__peer_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
-    zframe_destroy(&frame);
-    FL_CHECK(reply != NULL);
+    Flow__Cluster__PeerReply *reply = s_peer_ask(sock, &req);
     FL_CHECK_INT(reply->seq, ==, 7);
     FL_CHECK_INT(reply->status, ==, FLOW__STATUS__PERMISSION_DENIED);
     FL_CHECK_STR(reply->message, "forward: not from a member of this cluster");
     FL_CHECK(reply->body_case != FLOW__CLUSTER__PEER_REPLY__BODY_ACTOR_REPLY);
     flow__cluster__peer_reply__free_unpacked(reply, NULL);
+
+    /*  Nor pull a partition, fence one, or change the metadata.  */
+    Flow__Cluster__TransferPull pull = FLOW__CLUSTER__TRANSFER_PULL__INIT;
+    pull.db = "events";
+    pull.from_start = true;
+    pull.to = "nstranger";
+    uint8_t packed_pull[128];
+    size_t pull_len = flow__cluster__transfer_pull__pack(&pull, packed_pull);
+    Flow__Cluster__MetaRequest meta = FLOW__CLUSTER__META_REQUEST__INIT;
+    meta.body_case = FLOW__CLUSTER__META_REQUEST__BODY_REMOVE;
+    meta.remove = a.node_id;
+    uint8_t packed_meta[128];
+    size_t meta_len = flow__cluster__meta_request__pack(&meta, packed_meta);
+    const struct {
+        Flow__Cluster__PeerRequest__BodyCase kind;
+        const char *message;
+    } kinds[] = {
+        { FLOW__CLUSTER__PEER_REQUEST__BODY_PULL, "transfer: not from a member of this cluster" },
+        { FLOW__CLUSTER__PEER_REQUEST__BODY_FENCE, "transfer: not from a member of this cluster" },
+        { FLOW__CLUSTER__PEER_REQUEST__BODY_META, "meta: not from a member of this cluster" },
+    };
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        Flow__Cluster__PeerRequest other = FLOW__CLUSTER__PEER_REQUEST__INIT;
+        other.version = 1;
+        other.seq = 8 + k;
+        other.mac = (ProtobufCBinaryData) { sizeof mac, mac };
+        other.body_case = kinds[k].kind;
+        ProtobufCBinaryData body_bytes = { pull_len, packed_pull };
+        if (kinds[k].kind == FLOW__CLUSTER__PEER_REQUEST__BODY_META)
+            other.meta = (ProtobufCBinaryData) { meta_len, packed_meta };
+        else
+        if (kinds[k].kind == FLOW__CLUSTER__PEER_REQUEST__BODY_FENCE)
+            other.fence = body_bytes;
+        else
+            other.pull = body_bytes;
+        reply = s_peer_ask(sock, &other);
+        FL_CHECK_INT(reply->seq, ==, 8 + k);
+        FL_CHECK_INT(reply->status, ==, FLOW__STATUS__PERMISSION_DENIED);
+        FL_CHECK_STR(reply->message, kinds[k].message);
+        FL_CHECK_INT(reply->body_case, ==, FLOW__CLUSTER__PEER_REPLY__BODY__NOT_SET);
+        flow__cluster__peer_reply__free_unpacked(reply, NULL);
+    }
+    /*  Nothing changed: the node is still the cluster's only member, up,
+     *  owning every partition.  */
+    FL_CHECK(s_settled_with(&a, 1));
     zsock_destroy(&sock);
     zcert_destroy(&stranger);
     FL_CHECK_INT(fl_node_stop(&a, SIGTERM), ==, 0);
@@ -867,8 +928,7 @@ s_write_until_handed_off(s_writer_t *w, const fl_proc_t *node, size_t members)
     for (int waited = 0; waited <= MOVE_WAIT_MS; waited += 50) {
         for (int k = 0; k < 5; k++)
             s_write_one(w);
-        if (s_status(node) == 0 && s_count("\"node_id\":\"n") == members + 1
-            && s_count("MEMBER_UP") == members && !strstr(s_out, "\"moves\":[{"))
+        if (s_settled_with(node, members))
             return true;
         usleep(50 * 1000);
     }
