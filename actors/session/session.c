@@ -1435,11 +1435,22 @@ s_open(self_t *self)
     return self->publications ? 0 : FL_E_IO;
 }
 
+static int
+s_seq_order(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) a, y = (uintptr_t) b;
+    return x < y ? -1 : x > y;
+}
+
 static void
 s_close(self_t *self)
 {
     if (self->pending) {
+        /*  In the order they came, so that a client cut off while these
+         *  leave loses the latest, never one between answered ones.  */
         zlistx_t *left = zhashx_keys(self->pending);
+        zlistx_set_comparator(left, s_seq_order);
+        zlistx_sort(left);
         for (void *key = zlistx_first(left); key; key = zlistx_next(left))
             s_expire(self, (uint64_t) (uintptr_t) key, FLOW__STATUS__UNAVAILABLE,
                      "node stopped before the request finished");
