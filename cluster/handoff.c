@@ -2,12 +2,18 @@
  *
  *  One zactor.  Its loop polls the pipe, the service ROUTER (fences asked
  *  by other members through the peer thread, transfer listings asked by
- *  the control thread) and, while a transfer runs, the DEALER to the old
- *  owner's peer socket; every TICK_MS it reads the metadata and acts on
- *  it.  Requests to the old owner are asynchronous (one in flight), so a
- *  node that both gives and takes partitions answers fences while it
- *  waits for chunks.  Asking the leader to flip is synchronous and
- *  bounded.
+ *  the control thread) and the DEALERs to other members' peer sockets
+ *  (one per member, shared by the slots that ask it); every TICK_MS it
+ *  reads the metadata and acts on it.
+ *
+ *  A partition's transfer costs round trips and commits more than bytes,
+ *  so TRANSFERS_MAX slots receive partitions at once, and nothing in the
+ *  loop waits for another node: each slot has one request in flight, a
+ *  flip goes to the leader's peer socket and its answer comes with the
+ *  others, so a node that both gives and takes partitions answers fences
+ *  while it waits.  What arrives in one pass of the loop is committed
+ *  together: the chunks received in one write, the fences asked in
+ *  another, one fsync each.
  *
  *  Records of the store's "meta" database that this thread keeps:
  *    "ring"     the last metadata it published a ring from (ClusterMeta),
@@ -42,8 +48,9 @@
 #define DBS_MAX 32
 #define WARN_EVERY_MS 10000
 #define FIRST_VIEW_MS 5000
-#define TRANSFERS_MAX 4                 /* partitions received at once */
+#define TRANSFERS_MAX 32                 /* partitions received at once */
 #define SAVE_EVERY_MS 1000
+#define SOURCE_IDLE_MS 10000            /* an unused connection to an old owner closes */
 
 typedef enum {
     PHASE_IDLE,
@@ -63,7 +70,7 @@ typedef struct {
     s_phase_t phase;
     uint32_t partition;
     char from[FL_NODE_ID_MAX];
-    zsock_t *source;                    /* DEALER to the old owner's peer socket */
+    zsock_t *source;                    /* the old owner's connection (a source's) */
     size_t db;                          /* index into the partitioned databases */
     bool from_start;                    /* else after `after` */
     uint8_t after[FL_KEYSPACE_KEY_MAX];
@@ -78,6 +85,17 @@ typedef struct {
     int64_t warned_ms;
     uint64_t bytes, records;
 } s_transfer_t;
+
+/*  A DEALER to a member's peer socket (an old owner's, the leader's),
+ *  shared by the slots that ask it: a CURVE handshake per partition
+ *  would cost more than a small partition's records.  Replies find their
+ *  slot by sequence.  */
+typedef struct {
+    zsock_t *sock;                      /* NULL: free */
+    char endpoint[256];
+    char public_key[64];
+    int64_t used_ms;
+} s_source_t;
 
 typedef struct {
     const fl_ring_t *ring;
@@ -101,6 +119,13 @@ typedef struct {
     bool *flipped;                      /* flipped here; the view does not show it yet */
     zlistx_t *retired;
     s_transfer_t t[TRANSFERS_MAX];      /* partitions being received, PHASE_IDLE: free */
+    s_source_t sources[TRANSFERS_MAX];  /* connections to old owners */
+    Flow__Cluster__PeerReply *written[TRANSFERS_MAX];   /* chunks to write, by slot */
+    uint64_t flip_seq;                  /* of the flip asked of the leader, 0: none */
+    zsock_t *flip_sock;
+    int64_t flip_sent_ms;
+    char leader_endpoint[256];          /* the leader's peer socket, "": ask the metadata */
+    char leader_key[64];
     const char *dbs[DBS_MAX];
     MDB_dbi dbis[DBS_MAX];
     size_t ndbs;
@@ -115,6 +140,9 @@ typedef struct {
     int64_t throttle_ms;                /* no slot copies more before then */
     uint32_t chunk;                     /* bytes of records per chunk */
 } self_t;
+
+static int s_summarize(MDB_txn *txn, const char *const *names, const MDB_dbi *dbis,
+                       size_t ndbs, uint32_t partition, Flow__Cluster__TransferChunk *chunk);
 
 /*  ------------------------------------------------------------------
  *  Records of this thread  */
@@ -400,8 +428,79 @@ static void
 s_transfer_reset(self_t *self, s_transfer_t *t)
 {
     (void) self;
-    zsock_destroy(&t->source);
     memset(t, 0, sizeof *t);
+}
+
+static bool
+s_source_used(const self_t *self, const zsock_t *sock)
+{
+    for (size_t k = 0; k < TRANSFERS_MAX; k++)
+        if (self->t[k].phase != PHASE_IDLE && self->t[k].source == sock)
+            return true;
+    return self->flip_seq && self->flip_sock == sock;
+}
+
+/*  Closes the connections no slot uses and none has used for IDLE_MS.  */
+static void
+s_source_close_idle(self_t *self, int64_t idle_ms)
+{
+    int64_t now = zclock_mono();
+    for (size_t i = 0; i < TRANSFERS_MAX; i++) {
+        s_source_t *s = &self->sources[i];
+        if (s->sock && now - s->used_ms >= idle_ms && !s_source_used(self, s->sock))
+            zsock_destroy(&s->sock);
+    }
+}
+
+/*  The connection to the peer socket at ENDPOINT with the public KEY,
+ *  opened unless open; NULL when none can be.  There are as many
+ *  connections as slots, so one is free or unused by any slot.  */
+static zsock_t *
+s_source_open(self_t *self, const char *endpoint, const char *key)
+{
+    s_source_t *free_slot = NULL;
+    int64_t now = zclock_mono();
+    for (size_t i = 0; i < TRANSFERS_MAX; i++) {
+        s_source_t *s = &self->sources[i];
+        if (!s->sock) {
+            free_slot = free_slot ? free_slot : s;
+            continue;
+        }
+        if (!streq(s->endpoint, endpoint))
+            continue;
+        if (streq(s->public_key, key)) {
+            s->used_ms = now;
+            return s->sock;
+        }
+        /*  The member came back with another key.  */
+        zsock_destroy(&s->sock);
+        free_slot = s;
+    }
+    if (!free_slot) {
+        s_source_close_idle(self, 0);
+        for (size_t i = 0; i < TRANSFERS_MAX && !free_slot; i++)
+            if (!self->sources[i].sock)
+                free_slot = &self->sources[i];
+    }
+    if (!free_slot)
+        return NULL;
+    zsock_t *sock = zsock_new(ZMQ_DEALER);
+    if (!sock)
+        return NULL;
+    zcert_apply((zcert_t *) self->node->cert, sock);
+    zsock_set_curve_serverkey(sock, key);
+    zsock_set_linger(sock, 0);
+    if (zsock_connect(sock, "%s", endpoint) != 0) {
+        fl_error("handoff", "cannot connect to a member's peer socket", "endpoint=%s",
+                 endpoint);
+        zsock_destroy(&sock);
+        return NULL;
+    }
+    free_slot->sock = sock;
+    snprintf(free_slot->endpoint, sizeof free_slot->endpoint, "%s", endpoint);
+    snprintf(free_slot->public_key, sizeof free_slot->public_key, "%s", key);
+    free_slot->used_ms = now;
+    return sock;
 }
 
 /*  Records where copying stands once CHUNK is written: the database and
@@ -485,25 +584,23 @@ s_transfer_pick(self_t *self, s_transfer_t *t)
         t->phase = PHASE_IDLE;
         return;
     }
-    t->source = zsock_new(ZMQ_DEALER);
-    zcert_apply((zcert_t *) self->node->cert, t->source);
-    zsock_set_curve_serverkey(t->source, source->public_key);
-    zsock_set_linger(t->source, 0);
-    if (zsock_connect(t->source, "%s", source->peer_endpoint) != 0) {
-        fl_error("handoff", "cannot connect to the partition's owner", "endpoint=%s",
-                 source->peer_endpoint);
+    t->source = s_source_open(self, source->peer_endpoint, source->public_key);
+    if (!t->source) {
         s_transfer_reset(self, t);
         return;
     }
     fl_info("handoff", "receiving a partition", "partition=%u from=%s", t->partition, t->from);
 }
 
-/*  Sends BODY (packed, MACed) to the old owner as a request of kind CASE. */
-static void
-s_send_source(self_t *self, s_transfer_t *t, Flow__Cluster__PeerRequest__BodyCase kind,
-              const Flow__Cluster__TransferPull *pull)
+/*  Sends BODY (packed, MACed) on SOCK as a peer request of kind CASE;
+ *  its sequence, 0 when it could not be sent.  */
+static uint64_t
+s_send_peer(self_t *self, zsock_t *sock, Flow__Cluster__PeerRequest__BodyCase kind,
+            const ProtobufCMessage *body)
 {
-    zframe_t *packed = fl_envelope_pack(&pull->base);
+    zframe_t *packed = fl_envelope_pack(body);
+    if (!packed)
+        return 0;
     uint8_t mac[32];
     fl_peer_mac(self->node->peer_key, zframe_data(packed), zframe_size(packed), mac);
     Flow__Cluster__PeerRequest req = FLOW__CLUSTER__PEER_REQUEST__INIT;
@@ -515,17 +612,28 @@ s_send_source(self_t *self, s_transfer_t *t, Flow__Cluster__PeerRequest__BodyCas
     if (kind == FLOW__CLUSTER__PEER_REQUEST__BODY_FENCE)
         req.fence = bytes;
     else
+    if (kind == FLOW__CLUSTER__PEER_REQUEST__BODY_META)
+        req.meta = bytes;
+    else
         req.pull = bytes;
     zframe_t *wire = fl_envelope_pack(&req.base);
     zframe_destroy(&packed);
-    if (wire && zframe_send(&wire, t->source, ZFRAME_DONTWAIT) == 0) {
-        t->seq = req.seq;
+    if (wire && zframe_send(&wire, sock, ZFRAME_DONTWAIT) == 0)
+        return req.seq;
+    zframe_destroy(&wire);
+    return 0;
+}
+
+/*  Sends PULL to T's old owner as a request of kind CASE.  */
+static void
+s_send_source(self_t *self, s_transfer_t *t, Flow__Cluster__PeerRequest__BodyCase kind,
+              const Flow__Cluster__TransferPull *pull)
+{
+    t->seq = s_send_peer(self, t->source, kind, &pull->base);
+    if (t->seq)
         t->sent_ms = zclock_mono();
-    }
-    else {
-        zframe_destroy(&wire);
+    else
         t->not_before_ms = zclock_mono() + RETRY_MS;
-    }
 }
 
 static void
@@ -669,23 +777,11 @@ s_advance(self_t *self, s_transfer_t *t, const Flow__Cluster__TransferChunk *chu
     s_next_db(self, t, t->db + 1);
 }
 
-typedef struct {
-    self_t *self;
-    s_transfer_t *t;
-    const Flow__Cluster__TransferChunk *chunk;
-    fl_keyspace_range_t range;
-} s_write_t;
-
-/*  Replaces this node's copy of the chunk's range with the chunk's
- *  records, checks the result against the chunk's digest, and records
- *  the position, in one transaction.  */
+/*  Replaces this node's copy of the range CHUNK covers in T's database
+ *  with the chunk's records and records the position.  */
 static int
-s_write_apply(MDB_txn *txn, void *arg)
+s_write_chunk(self_t *self, MDB_txn *txn, s_transfer_t *t, const Flow__Cluster__TransferChunk *c)
 {
-    s_write_t *w = arg;
-    self_t *self = w->self;
-    s_transfer_t *t = w->t;
-    const Flow__Cluster__TransferChunk *c = w->chunk;
     MDB_dbi dbi = self->dbis[t->db];
     MDB_val after = { t->after_len, t->after };
     MDB_val last = { c->last_key.len, c->last_key.data };
@@ -696,15 +792,39 @@ s_write_apply(MDB_txn *txn, void *arg)
         MDB_val value = { c->values[i].len, c->values[i].data };
         rc = mdb_put(txn, dbi, &key, &value, 0);
     }
-    if (rc == 0)
-        rc = fl_keyspace_range(txn, dbi, (uint16_t) t->partition, from, until, 0, NULL, NULL,
-                               &w->range);
-    if (rc == 0 && (w->range.count != c->n_keys || c->digest.len != 32
-                    || sodium_memcmp(w->range.sum, c->digest.data, 32) != 0))
-        return FL_E_CORRUPT;
-    if (rc == 0)
-        rc = s_save_progress(self, t, txn, c);
-    return rc;
+    return rc ? rc : s_save_progress(self, t, txn, c);
+}
+
+/*  Every chunk received since the last write, in one transaction: the
+ *  slots share the commit's fsync.  */
+static int
+s_write_apply(MDB_txn *txn, void *arg)
+{
+    self_t *self = arg;
+    for (size_t i = 0; i < TRANSFERS_MAX; i++) {
+        if (!self->written[i])
+            continue;
+        int rc = s_write_chunk(self, txn, &self->t[i], self->written[i]->chunk);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/*  True when CHUNK's records sum to its digest.  */
+static bool
+s_chunk_sums(const Flow__Cluster__TransferChunk *c)
+{
+    fl_keyspace_sum_t sum;
+    fl_keyspace_sum_init(&sum);
+    for (size_t i = 0; i < c->n_keys; i++) {
+        MDB_val key = { c->keys[i].len, c->keys[i].data };
+        MDB_val value = { c->values[i].len, c->values[i].data };
+        fl_keyspace_sum_add(&sum, &key, &value);
+    }
+    uint8_t digest[32];
+    fl_keyspace_sum_final(&sum, digest);
+    return c->digest.len == 32 && sodium_memcmp(digest, c->digest.data, 32) == 0;
 }
 
 bool
@@ -741,7 +861,7 @@ fl_handoff_chunk_valid(const Flow__Cluster__TransferChunk *c, uint32_t partition
         if (cmp > 0 || (cmp == 0 && prev_len > c->last_key.len))
             return false;
     }
-    return true;
+    return s_chunk_sums(c);
 }
 
 /*  This node's digest of the range CHUNK covers.  */
@@ -761,12 +881,15 @@ s_local_range(self_t *self, s_transfer_t *t, const Flow__Cluster__TransferChunk 
     return rc;
 }
 
+/*  Acts on the chunk of REPLY (taken when it is to be written).  */
 static void
-s_on_chunk(self_t *self, s_transfer_t *t, const Flow__Cluster__TransferChunk *c, bool digest_only)
+s_on_chunk(self_t *self, s_transfer_t *t, Flow__Cluster__PeerReply **reply_p, bool digest_only)
 {
+    const Flow__Cluster__TransferChunk *c = (*reply_p)->chunk;
     if (!fl_handoff_chunk_valid(c, t->partition, t->from_start ? NULL : t->after, t->after_len,
                                 digest_only)) {
-        fl_error("handoff", "the partition's owner sent a chunk outside its range; asking again",
+        fl_error("handoff", "the partition's owner sent a chunk outside its range or not "
+                 "matching its digest; asking again",
                  "partition=%u from=%s", t->partition, t->from);
         t->not_before_ms = zclock_mono() + RETRY_MS;
         return;
@@ -787,38 +910,200 @@ s_on_chunk(self_t *self, s_transfer_t *t, const Flow__Cluster__TransferChunk *c,
                         c->end ? 0 : c->last_key.len);
         return;
     }
-    s_write_t w = { self, t, c, { .count = 0 } };
-    int rc = fl_store_write(self->node->store, s_write_apply, &w);
-    if (rc) {
-        fl_error("handoff", "a chunk did not match its digest or could not be written; "
-                 "asking again", "partition=%u from=%s error=%s", t->partition, t->from,
-                 fl_err_name(rc));
-        t->not_before_ms = zclock_mono() + RETRY_MS;
-        return;
-    }
-    t->bytes += c->bytes;
-    t->records += c->n_keys;
-    self->bytes_moved += c->bytes;
-    /*  The rate is the node's: every slot waits out every slot's bytes.  */
-    if (self->rate && c->bytes) {
-        int64_t now = zclock_mono();
-        self->throttle_ms = (self->throttle_ms > now ? self->throttle_ms : now)
-                          + (int64_t) (c->bytes * 1000 / self->rate);
-    }
-    s_advance(self, t, c);
+    size_t slot = (size_t) (t - self->t);
+    assert(!self->written[slot]);
+    self->written[slot] = *reply_p;
+    *reply_p = NULL;
 }
 
-/*  The answer of the old owner's peer socket.  */
+/*  Writes the chunks received; each slot that wrote moves on.  */
 static void
-s_on_source(self_t *self, s_transfer_t *t)
+s_write(self_t *self)
 {
-    zframe_t *frame = zframe_recv(t->source);
+    bool any = false;
+    for (size_t i = 0; i < TRANSFERS_MAX; i++)
+        any |= self->written[i] != NULL;
+    if (!any)
+        return;
+    int rc = fl_store_write(self->node->store, s_write_apply, self);
+    if (rc)
+        fl_error("handoff", "cannot write the chunks received; asking again", "error=%s",
+                 fl_err_name(rc));
+    int64_t now = zclock_mono();
+    for (size_t i = 0; i < TRANSFERS_MAX; i++) {
+        if (!self->written[i])
+            continue;
+        s_transfer_t *t = &self->t[i];
+        const Flow__Cluster__TransferChunk *c = self->written[i]->chunk;
+        if (rc)
+            t->not_before_ms = now + RETRY_MS;
+        else {
+            t->bytes += c->bytes;
+            t->records += c->n_keys;
+            self->bytes_moved += c->bytes;
+            /*  The rate is the node's: every slot waits out every slot's bytes.  */
+            if (self->rate && c->bytes)
+                self->throttle_ms = (self->throttle_ms > now ? self->throttle_ms : now)
+                                  + (int64_t) (c->bytes * 1000 / self->rate);
+            s_advance(self, t, c);
+        }
+        flow__cluster__peer_reply__free_unpacked(self->written[i], NULL);
+        self->written[i] = NULL;
+    }
+}
+
+/*  T's position record goes with the next save: a stale one only makes a
+ *  later transfer of the same partition start with a comparison.  */
+static void
+s_forget_progress(self_t *self, const s_transfer_t *t)
+{
+    if (self->nforget < sizeof self->forget / sizeof self->forget[0])
+        self->forget[self->nforget++] = t->partition;
+}
+
+/*  The leader's answer REPLY (NULL: none) to the flip of the slots whose
+ *  request was SEQ.  */
+static void
+s_flipped(self_t *self, uint64_t seq, const Flow__Cluster__MetaReply *reply)
+{
+    bool ok = reply && reply->status == FLOW__STATUS__OK;
+    if (reply && reply->status == FLOW__STATUS__UNAVAILABLE && reply->leader_peer[0]) {
+        /*  Not, or no longer, the leader: ask the one it names at once.  */
+        snprintf(self->leader_endpoint, sizeof self->leader_endpoint, "%s", reply->leader_peer);
+        snprintf(self->leader_key, sizeof self->leader_key, "%s", reply->leader_key);
+    }
+    else
+    if (!ok)
+        self->leader_endpoint[0] = '\0';
+    for (size_t i = 0; i < TRANSFERS_MAX; i++) {
+        s_transfer_t *f = &self->t[i];
+        if (f->phase != PHASE_FLIP || f->seq != seq)
+            continue;
+        f->seq = 0;
+        if (ok) {
+            /*  Committed: this node owns it from the epoch of the flip,
+             *  which its metadata thread applies shortly; the slot takes
+             *  the next partition now.  */
+            fl_info("handoff", "partition received", "partition=%u from=%s bytes=%" PRIu64
+                    " records=%" PRIu64, f->partition, f->from, f->bytes, f->records);
+            self->flipped[f->partition] = true;
+            self->completed++;
+            s_forget_progress(self, f);
+            s_transfer_reset(self, f);
+        }
+        else
+        if (!reply || reply->status != FLOW__STATUS__UNAVAILABLE || !reply->leader_peer[0]) {
+            fl_warn("handoff", "the leader did not flip the partition; asking again",
+                    "partition=%u reason=\"%s\"", f->partition,
+                    reply ? reply->message : "no answer");
+            f->not_before_ms = zclock_mono() + RETRY_MS;
+        }
+    }
+    if (self->flip_seq == seq)
+        self->flip_seq = 0;
+}
+
+/*  The answer of the leader's peer socket to a flip.  */
+static void
+s_on_flip_reply(self_t *self, const Flow__Cluster__PeerReply *peer)
+{
+    Flow__Cluster__MetaReply *reply = NULL;
+    if (peer->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_META_REPLY)
+        reply = flow__cluster__meta_reply__unpack(NULL, peer->meta_reply.len,
+                                                  peer->meta_reply.data);
+    if (reply)
+        s_flipped(self, peer->seq, reply);
+    else {
+        Flow__Cluster__MetaReply refused = FLOW__CLUSTER__META_REPLY__INIT;
+        refused.status = peer->status == FLOW__STATUS__OK ? FLOW__STATUS__INTERNAL : peer->status;
+        refused.message = peer->message;
+        s_flipped(self, peer->seq, &refused);
+    }
+    if (reply)
+        flow__cluster__meta_reply__free_unpacked(reply, NULL);
+}
+
+/*  Caught up under the old owners' fences: the leader makes this node the
+ *  owner of every slot's partition that is ready, in one consensus
+ *  entry.  The metadata thread answers at once when this node leads;
+ *  otherwise the flip goes to the leader's peer socket and its answer
+ *  comes with the others, so that the slots go on meanwhile.  */
+static void
+s_flip(self_t *self)
+{
+    int64_t now = zclock_mono();
+    if (self->flip_seq && now - self->flip_sent_ms <= REQUEST_TIMEOUT_MS)
+        return;
+    if (self->flip_seq) {
+        self->leader_endpoint[0] = '\0';
+        s_flipped(self, self->flip_seq, NULL);
+    }
+    uint32_t partitions[TRANSFERS_MAX];
+    s_transfer_t *flipping[TRANSFERS_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < TRANSFERS_MAX; i++) {
+        s_transfer_t *t = &self->t[i];
+        if (t->phase == PHASE_FLIP && !t->seq && now >= t->not_before_ms) {
+            flipping[n] = t;
+            partitions[n++] = t->partition;
+        }
+    }
+    if (!n)
+        return;
+    Flow__Cluster__Flip flip = FLOW__CLUSTER__FLIP__INIT;
+    flip.to = (char *) s_me(self);
+    flip.partitions = partitions;
+    flip.n_partitions = n;
+    Flow__Cluster__MetaRequest req = FLOW__CLUSTER__META_REQUEST__INIT;
+    req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_FLIP;
+    req.flip = &flip;
+    req.seq = ++self->next_seq;
+    uint64_t seq = 0;
+    if (self->leader_endpoint[0]) {
+        self->flip_sock = s_source_open(self, self->leader_endpoint, self->leader_key);
+        seq = self->flip_sock
+            ? s_send_peer(self, self->flip_sock, FLOW__CLUSTER__PEER_REQUEST__BODY_META,
+                          &req.base)
+            : 0;
+        if (!seq)
+            self->leader_endpoint[0] = '\0';
+    }
+    if (seq) {
+        self->flip_seq = seq;
+        self->flip_sent_ms = now;
+        for (size_t i = 0; i < n; i++)
+            flipping[i]->seq = seq;
+        return;
+    }
+    Flow__Cluster__MetaReply *reply = fl_meta_ask(&self->meta, &req, LEADER_TIMEOUT_MS);
+    for (size_t i = 0; i < n; i++)
+        flipping[i]->seq = req.seq;
+    s_flipped(self, req.seq, reply);
+    if (reply)
+        flow__cluster__meta_reply__free_unpacked(reply, NULL);
+}
+
+/*  An answer on the connection SOURCE, to the slot that asked it.  */
+static void
+s_on_source(self_t *self, zsock_t *source)
+{
+    zframe_t *frame = zframe_recv(source);
     if (!frame)
         return;
     Flow__Cluster__PeerReply *reply =
         flow__cluster__peer_reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
     zframe_destroy(&frame);
-    if (!reply || reply->seq != t->seq) {
+    if (reply && reply->seq && reply->seq == self->flip_seq && source == self->flip_sock) {
+        s_on_flip_reply(self, reply);
+        flow__cluster__peer_reply__free_unpacked(reply, NULL);
+        return;
+    }
+    s_transfer_t *t = NULL;
+    for (size_t i = 0; reply && reply->seq && i < TRANSFERS_MAX && !t; i++)
+        if (self->t[i].phase != PHASE_IDLE && self->t[i].phase != PHASE_FLIP
+            && self->t[i].source == source && self->t[i].seq == reply->seq)
+            t = &self->t[i];
+    if (!t) {
         if (reply)
             flow__cluster__peer_reply__free_unpacked(reply, NULL);
         return;
@@ -842,6 +1127,11 @@ s_on_source(self_t *self, s_transfer_t *t)
         t->from_start = true;
         t->summarized = false;
         fl_debug("handoff", "old owner fenced the partition", "partition=%u", t->partition);
+        /*  With the summary under the fence: the final phase knows
+         *  already which databases still differ.  */
+        if (reply->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_CHUNK && reply->chunk->end
+            && reply->chunk->n_summaries)
+            s_on_summary(self, t, reply->chunk);
     }
     else
     if (reply->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_CHUNK
@@ -849,69 +1139,10 @@ s_on_source(self_t *self, s_transfer_t *t)
         if (t->summary)
             s_on_summary(self, t, reply->chunk);
         else
-            s_on_chunk(self, t, reply->chunk, t->digest);
-    }
-    flow__cluster__peer_reply__free_unpacked(reply, NULL);
-}
-
-/*  T's position record goes with the next save: a stale one only makes a
- *  later transfer of the same partition start with a comparison.  */
-static void
-s_forget_progress(self_t *self, const s_transfer_t *t)
-{
-    if (self->nforget < sizeof self->forget / sizeof self->forget[0])
-        self->forget[self->nforget++] = t->partition;
-}
-
-/*  Caught up under the old owners' fences: the leader makes this node the
- *  owner of T's partition, and of every other slot's that is ready too,
- *  in one consensus entry.  */
-static void
-s_flip(self_t *self, s_transfer_t *t)
-{
-    if (zclock_mono() < t->not_before_ms)
-        return;
-    uint32_t partitions[TRANSFERS_MAX];
-    s_transfer_t *flipping[TRANSFERS_MAX];
-    size_t n = 0;
-    for (size_t i = 0; i < TRANSFERS_MAX; i++) {
-        s_transfer_t *other = &self->t[i];
-        if (other->phase == PHASE_FLIP && zclock_mono() >= other->not_before_ms) {
-            flipping[n] = other;
-            partitions[n++] = other->partition;
-        }
-    }
-    Flow__Cluster__Flip flip = FLOW__CLUSTER__FLIP__INIT;
-    flip.to = (char *) s_me(self);
-    flip.partitions = partitions;
-    flip.n_partitions = n;
-    Flow__Cluster__MetaRequest req = FLOW__CLUSTER__META_REQUEST__INIT;
-    req.body_case = FLOW__CLUSTER__META_REQUEST__BODY_FLIP;
-    req.flip = &flip;
-    Flow__Cluster__MetaReply *reply = s_ask_leader(self, &req);
-    bool ok = reply && reply->status == FLOW__STATUS__OK;
-    for (size_t i = 0; i < n; i++) {
-        s_transfer_t *f = flipping[i];
-        if (ok) {
-            /*  Committed: this node owns it from the epoch of the flip,
-             *  which its metadata thread applies shortly; the slot takes
-             *  the next partition now.  */
-            fl_info("handoff", "partition received", "partition=%u from=%s bytes=%" PRIu64
-                    " records=%" PRIu64, f->partition, f->from, f->bytes, f->records);
-            self->flipped[f->partition] = true;
-            self->completed++;
-            s_forget_progress(self, f);
-            s_transfer_reset(self, f);
-        }
-        else {
-            fl_warn("handoff", "the leader did not flip the partition; asking again",
-                    "partition=%u reason=\"%s\"", f->partition,
-                    reply ? reply->message : "no answer");
-            f->not_before_ms = zclock_mono() + RETRY_MS;
-        }
+            s_on_chunk(self, t, &reply, t->digest);
     }
     if (reply)
-        flow__cluster__meta_reply__free_unpacked(reply, NULL);
+        flow__cluster__peer_reply__free_unpacked(reply, NULL);
 }
 
 /*  Moves the transfer on with the view: ends it when the partition is
@@ -943,7 +1174,7 @@ s_transfer_step(self_t *self, s_transfer_t *t)
         return;
     }
     if (t->phase == PHASE_FLIP)
-        s_flip(self, t);
+        s_flip(self);
     else
         s_transfer_next(self, t);
 }
@@ -1090,14 +1321,17 @@ s_tick(self_t *self)
         s_transfer_tick(self);
         s_leave_if_done(self);
     }
+    s_source_close_idle(self, SOURCE_IDLE_MS);
     s_free_retired(self, false);
 }
 
 /*  ------------------------------------------------------------------
  *  Service: fences and listings  */
 
-static void
-s_fence(self_t *self, const Flow__Cluster__TransferPull *f, Flow__Cluster__HandoffReply *reply)
+/*  Whether the fence F may be granted; true with REPLY untouched when
+ *  it may.  */
+static bool
+s_fence_check(self_t *self, const Flow__Cluster__TransferPull *f, Flow__Cluster__HandoffReply *reply)
 {
     fl_layout_t layout;
     const Flow__Cluster__PartitionMove *move =
@@ -1105,7 +1339,7 @@ s_fence(self_t *self, const Flow__Cluster__TransferPull *f, Flow__Cluster__Hando
     if (!self->current || !self->view || fl_layout_read(self->view, &layout) != 0) {
         reply->status = FLOW__STATUS__UNAVAILABLE;
         reply->message = "fence: this node's cluster metadata is not caught up yet";
-        return;
+        return false;
     }
     bool mine = f->partition < self->partitions
                 && streq(fl_layout_owner(&layout, f->partition), s_me(self));
@@ -1113,25 +1347,14 @@ s_fence(self_t *self, const Flow__Cluster__TransferPull *f, Flow__Cluster__Hando
     if (!mine) {
         reply->status = FLOW__STATUS__FAILED_PRECONDITION;
         reply->message = "fence: this node does not own the partition";
-        return;
+        return false;
     }
     if (!move || !streq(move->to, f->to)) {
         reply->status = FLOW__STATUS__UNAVAILABLE;
         reply->message = "fence: the partition is not moving to that node in this node's view";
-        return;
+        return false;
     }
-    if (!self->fenced[f->partition]) {
-        self->fenced[f->partition] = true;
-        if (s_save_fences(self) != 0 || s_publish_view(self) != 0) {
-            self->fenced[f->partition] = false;
-            reply->status = FLOW__STATUS__UNAVAILABLE;
-            reply->message = "fence: cannot record the fence";
-            return;
-        }
-        fl_info("handoff", "partition fenced for its new owner", "partition=%u to=%s",
-                f->partition, f->to);
-    }
-    reply->status = FLOW__STATUS__OK;
+    return true;
 }
 
 static void
@@ -1164,17 +1387,19 @@ s_list(self_t *self, Flow__Cluster__HandoffReply *reply, Flow__Cluster__Transfer
     }
 }
 
+/*  A fence asked and granted, answered once recorded.  */
+typedef struct {
+    zframe_t *identity;
+    Flow__Cluster__HandoffRequest *req;
+    bool fenced_now;                    /* this batch fenced it */
+} s_fencing_t;
+
+/*  Answers a listing, or takes a fence into FENCING.  */
 static void
-s_on_service(self_t *self)
+s_on_request(self_t *self, zframe_t **identity_p, Flow__Cluster__HandoffRequest **req_p,
+             s_fencing_t *fencing, size_t *nfencing)
 {
-    zframe_t *identity = NULL;
-    Flow__Cluster__HandoffRequest *req = (Flow__Cluster__HandoffRequest *) fl_envelope_take(
-        self->service, &flow__cluster__handoff_request__descriptor, &identity);
-    if (!identity) {
-        if (req)
-            flow__cluster__handoff_request__free_unpacked(req, NULL);
-        return;
-    }
+    Flow__Cluster__HandoffRequest *req = *req_p;
     Flow__Cluster__HandoffReply reply = FLOW__CLUSTER__HANDOFF_REPLY__INIT;
     size_t moves = self->view ? self->view->n_moves : 0;
     Flow__Cluster__TransferState *store = calloc(moves + 1, sizeof *store);
@@ -1187,8 +1412,17 @@ s_on_service(self_t *self)
     }
     else {
         reply.seq = req->seq;
-        if (req->body_case == FLOW__CLUSTER__HANDOFF_REQUEST__BODY_FENCE)
-            s_fence(self, req->fence, &reply);
+        if (req->body_case == FLOW__CLUSTER__HANDOFF_REQUEST__BODY_FENCE) {
+            if (s_fence_check(self, req->fence, &reply)) {
+                s_fencing_t *f = &fencing[(*nfencing)++];
+                f->identity = *identity_p;
+                f->req = req;
+                f->fenced_now = !self->fenced[req->fence->partition];
+                self->fenced[req->fence->partition] = true;
+                *identity_p = NULL;
+                *req_p = NULL;
+            }
+        }
         else
         if (req->body_case == FLOW__CLUSTER__HANDOFF_REQUEST__BODY_TRANSFERS)
             s_list(self, &reply, store, list, &layout);
@@ -1197,12 +1431,76 @@ s_on_service(self_t *self)
             reply.message = "unknown handoff request";
         }
     }
-    fl_envelope_answer(self->service, &identity, &reply.base);
+    if (*identity_p)
+        fl_envelope_answer(self->service, identity_p, &reply.base);
     fl_layout_release(&layout);
     free(store);
     free(list);
-    if (req)
-        flow__cluster__handoff_request__free_unpacked(req, NULL);
+}
+
+/*  Records the fences of FENCING in one write and publishes them, then
+ *  answers each with its partition's summary under the fence: data
+ *  actors commit under the ring lock, so what it sums is all the
+ *  partition will hold until the flip.  */
+static void
+s_grant_fences(self_t *self, s_fencing_t *fencing, size_t n)
+{
+    bool any = false;
+    for (size_t i = 0; i < n; i++)
+        any |= fencing[i].fenced_now;
+    bool recorded = !any || (s_save_fences(self) == 0 && s_publish_view(self) == 0);
+    MDB_txn *txn = NULL;
+    bool readable = recorded && fl_store_read_begin(self->node->store, &txn) == 0;
+    for (size_t i = 0; i < n; i++) {
+        s_fencing_t *f = &fencing[i];
+        uint32_t partition = f->req->fence->partition;
+        Flow__Cluster__HandoffReply reply = FLOW__CLUSTER__HANDOFF_REPLY__INIT;
+        Flow__Cluster__TransferChunk summary;
+        flow__cluster__transfer_chunk__init(&summary);
+        reply.seq = f->req->seq;
+        reply.status = FLOW__STATUS__OK;
+        if (!recorded) {
+            if (f->fenced_now)
+                self->fenced[partition] = false;
+            reply.status = FLOW__STATUS__UNAVAILABLE;
+            reply.message = "fence: cannot record the fence";
+        }
+        else {
+            if (f->fenced_now)
+                fl_info("handoff", "partition fenced for its new owner", "partition=%u to=%s",
+                        partition, f->req->fence->to);
+            if (readable && s_summarize(txn, self->dbs, self->dbis, self->ndbs, partition,
+                                        &summary) == 0)
+                reply.summary = &summary;
+        }
+        fl_envelope_answer(self->service, &f->identity, &reply.base);
+        fl_handoff_chunk_release(&summary);
+        flow__cluster__handoff_request__free_unpacked(f->req, NULL);
+    }
+    if (txn)
+        fl_store_read_end(self->node->store, &txn);
+}
+
+/*  Answers what the service socket holds; the fences among it are
+ *  recorded together.  */
+static void
+s_on_service(self_t *self)
+{
+    s_fencing_t fencing[64];
+    size_t nfencing = 0;
+    while (nfencing < sizeof fencing / sizeof fencing[0]
+           && (zsock_events(self->service) & ZMQ_POLLIN)) {
+        zframe_t *identity = NULL;
+        Flow__Cluster__HandoffRequest *req = (Flow__Cluster__HandoffRequest *) fl_envelope_take(
+            self->service, &flow__cluster__handoff_request__descriptor, &identity);
+        if (identity)
+            s_on_request(self, &identity, &req, fencing, &nfencing);
+        zframe_destroy(&identity);
+        if (req)
+            flow__cluster__handoff_request__free_unpacked(req, NULL);
+    }
+    if (nfencing)
+        s_grant_fences(self, fencing, nfencing);
 }
 
 Flow__Cluster__HandoffReply *
@@ -1517,7 +1815,7 @@ s_close(self_t *self)
     zsock_destroy(&self->geo);
     zsock_destroy(&self->meta);
     for (size_t i = 0; i < TRANSFERS_MAX; i++)
-        zsock_destroy(&self->t[i].source);
+        zsock_destroy(&self->sources[i].sock);
     if (self->view)
         flow__cluster__cluster_meta__free_unpacked(self->view, NULL);
     if (self->retired) {
@@ -1549,17 +1847,20 @@ s_handoff_task(zsock_t *pipe, void *arg)
             { zsock_resolve(pipe), 0, ZMQ_POLLIN, 0 },
             { zsock_resolve(self.service), 0, ZMQ_POLLIN, 0 },
         };
-        s_transfer_t *polled[TRANSFERS_MAX];
+        zsock_t *polled[TRANSFERS_MAX];
         int nitems = 2;
+        for (size_t i = 0; i < TRANSFERS_MAX; i++)
+            if (self.sources[i].sock) {
+                polled[nitems - 2] = self.sources[i].sock;
+                items[nitems] = (zmq_pollitem_t) { zsock_resolve(self.sources[i].sock), 0,
+                                                   ZMQ_POLLIN, 0 };
+                nitems++;
+            }
         int64_t wake = next_tick;
         for (size_t i = 0; i < TRANSFERS_MAX; i++) {
             s_transfer_t *t = &self.t[i];
             if (t->phase == PHASE_IDLE)
                 continue;
-            if (t->source) {
-                polled[nitems - 2] = t;
-                items[nitems++] = (zmq_pollitem_t) { zsock_resolve(t->source), 0, ZMQ_POLLIN, 0 };
-            }
             int64_t due = t->seq ? t->sent_ms + REQUEST_TIMEOUT_MS : t->not_before_ms;
             if (due < wake)
                 wake = due;
@@ -1573,13 +1874,12 @@ s_handoff_task(zsock_t *pipe, void *arg)
             done = !command || streq(command, "$TERM");
             zstr_free(&command);
         }
-        while (!done && (zsock_events(self.service) & ZMQ_POLLIN))
+        if (!done)
             s_on_service(&self);
-        for (int i = 2; !done && i < nitems; i++) {
-            s_transfer_t *t = polled[i - 2];
-            while (t->source && (zsock_events(t->source) & ZMQ_POLLIN))
-                s_on_source(&self, t);
-        }
+        for (int i = 2; !done && i < nitems; i++)
+            while (zsock_events(polled[i - 2]) & ZMQ_POLLIN)
+                s_on_source(&self, polled[i - 2]);
+        s_write(&self);
         if (!done && self.current && self.view)
             s_transfer_tick(&self);
         if (!done && zclock_mono() >= next_tick) {

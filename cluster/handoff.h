@@ -7,15 +7,16 @@
  *
  *    copy      pull each partitioned database's range of the partition
  *              from the old owner in chunks (1 MiB, each with a BLAKE2b
- *              digest checked after it is written), throttled to the
+ *              digest checked before it is written), throttled to the
  *              node's handoff rate, the position kept in the same
  *              transaction, so a restart of either side resumes;
  *    catch up  compare the ranges by digest and fetch again those that
  *              changed while copying (the old owner kept serving);
  *    fence     ask the old owner to fence the partition: it stops
  *              serving it (requests are routed again until the flip) and
- *              waits for writes under way to commit;
- *    final     compare again, now that nothing changes;
+ *              waits for writes under way to commit, then answers with
+ *              the partition's digests under the fence;
+ *    final     fetch what those digests show still differs;
  *    flip      ask the consensus leader to make this node the owner at a
  *              new epoch.
  *
@@ -73,7 +74,7 @@ Flow__Status fl_handoff_pull_check(const Flow__Cluster__TransferPull *pull, uint
 /*  Whether CHUNK (from the old owner) fits what was asked: keys in
  *  PARTITION, strictly after AFTER (AFTER_LEN bytes; NULL: from the
  *  start), in order, not past the last key it covers, as many as it
- *  counts; no records when DIGEST_ONLY.  */
+ *  counts, summing to its digest; no records when DIGEST_ONLY.  */
 bool fl_handoff_chunk_valid(const Flow__Cluster__TransferChunk *chunk, uint32_t partition,
                             const uint8_t *after, size_t after_len, bool digest_only);
 

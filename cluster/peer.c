@@ -438,6 +438,10 @@ s_take_handoff_reply(self_t *self)
         reply.seq = f->seq;
         reply.status = in->status;
         reply.message = in->message;
+        if (in->summary) {
+            reply.body_case = FLOW__CLUSTER__PEER_REPLY__BODY_CHUNK;
+            reply.chunk = in->summary;
+        }
         s_send_to(self, f->identity, f->identity_len, &reply);
         zhashx_delete(self->relays, (void *) (uintptr_t) in->seq);
     }

@@ -155,11 +155,6 @@ fl_keyspace_drop(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, size_t *dropped)
     return fl_keyspace_drop_range(txn, dbi, partition, NULL, NULL, dropped);
 }
 
-typedef struct {
-    crypto_generichash_state state;
-    size_t count;
-} s_sum_t;
-
 static void
 s_sum_field(crypto_generichash_state *state, const MDB_val *field)
 {
@@ -171,14 +166,26 @@ s_sum_field(crypto_generichash_state *state, const MDB_val *field)
     crypto_generichash_update(state, field->mv_data, field->mv_size);
 }
 
-static int
-s_sum_visit(const MDB_val *key, const MDB_val *value, void *arg)
+void
+fl_keyspace_sum_init(fl_keyspace_sum_t *sum)
 {
-    s_sum_t *sum = arg;
+    pthread_once(&s_sodium_once, s_sodium_init);
+    crypto_generichash_init(&sum->state, NULL, 0, 32);
+    sum->count = 0;
+}
+
+void
+fl_keyspace_sum_add(fl_keyspace_sum_t *sum, const MDB_val *key, const MDB_val *value)
+{
     s_sum_field(&sum->state, key);
     s_sum_field(&sum->state, value);
     sum->count++;
-    return 0;
+}
+
+void
+fl_keyspace_sum_final(fl_keyspace_sum_t *sum, uint8_t out[32])
+{
+    crypto_generichash_final(&sum->state, out, 32);
 }
 
 /*  fl_keyspace_range; SUM false skips the digest (a plain scan).  */
@@ -187,10 +194,9 @@ s_range(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, const MDB_val *after,
         const MDB_val *until, uint64_t max_bytes, fl_keyspace_visit_fn *visit, void *arg,
         fl_keyspace_range_t *out, bool sum)
 {
-    pthread_once(&s_sodium_once, s_sodium_init);
     memset(out, 0, sizeof *out);
-    s_sum_t acc = { .count = 0 };
-    crypto_generichash_init(&acc.state, NULL, 0, 32);
+    fl_keyspace_sum_t acc;
+    fl_keyspace_sum_init(&acc);
     MDB_cursor *cursor = NULL;
     int rc = mdb_cursor_open(txn, dbi, &cursor);
     if (rc != 0)
@@ -202,7 +208,7 @@ s_range(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, const MDB_val *after,
         if (visit && (rc = visit(&key, &value, arg)) != 0)
             break;
         if (sum)
-            s_sum_visit(&key, &value, &acc);
+            fl_keyspace_sum_add(&acc, &key, &value);
         out->count++;
         out->bytes += key.mv_size + value.mv_size;
         assert(key.mv_size <= sizeof out->last);
@@ -225,7 +231,7 @@ s_range(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, const MDB_val *after,
         out->last_len = until->mv_size;
     }
     out->end = !full && !until;
-    crypto_generichash_final(&acc.state, out->sum, 32);
+    fl_keyspace_sum_final(&acc, out->sum);
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #define FL_KEYSPACE_H
 
 #include <lmdb.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +54,17 @@ int fl_keyspace_drop(MDB_txn *txn, MDB_dbi dbi, uint16_t partition, size_t *drop
  *  Errors: FL_E_IO.  */
 int fl_keyspace_checksum(MDB_txn *txn, MDB_dbi dbi, uint16_t partition,
                          uint8_t sum[32], size_t *count);
+
+/*  The same sum over records held in memory: init, add each record in
+ *  key order, final.  */
+typedef struct {
+    crypto_generichash_state state;
+    size_t count;
+} fl_keyspace_sum_t;
+
+void fl_keyspace_sum_init(fl_keyspace_sum_t *sum);
+void fl_keyspace_sum_add(fl_keyspace_sum_t *sum, const MDB_val *key, const MDB_val *value);
+void fl_keyspace_sum_final(fl_keyspace_sum_t *sum, uint8_t out[32]);
 
 /*  What fl_keyspace_range covered: the records after its AFTER up to and
  *  including LAST (LAST_LEN bytes), or to the partition's end when END.  */

@@ -4,6 +4,7 @@
  */
 #include "tests/testlib.h"
 #include "cluster/handoff.h"
+#include "storage/keyspace.h"
 
 #include <string.h>
 
@@ -93,6 +94,14 @@ s_chunk(s_chunk_t *c, uint16_t partition, const char *const *suffixes, size_t n,
     c->chunk.values = c->values;
     c->chunk.n_values = n;
     c->chunk.count = (uint32_t) n;
+    fl_keyspace_sum_t sum;
+    fl_keyspace_sum_init(&sum);
+    for (size_t i = 0; i < n; i++) {
+        MDB_val key = { c->keys[i].len, c->keys[i].data };
+        MDB_val value = { c->values[i].len, c->values[i].data };
+        fl_keyspace_sum_add(&sum, &key, &value);
+    }
+    fl_keyspace_sum_final(&sum, c->digest);
     c->chunk.digest = (ProtobufCBinaryData) { 32, c->digest };
     c->chunk.end = last == NULL;
     if (last) {
@@ -140,6 +149,12 @@ FL_TEST(a_chunk_that_does_not_fit_its_request_is_refused)
     FL_CHECK(!fl_handoff_chunk_valid(&c.chunk, 5, NULL, 0, false));
     s_chunk(&c, 5, in_order, 2, "c");
     c.chunk.digest.len = 31;
+    FL_CHECK(!fl_handoff_chunk_valid(&c.chunk, 5, NULL, 0, false));
+    s_chunk(&c, 5, in_order, 2, "c");
+    c.values[1] = (ProtobufCBinaryData) { 1, (uint8_t *) "w" };  /* not what it sums */
+    FL_CHECK(!fl_handoff_chunk_valid(&c.chunk, 5, NULL, 0, false));
+    s_chunk(&c, 5, in_order, 2, "c");
+    c.digest[0] ^= 1;
     FL_CHECK(!fl_handoff_chunk_valid(&c.chunk, 5, NULL, 0, false));
     s_chunk(&c, 5, in_order, 2, "c");   /* records where only a digest was asked */
     FL_CHECK(!fl_handoff_chunk_valid(&c.chunk, 5, NULL, 0, true));
