@@ -51,6 +51,7 @@
 #define TRANSFERS_MAX 32                 /* partitions received at once */
 #define SAVE_EVERY_MS 1000
 #define SOURCE_IDLE_MS 10000            /* an unused connection to an old owner closes */
+#define CATCH_UP_AFTER_MS 1000          /* a copy that took longer is caught up unfenced */
 
 typedef enum {
     PHASE_IDLE,
@@ -79,6 +80,10 @@ typedef struct {
     bool digest;                        /* it asks for a digest only */
     bool summary;                       /* it asks for the summary */
     bool summarized;                    /* this phase knows which databases differ */
+    bool counts_only;                   /* the summary asked has counts only: none here */
+    bool known[DBS_MAX];                /* the database's sum here is sums[db], not scanned */
+    fl_keyspace_sum_t *sums;            /* DBS_MAX running sums of what the copy wrote */
+    int64_t copy_ms;                    /* when copying started */
     bool need[DBS_MAX];                 /* the database's range differs from the owner's */
     int64_t sent_ms;
     int64_t not_before_ms;              /* throttle and retry pause */
@@ -142,7 +147,8 @@ typedef struct {
 } self_t;
 
 static int s_summarize(MDB_txn *txn, const char *const *names, const MDB_dbi *dbis,
-                       size_t ndbs, uint32_t partition, Flow__Cluster__TransferChunk *chunk);
+                       size_t ndbs, uint32_t partition, bool counts_only,
+                       Flow__Cluster__TransferChunk *chunk);
 
 /*  ------------------------------------------------------------------
  *  Records of this thread  */
@@ -424,11 +430,14 @@ s_leave_if_done(self_t *self)
 /*  ------------------------------------------------------------------
  *  Transfers to this node  */
 
+/*  Frees slot T for the next partition; its sums stay allocated.  */
 static void
 s_transfer_reset(self_t *self, s_transfer_t *t)
 {
     (void) self;
+    fl_keyspace_sum_t *sums = t->sums;
     memset(t, 0, sizeof *t);
+    t->sums = sums;
 }
 
 static bool
@@ -549,11 +558,12 @@ s_transfer_pick(self_t *self, s_transfer_t *t)
     fl_layout_t layout;
     if (fl_layout_read(self->view, &layout) != 0)
         return;
-    memset(t, 0, sizeof *t);
+    s_transfer_reset(self, t);
     t->partition = move->partition;
     snprintf(t->from, sizeof t->from, "%s", fl_layout_owner(&layout, move->partition));
     fl_layout_release(&layout);
     t->phase = PHASE_COPY;
+    t->copy_ms = zclock_mono();
     t->from_start = true;
     Flow__Cluster__TransferPull *at = NULL;
     char name[32];
@@ -652,6 +662,24 @@ s_request_range(self_t *self, s_transfer_t *t, bool digest_only, const uint8_t *
     t->digest = digest_only;
 }
 
+/*  Whether this node holds any record of PARTITION; true when it cannot
+ *  tell.  */
+static bool
+s_holds(self_t *self, uint32_t partition)
+{
+    MDB_txn *txn = NULL;
+    if (fl_store_read_begin(self->node->store, &txn) != 0)
+        return true;
+    bool any = false;
+    for (size_t i = 0; i < self->ndbs && !any; i++) {
+        fl_keyspace_range_t first;
+        any = fl_keyspace_range(txn, self->dbis[i], (uint16_t) partition, NULL, NULL, 1, NULL,
+                                NULL, &first) != 0 || first.count > 0;
+    }
+    fl_store_read_end(self->node->store, &txn);
+    return any;
+}
+
 /*  Asks for the count and digest of the partition in every database: a
  *  phase works only on those that differ, one round trip for the rest.  */
 static void
@@ -663,6 +691,10 @@ s_request_summary(self_t *self, s_transfer_t *t)
     pull.from_start = true;
     pull.digest_only = true;
     pull.to = (char *) s_me(self);
+    /*  A node that holds nothing of the partition needs no digests to
+     *  know what differs: counting is cheaper than summing.  */
+    t->counts_only = t->phase == PHASE_COPY && !s_holds(self, t->partition);
+    pull.counts_only = t->counts_only;
     s_send_source(self, t, FLOW__CLUSTER__PEER_REQUEST__BODY_PULL, &pull);
     t->digest = true;
     t->summary = true;
@@ -721,7 +753,11 @@ s_next_db(self_t *self, s_transfer_t *t, size_t from)
     t->from_start = true;
     t->after_len = 0;
     t->summarized = false;
-    t->phase = t->phase == PHASE_COPY ? PHASE_CATCH_UP
+    /*  Catching up before the fence keeps the fenced time short after a
+     *  long copy; after a short one little can have changed, and the
+     *  final phase brings it.  */
+    bool long_copy = zclock_mono() - t->copy_ms >= CATCH_UP_AFTER_MS;
+    t->phase = t->phase == PHASE_COPY ? (long_copy ? PHASE_CATCH_UP : PHASE_FENCE)
              : t->phase == PHASE_CATCH_UP ? PHASE_FENCE : PHASE_FLIP;
     fl_debug("handoff", "transfer phase", "partition=%u phase=%s", t->partition,
              s_phase_names[t->phase]);
@@ -741,9 +777,25 @@ s_on_summary(self_t *self, s_transfer_t *t, const Flow__Cluster__TransferChunk *
         for (size_t k = 0; k < c->n_summaries && !theirs; k++)
             if (streq(c->summaries[k]->db, self->dbs[i]))
                 theirs = c->summaries[k];
+        if (t->counts_only) {
+            /*  Nothing here: the copy writes each database from its
+             *  start, so the sums of its chunks are this node's sums.  */
+            t->need[i] = theirs && theirs->count > 0;
+            t->known[i] = true;
+            fl_keyspace_sum_init(&t->sums[i]);
+            continue;
+        }
         fl_keyspace_range_t mine;
-        bool same = fl_keyspace_range(txn, self->dbis[i], (uint16_t) t->partition, NULL, NULL, 0,
-                                      NULL, NULL, &mine) == 0
+        bool read = true;
+        if (t->known[i]) {
+            fl_keyspace_sum_t sum = t->sums[i];
+            fl_keyspace_sum_final(&sum, mine.sum);
+            mine.count = sum.count;
+        }
+        else
+            read = fl_keyspace_range(txn, self->dbis[i], (uint16_t) t->partition, NULL, NULL, 0,
+                                     NULL, NULL, &mine) == 0;
+        bool same = read
                     && (theirs ? theirs->count == mine.count && theirs->digest.len == 32
                                  && sodium_memcmp(theirs->digest.data, mine.sum, 32) == 0
                                : mine.count == 0);
@@ -881,6 +933,27 @@ s_local_range(self_t *self, s_transfer_t *t, const Flow__Cluster__TransferChunk 
     return rc;
 }
 
+/*  Keeps T's running sum of its database with the records of C, now
+ *  this node's (WRITTEN, or held alike already): the copy's chunks
+ *  follow each other from the start; a later phase's rewrite of a range
+ *  leaves no running sum.  */
+static void
+s_sum_chunk(s_transfer_t *t, const Flow__Cluster__TransferChunk *c, bool written)
+{
+    if (!t->known[t->db])
+        return;
+    if (t->phase != PHASE_COPY) {
+        if (written)
+            t->known[t->db] = false;
+        return;
+    }
+    for (size_t i = 0; i < c->n_keys; i++) {
+        MDB_val key = { c->keys[i].len, c->keys[i].data };
+        MDB_val value = { c->values[i].len, c->values[i].data };
+        fl_keyspace_sum_add(&t->sums[t->db], &key, &value);
+    }
+}
+
 /*  Acts on the chunk of REPLY (taken when it is to be written).  */
 static void
 s_on_chunk(self_t *self, s_transfer_t *t, Flow__Cluster__PeerReply **reply_p, bool digest_only)
@@ -902,6 +975,7 @@ s_on_chunk(self_t *self, s_transfer_t *t, Flow__Cluster__PeerReply **reply_p, bo
         return;
     }
     if (mine.count == c->count && sodium_memcmp(mine.sum, c->digest.data, 32) == 0) {
+        s_sum_chunk(t, c, false);
         s_advance(self, t, c);
         return;
     }
@@ -945,6 +1019,7 @@ s_write(self_t *self)
             if (self->rate && c->bytes)
                 self->throttle_ms = (self->throttle_ms > now ? self->throttle_ms : now)
                                   + (int64_t) (c->bytes * 1000 / self->rate);
+            s_sum_chunk(t, c, true);
             s_advance(self, t, c);
         }
         flow__cluster__peer_reply__free_unpacked(self->written[i], NULL);
@@ -1129,6 +1204,7 @@ s_on_source(self_t *self, zsock_t *source)
         fl_debug("handoff", "old owner fenced the partition", "partition=%u", t->partition);
         /*  With the summary under the fence: the final phase knows
          *  already which databases still differ.  */
+        t->counts_only = false;
         if (reply->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_CHUNK && reply->chunk->end
             && reply->chunk->n_summaries)
             s_on_summary(self, t, reply->chunk);
@@ -1470,7 +1546,7 @@ s_grant_fences(self_t *self, s_fencing_t *fencing, size_t n)
                 fl_info("handoff", "partition fenced for its new owner", "partition=%u to=%s",
                         partition, f->req->fence->to);
             if (readable && s_summarize(txn, self->dbs, self->dbis, self->ndbs, partition,
-                                        &summary) == 0)
+                                        false, &summary) == 0)
                 reply.summary = &summary;
         }
         fl_envelope_answer(self->service, &f->identity, &reply.base);
@@ -1540,29 +1616,45 @@ s_collect(const MDB_val *key, const MDB_val *value, void *arg)
     return 0;
 }
 
-/*  The count and digest of PARTITION in each of the NDBS databases, into
- *  CHUNK's summaries and an empty range that ends the partition.  */
+static int
+s_count(const MDB_val *key, const MDB_val *value, void *arg)
+{
+    (void) key;
+    (void) value;
+    (*(uint32_t *) arg)++;
+    return 0;
+}
+
+/*  The count and digest (none when COUNTS_ONLY) of PARTITION in each of
+ *  the NDBS databases, into CHUNK's summaries and an empty range that
+ *  ends the partition.  */
 static int
 s_summarize(MDB_txn *txn, const char *const *names, const MDB_dbi *dbis, size_t ndbs,
-            uint32_t partition, Flow__Cluster__TransferChunk *chunk)
+            uint32_t partition, bool counts_only, Flow__Cluster__TransferChunk *chunk)
 {
     chunk->summaries = calloc(ndbs ? ndbs : 1, sizeof *chunk->summaries);
     assert(chunk->summaries);
     for (size_t i = 0; i < ndbs; i++) {
-        fl_keyspace_range_t range;
-        int rc = fl_keyspace_range(txn, dbis[i], (uint16_t) partition, NULL, NULL, 0, NULL,
-                                   NULL, &range);
-        if (rc)
-            return rc;
         Flow__Cluster__RangeSummary *sum = malloc(sizeof *sum);
-        uint8_t *digest = malloc(32);
-        assert(sum && digest);
+        assert(sum);
         flow__cluster__range_summary__init(sum);
         sum->db = (char *) names[i];
-        sum->count = (uint32_t) range.count;
-        memcpy(digest, range.sum, 32);
-        sum->digest = (ProtobufCBinaryData) { 32, digest };
         chunk->summaries[chunk->n_summaries++] = sum;
+        int rc;
+        if (counts_only)
+            rc = fl_keyspace_scan(txn, dbis[i], (uint16_t) partition, s_count, &sum->count);
+        else {
+            fl_keyspace_range_t range;
+            rc = fl_keyspace_range(txn, dbis[i], (uint16_t) partition, NULL, NULL, 0, NULL,
+                                   NULL, &range);
+            uint8_t *digest = malloc(32);
+            assert(digest);
+            sum->count = (uint32_t) range.count;
+            memcpy(digest, range.sum, 32);
+            sum->digest = (ProtobufCBinaryData) { 32, digest };
+        }
+        if (rc)
+            return rc;
     }
     uint8_t *digest = calloc(1, 32);
     assert(digest);
@@ -1624,7 +1716,8 @@ fl_handoff_chunk(const fl_node_t *node, const Flow__Cluster__TransferPull *pull,
         return FLOW__STATUS__UNAVAILABLE;
     }
     if (!pull->db[0]) {
-        int rc = s_summarize(txn, names, dbis, ndbs, pull->partition, chunk);
+        int rc = s_summarize(txn, names, dbis, ndbs, pull->partition, pull->counts_only,
+                             chunk);
         fl_store_read_end(node->store, &txn);
         if (rc == 0)
             return FLOW__STATUS__OK;
@@ -1772,6 +1865,11 @@ s_open(self_t *self)
     self->fenced = calloc(self->partitions, sizeof *self->fenced);
     self->held = calloc(self->partitions, sizeof *self->held);
     self->flipped = calloc(self->partitions, sizeof *self->flipped);
+    for (size_t i = 0; i < TRANSFERS_MAX; i++) {
+        self->t[i].sums = calloc(DBS_MAX, sizeof *self->t[i].sums);
+        if (!self->t[i].sums)
+            return FL_E_NOMEM;
+    }
     self->retired = zlistx_new();
     self->service = zsock_new(ZMQ_ROUTER);
     self->geo = zsock_new(ZMQ_PUSH);
@@ -1825,6 +1923,8 @@ s_close(self_t *self)
     free(self->fenced);
     free(self->held);
     free(self->flipped);
+    for (size_t i = 0; i < TRANSFERS_MAX; i++)
+        free(self->t[i].sums);
 }
 
 static void
