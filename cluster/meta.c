@@ -284,11 +284,15 @@ s_with_layout(const Flow__Cluster__ClusterMeta *meta, const fl_layout_t *layout,
     return copy;
 }
 
+/*  A member that holds partitions in the placement.  A down member
+ *  keeps its own: with one copy of each partition there is nowhere else
+ *  to serve them from, and it serves them again when it comes back.  */
 static bool
 s_active(const Flow__Cluster__Member *m)
 {
     return m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_JOINING
-           || m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP;
+           || m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP
+           || m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN;
 }
 
 /*  Takes META; returns it with its moves computed again: every partition
@@ -1027,6 +1031,55 @@ s_flip(self_t *self, zframe_t **identity, const Flow__Cluster__MetaRequest *req)
     s_propose_answer(self, identity, req->seq, &cmd, "");
 }
 
+Flow__Status
+fl_meta_health_check(const Flow__Cluster__ClusterMeta *meta, const char *leader,
+                     const Flow__Cluster__MemberStateChange *change, const char **why)
+{
+    const Flow__Cluster__Member *m = NULL;
+    for (size_t i = 0; meta && i < meta->n_members && !m; i++)
+        if (streq(meta->members[i]->node_id, change->node_id))
+            m = meta->members[i];
+    Flow__Cluster__MemberState from = change->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN
+                                    ? FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP
+                                    : FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN;
+    *why = "";
+    if (!m)
+        *why = "health: node: no member of this cluster has that id";
+    else
+    if (streq(m->node_id, leader))
+        *why = "health: node: the leader is not judged by its own health checks";
+    else
+    if ((change->state != FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN
+         && change->state != FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP) || m->state != from)
+        *why = "health: state: only an up member goes down and a down one up";
+    return !m ? FLOW__STATUS__NOT_FOUND
+         : (*why)[0] ? FLOW__STATUS__FAILED_PRECONDITION : FLOW__STATUS__OK;
+}
+
+/*  The leader's health checks found member C->node_id down, or up again. */
+static void
+s_health(self_t *self, zframe_t **identity, const Flow__Cluster__MetaRequest *req)
+{
+    if (raft_state(&self->raft) != RAFT_LEADER || !self->meta) {
+        s_not_leader(self, identity, req->seq);
+        return;
+    }
+    const Flow__Cluster__MemberStateChange *c = req->health;
+    const char *why = "";
+    Flow__Status status = fl_meta_health_check(self->meta, self->args->node->node_id, c, &why);
+    if (status != FLOW__STATUS__OK) {
+        s_refuse(self, identity, req->seq, status, why);
+        return;
+    }
+    fl_warn("meta", c->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN
+                    ? "member is down: it did not answer health checks"
+                    : "member is up again: it answers health checks", "node=%s", c->node_id);
+    Flow__Cluster__MetaCommand cmd = FLOW__CLUSTER__META_COMMAND__INIT;
+    cmd.body_case = FLOW__CLUSTER__META_COMMAND__BODY_SET_STATE;
+    cmd.set_state = (Flow__Cluster__MemberStateChange *) c;
+    s_propose_answer(self, identity, req->seq, &cmd, "");
+}
+
 /*  Takes REQ and IDENTITY; answers now or when the join ends.  */
 static void
 s_join(self_t *self, zframe_t **identity, Flow__Cluster__MetaRequest *req)
@@ -1103,6 +1156,13 @@ s_handle_request(self_t *self)
         else
         if (req->body_case == FLOW__CLUSTER__META_REQUEST__BODY_FLIP) {
             s_flip(self, &identity, req);
+            zframe_destroy(&identity);
+            flow__cluster__meta_request__free_unpacked(req, NULL);
+            return;
+        }
+        else
+        if (req->body_case == FLOW__CLUSTER__META_REQUEST__BODY_HEALTH) {
+            s_health(self, &identity, req);
             zframe_destroy(&identity);
             flow__cluster__meta_request__free_unpacked(req, NULL);
             return;

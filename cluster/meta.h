@@ -59,6 +59,14 @@ Flow__Cluster__MetaReply *fl_meta_ask_status(zsock_t **dealer, uint64_t seq, int
  *  padding); NULL when it is not one.  The caller frees the command.  */
 Flow__Cluster__MetaCommand *fl_meta_decode(const void *data, size_t len);
 
+/*  Whether the leader LEADER may set CHANGE (from its health checks) on
+ *  META: OK, or NOT_FOUND (no such member) or FAILED_PRECONDITION (the
+ *  leader itself; a state other than up -> down or down -> up) with *WHY
+ *  naming the field.  */
+Flow__Status fl_meta_health_check(const Flow__Cluster__ClusterMeta *meta, const char *leader,
+                                  const Flow__Cluster__MemberStateChange *change,
+                                  const char **why);
+
 /*  The consensus id of NODE_ID: hash64 of the id, never 0.  */
 uint64_t fl_meta_raft_id(const char *node_id);
 

@@ -708,6 +708,9 @@ s_handle(self_t *self)
         if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_REVOKE)
             s_handle_revoke(self, req, &reply);
         else
+        if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_PING)
+            reply.status = FLOW__STATUS__OK;
+        else
         if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_META)
             later = s_handle_meta(self, req, &identity, &reply);
         else

@@ -55,6 +55,9 @@ static const s_setting_t s_settings[] = {
     { "cluster/handoff_rate_kb", "FLOW_HANDOFF_RATE_KB", "handoff-rate-kb",
       NUM(handoff_rate_kb, 0, 1ULL << 30),
       "KiB/s partitions moving to this node are copied at, at most (0: no limit)" },
+    { "cluster/down_after_ms", "FLOW_DOWN_AFTER_MS", "down-after-ms",
+      NUM(down_after_ms, 500, 3600000),
+      "the leader marks a member down after it has not answered health checks this long" },
     { "cluster/handoff_chunk_kb", "FLOW_HANDOFF_CHUNK_KB", "handoff-chunk-kb",
       NUM(handoff_chunk_kb, 4, 16384),
       "KiB of records per chunk of a moving partition" },
@@ -105,6 +108,7 @@ fl_config_defaults(fl_config_t *cfg)
     cfg->partitions = 1024;
     cfg->replicas = 3;
     cfg->handoff_rate_kb = 65536;
+    cfg->down_after_ms = 3000;
     cfg->handoff_chunk_kb = 1024;
     snprintf(cfg->raft_address, sizeof cfg->raft_address, "127.0.0.1:7703");
     snprintf(cfg->peer_endpoint, sizeof cfg->peer_endpoint, "tcp://127.0.0.1:7701");

@@ -36,6 +36,7 @@ typedef struct {
     char join_key[FL_CONFIG_STR_MAX];       /* the join credential file */
     uint64_t partitions;          /* used when the cluster is created */
     uint64_t handoff_rate_kb;     /* copying partitions to this node; 0: no limit */
+    uint64_t down_after_ms;       /* a member silent this long is marked down */
     uint64_t handoff_chunk_kb;    /* records per chunk of a moving partition */
     uint64_t replicas;            /* owners per partition, used when the cluster is created */
     uint64_t map_size_mb;         /* initial LMDB map size */

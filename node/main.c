@@ -18,6 +18,7 @@
 #include "actors/user/user.h"
 #include "cluster/control.h"
 #include "cluster/handoff.h"
+#include "cluster/health.h"
 #include "cluster/keys.h"
 #include "cluster/meta.h"
 #include "cluster/peer.h"
@@ -56,6 +57,7 @@ typedef struct {
     zactor_t *meta;
     zactor_t *peer;
     zactor_t *handoff;
+    zactor_t *health;
     fl_meta_args_t meta_args;
     fl_peer_args_t peer_args;
     fl_handoff_args_t handoff_args;
@@ -402,6 +404,9 @@ s_start(s_flowd_t *f)
     f->joined_meta = NULL;
     if (!f->handoff)
         return FL_E_IO;
+    f->health = fl_health_new(&f->node);
+    if (!f->health)
+        return FL_E_IO;
     if ((rc = s_start_actors(f)))
         return rc;
     return s_write_endpoints(f);
@@ -429,6 +434,7 @@ s_stop(s_flowd_t *f)
         zactor_destroy(&f->actors[a]);
     zactor_destroy(&f->control);
     zactor_destroy(&f->peer);
+    zactor_destroy(&f->health);
     zactor_destroy(&f->handoff);
     zactor_destroy(&f->meta);
     fl_workers_destroy(&f->node.workers);

@@ -10,6 +10,8 @@
 #include "tests/testlib.h"
 
 #include "cluster.pb-c.h"
+#include "cluster/keys.h"
+#include "cluster/peer.h"
 #include "storage/keyspace.h"
 
 #include <czmq.h>
@@ -569,6 +571,86 @@ FL_TEST(a_search_names_the_node_that_did_not_answer_and_returns_the_others_hits)
         FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
 }
 
+static int s_flowctl(const fl_proc_t *node, const char *a, const char *b, const char *c);
+
+/*  The state of member NODE_ID in s_out (a JSON status) into OUT.  */
+static void
+s_member_state(const char *node_id, char *out, size_t len)
+{
+    char needle[96];
+    snprintf(needle, sizeof needle, "\"node_id\":\"%s\"", node_id);
+    const char *m = strstr(s_out, needle);
+    const char *state = m ? strstr(m, "\"state\":\"") : NULL;
+    out[0] = '\0';
+    if (state)
+        snprintf(out, len, "%.*s", (int) strcspn(state + 9, "\""), state + 9);
+}
+
+/*  Reads ASKED's status until member NODE_ID is in STATE, or WAIT_MS
+ *  passed; true when it was.  */
+static bool
+s_member_becomes(const fl_proc_t *asked, const char *node_id, const char *state)
+{
+    for (int waited = 0; waited <= WAIT_MS; waited += 100) {
+        char now[32];
+        if (s_status(asked) == 0) {
+            s_member_state(node_id, now, sizeof now);
+            if (streq(now, state))
+                return true;
+        }
+        usleep(100 * 1000);
+    }
+    return false;
+}
+
+/*  A member that stops answering is marked down by the leader, and up
+ *  when it answers again; the leader itself too, by the leader elected
+ *  after it.  Nothing moves meanwhile: a down member keeps its
+ *  partitions.  */
+FL_TEST(a_member_that_stops_answering_is_marked_down_and_up_when_it_answers_again)
+{
+    setenv("FLOW_DOWN_AFTER_MS", "1000", 1);
+    fl_proc_t n[3];
+    s_start_three(n);
+    FL_CHECK(s_handed_off(&n[0], 3));
+    char ring_before[sizeof s_out];
+    FL_CHECK_INT(s_flowctl(&n[0], "--json", "cluster", "ring"), ==, 0);
+    snprintf(ring_before, sizeof ring_before, "%s", s_out);
+
+    FL_CHECK_INT(kill(n[2].pid, SIGSTOP), ==, 0);
+    FL_CHECK(s_member_becomes(&n[0], n[2].node_id, "MEMBER_DOWN"));
+    FL_CHECK(!strstr(s_out, "\"moves\":[{"));
+    FL_CHECK(fl_node_log_has(&n[0], "member is down"));
+    FL_CHECK(s_member_becomes(&n[1], n[2].node_id, "MEMBER_DOWN"));    /* every member */
+    FL_CHECK_INT(s_flowctl(&n[1], "cluster", "status", NULL), ==, 0);
+    FL_CHECK(strstr(s_out, "down") != NULL);
+    FL_CHECK_INT(kill(n[2].pid, SIGCONT), ==, 0);
+    FL_CHECK(s_member_becomes(&n[0], n[2].node_id, "MEMBER_UP"));
+    FL_CHECK(fl_node_log_has(&n[0], "member is up again"));
+
+    /*  The leader freezes: the others elect one of them, which marks it
+     *  down; thawed, it follows and is marked up.  */
+    char leader[128];
+    FL_CHECK_INT(s_status(&n[0]), ==, 0);
+    s_field("leader_id", leader, sizeof leader);
+    int l = streq(leader, n[1].node_id) ? 1 : streq(leader, n[2].node_id) ? 2 : 0;
+    const fl_proc_t *other = &n[l == 0 ? 1 : 0];
+    FL_CHECK_INT(kill(n[l].pid, SIGSTOP), ==, 0);
+    FL_CHECK(s_member_becomes(other, n[l].node_id, "MEMBER_DOWN"));
+    FL_CHECK_INT(kill(n[l].pid, SIGCONT), ==, 0);
+    FL_CHECK(s_member_becomes(other, n[l].node_id, "MEMBER_UP"));
+
+    /*  Every partition has the owner it had.  */
+    FL_CHECK(s_handed_off(&n[0], 3));
+    FL_CHECK_INT(s_flowctl(&n[0], "--json", "cluster", "ring"), ==, 0);
+    const char *owners_now = strstr(s_out, "\"nodes\"");
+    const char *owners_then = strstr(ring_before, "\"nodes\"");
+    FL_CHECK(owners_now && owners_then);
+    FL_CHECK(owners_now && owners_then && strcmp(owners_now, owners_then) == 0);
+    for (int i = 2; i >= 0; i--)
+        FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
+}
+
 /*  Sends REQ on SOCK and returns the reply (checked to exist).  */
 static Flow__Cluster__PeerReply *
 s_peer_ask(zsock_t *sock, const Flow__Cluster__PeerRequest *req)
@@ -682,6 +764,87 @@ FL_TEST(a_forward_without_the_members_mac_is_refused)
     zsock_destroy(&sock);
     zcert_destroy(&stranger);
     FL_CHECK_INT(fl_node_stop(&a, SIGTERM), ==, 0);
+}
+
+/*  A health request to the peer socket of NODE, MACed with KEYS' peer
+ *  key as a member would, for member NODE_ID and STATE; its reply.  */
+static Flow__Cluster__PeerReply *
+s_health_ask(zsock_t *sock, const fl_keys_t *keys, const char *node_id,
+             Flow__Cluster__MemberState state, uint64_t seq)
+{
+    Flow__Cluster__MemberStateChange change = FLOW__CLUSTER__MEMBER_STATE_CHANGE__INIT;
+    change.node_id = (char *) node_id;
+    change.state = state;
+    Flow__Cluster__MetaRequest meta = FLOW__CLUSTER__META_REQUEST__INIT;
+    meta.seq = seq;
+    meta.body_case = FLOW__CLUSTER__META_REQUEST__BODY_HEALTH;
+    meta.health = &change;
+    uint8_t packed[256], mac[32];
+    size_t len = flow__cluster__meta_request__pack(&meta, packed);
+    fl_peer_mac(keys->peer, packed, len, mac);
+    Flow__Cluster__PeerRequest req = FLOW__CLUSTER__PEER_REQUEST__INIT;
+    req.version = 1;
+    req.seq = seq;
+    req.mac = (ProtobufCBinaryData) { sizeof mac, mac };
+    req.body_case = FLOW__CLUSTER__PEER_REQUEST__BODY_META;
+    req.meta = (ProtobufCBinaryData) { len, packed };
+    return s_peer_ask(sock, &req);
+}
+
+/*  A ping is answered to anyone that reaches the peer socket; a member's
+ *  state comes from the leader's own checks, so a health change sent to
+ *  the peer socket is refused even with the members' MAC, and changes
+ *  nothing.  */
+FL_TEST(a_ping_is_answered_and_a_health_change_from_outside_is_refused)
+{
+    fl_proc_t n[2];
+    fl_node_start(&n[0], NULL, s_fast);
+    FL_CHECK(s_settled(&n[0], 1));
+    s_start_joining(&n[1], NULL, &n[0]);
+    FL_CHECK(s_handed_off(&n[0], 2));
+    fl_keys_t keys;
+    memset(&keys, 0, sizeof keys);
+    FL_CHECK_INT(fl_keys_load(n[0].data, &keys), ==, 0);
+    char path[700], tag[32], key[64], secret[80];
+    snprintf(path, sizeof path, "%s/keys/join.key", n[0].data);
+    FILE *in = fopen(path, "r");
+    FL_CHECK(in && fscanf(in, "%31s %63s %79s", tag, key, secret) == 3);
+    fclose(in);
+    zcert_t *stranger = zcert_new();
+    zsock_t *sock = zsock_new(ZMQ_DEALER);
+    zcert_apply(stranger, sock);
+    zsock_set_curve_serverkey(sock, key);
+    FL_CHECK_INT(zsock_connect(sock, "%s", n[0].peer), ==, 0);
+    zsock_set_rcvtimeo(sock, WAIT_MS);
+
+    Flow__Cluster__PeerRequest ping = FLOW__CLUSTER__PEER_REQUEST__INIT;
+    ping.version = 1;
+    ping.seq = 3;
+    ping.body_case = FLOW__CLUSTER__PEER_REQUEST__BODY_PING;
+    ping.ping = true;
+    Flow__Cluster__PeerReply *reply = s_peer_ask(sock, &ping);
+    FL_CHECK_INT(reply->seq, ==, 3);
+    FL_CHECK_INT(reply->status, ==, FLOW__STATUS__OK);
+    flow__cluster__peer_reply__free_unpacked(reply, NULL);
+
+    FL_CHECK_INT(s_status(&n[0]), ==, 0);
+    char epoch[32];
+    s_epoch(epoch, sizeof epoch);
+    reply = s_health_ask(sock, &keys, n[1].node_id, FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN, 20);
+    FL_CHECK_INT(reply->status, ==, FLOW__STATUS__INVALID_ARGUMENT);
+    FL_CHECK_STR(reply->message, "meta: a flip, leave or remove request");
+    flow__cluster__peer_reply__free_unpacked(reply, NULL);
+    char after[32];
+    FL_CHECK_INT(s_status(&n[0]), ==, 0);
+    s_epoch(after, sizeof after);
+    FL_CHECK_STR(after, epoch);
+    FL_CHECK_INT(s_count("MEMBER_UP"), ==, 2);
+
+    zsock_destroy(&sock);
+    zcert_destroy(&stranger);
+    fl_keys_release(&keys);
+    for (int i = 1; i >= 0; i--)
+        FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
 }
 
 /*  Reads U's own profile through FLOW with TOKEN until it is refused as

@@ -97,6 +97,11 @@ FL_TEST(numbers_are_checked_against_bounds)
     FL_CHECK(strstr(err, "whole number") != NULL);
     char *neg[] = { "flowd", "--workers", "-3", NULL };
     FL_CHECK(s_load(&cfg, err, 3, neg) < 0);
+    /*  Down after less than two health checks would mark members down
+     *  that answer.  */
+    char *hasty[] = { "flowd", "--down-after-ms", "100", NULL };
+    FL_CHECK(s_load(&cfg, err, 3, hasty) < 0);
+    FL_CHECK(strstr(err, "cluster/down_after_ms must be between 500") != NULL);
 }
 
 FL_TEST(bad_environment_value_names_the_variable)
@@ -164,6 +169,7 @@ FL_TEST(cluster_settings_default_to_loopback_ports_beside_the_client)
     FL_CHECK_STR(cfg.peer_endpoint, "tcp://127.0.0.1:7701");
     FL_CHECK_STR(cfg.raft_address, "127.0.0.1:7703");
     FL_CHECK_INT(cfg.replicas, ==, 3);
+    FL_CHECK_INT(cfg.down_after_ms, ==, 3000);
     FL_CHECK_STR(cfg.join, "");
     FL_CHECK_STR(cfg.join_key, "");
 
