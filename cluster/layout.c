@@ -93,5 +93,9 @@ fl_layout_ring(const Flow__Cluster__ClusterMeta *meta, const char *local_id, con
     fl_ring_t *ring = fl_ring_new(local_id, layout.partitions, meta->epoch, layout.ids,
                                   layout.nids, layout.owner, fenced);
     fl_layout_release(&layout);
+    for (size_t i = 0; ring && i < meta->n_members; i++)
+        if (meta->members[i]->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN
+            && fl_ring_mark_down(ring, meta->members[i]->node_id) != 0)
+            fl_ring_destroy(&ring);
     return ring;
 }

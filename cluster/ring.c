@@ -22,6 +22,7 @@ struct fl_ring_t {
     bool *fenced;                   /* per partition, or NULL: none */
     uint16_t *owners;               /* distinct owners, in order of first appearance */
     uint16_t nowners;
+    bool *down;                     /* per member: marked down, or NULL: none */
 };
 
 /*  Lists the distinct owners once, when the ring is built: a search
@@ -124,6 +125,35 @@ fl_ring_new_single(const char *local_id, uint32_t partitions, uint64_t epoch)
     return fl_ring_new_held_by(local_id, local_id, partitions, epoch);
 }
 
+int
+fl_ring_mark_down(fl_ring_t *self, const char *node_id)
+{
+    for (uint16_t i = 0; i < self->nmembers; i++) {
+        if (strcmp(self->members[i], node_id) != 0)
+            continue;
+        if (!self->down && !(self->down = calloc(self->nmembers, sizeof *self->down)))
+            return -1;
+        self->down[i] = true;
+        return 0;
+    }
+    return 0;
+}
+
+bool
+fl_ring_is_down(const fl_ring_t *self, const char *node_id)
+{
+    for (uint16_t i = 0; self->down && i < self->nmembers; i++)
+        if (self->down[i] && strcmp(self->members[i], node_id) == 0)
+            return true;
+    return false;
+}
+
+bool
+fl_ring_owner_down(const fl_ring_t *self, uint32_t partition)
+{
+    return self->down && partition < self->partitions && self->down[self->owner[partition]];
+}
+
 void
 fl_ring_destroy(fl_ring_t **self_p)
 {
@@ -133,6 +163,7 @@ fl_ring_destroy(fl_ring_t **self_p)
     free((*self_p)->owner);
     free((*self_p)->fenced);
     free((*self_p)->owners);
+    free((*self_p)->down);
     free(*self_p);
     *self_p = NULL;
 }

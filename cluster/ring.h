@@ -38,6 +38,17 @@ fl_ring_t *fl_ring_new(const char *local_id, uint32_t partitions, uint64_t epoch
                        const char *const *ids, size_t nids, const uint16_t *owner,
                        const bool *fenced);
 
+/*  Marks member NODE_ID down (no answer to the leader's health checks):
+ *  only while the ring is built, before it is published.  A node the ring
+ *  does not know is ignored.  Returns -1 on no memory.  */
+int fl_ring_mark_down(fl_ring_t *self, const char *node_id);
+
+/*  True when NODE_ID is a member the ring marks down.  */
+bool fl_ring_is_down(const fl_ring_t *self, const char *node_id);
+
+/*  True when the owner of PARTITION is marked down.  */
+bool fl_ring_owner_down(const fl_ring_t *self, uint32_t partition);
+
 void fl_ring_destroy(fl_ring_t **self_p);
 
 uint32_t fl_ring_partitions(const fl_ring_t *self);

@@ -699,7 +699,8 @@ s_send_remote(self_t *self, const char *node_id, zframe_t **frame, uint64_t seq,
 /*  Sends the request pending under SEQ to its partition's owner by the
  *  ring of now: this node's actor, or the owner's peer socket.  A
  *  partition fenced here (moving away) waits and is routed again.  Fills
- *  TEXT and returns false when it cannot be sent.  */
+ *  TEXT and returns false when it cannot be sent, or its owner is marked
+ *  down.  */
 static bool
 s_route(self_t *self, uint64_t seq, s_pending_t *p, char *text, size_t len)
 {
@@ -719,6 +720,14 @@ s_route(self_t *self, uint64_t seq, s_pending_t *p, char *text, size_t len)
         return false;
     }
     const char *owner = fl_ring_owner(ring, p->partition);
+    if (fl_ring_owner_down(ring, p->partition)) {
+        /*  Its only copy is there: waiting for the deadline would not
+         *  help, the client hears it now and may retry.  */
+        zframe_destroy(&frame);
+        snprintf(text, len, "partition %" PRIu32 " is owned by node %s, which is down (it does "
+                 "not answer health checks); retry later", p->partition, owner);
+        return false;
+    }
     if (s_send_remote(self, owner, &frame, seq, p->deadline_us))
         return true;
     snprintf(text, len, "partition %" PRIu32 " is owned by node %s, which this node cannot "
@@ -928,9 +937,11 @@ s_scatter(self_t *self, zframe_t *identity, Flow__Request *req, const fl_request
         s_pending_t *p = s_pend(self, seq, FLOW__ACTOR__ACTOR_GEO, started_us, part_deadline);
         p->gather = g;
         snprintf(p->node, sizeof p->node, "%s", owners[i]);
+        /*  A node marked down is missing from the answer at once.  */
         bool sent = streq(owners[i], self->node->node_id)
             ? zframe_send(&frame, self->actors[FLOW__ACTOR__ACTOR_GEO - 1], ZFRAME_DONTWAIT) == 0
-            : s_send_remote(self, owners[i], &frame, seq, part_deadline);
+            : !fl_ring_is_down(ring, owners[i])
+              && s_send_remote(self, owners[i], &frame, seq, part_deadline);
         zframe_destroy(&frame);
         if (!sent) {
             s_part_done(self, p, NULL);

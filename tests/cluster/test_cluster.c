@@ -611,8 +611,17 @@ FL_TEST(a_member_that_stops_answering_is_marked_down_and_up_when_it_answers_agai
 {
     setenv("FLOW_DOWN_AFTER_MS", "1000", 1);
     fl_proc_t n[3];
-    s_start_three(n);
-    FL_CHECK(s_handed_off(&n[0], 3));
+    char token[600], ids[12][64];
+    flow_t *flow = s_three_with_events(n, token, ids, 12, 5);
+    int frozen = -1;                    /* an event node 2 owns */
+    for (int e = 0; e < 12 && frozen < 0; e++) {
+        char owner[64];
+        s_owner(&n[0], fl_keyspace_partition(ids[e], strlen(ids[e]), PARTITIONS), owner,
+                sizeof owner);
+        if (streq(owner, n[2].node_id))
+            frozen = e;
+    }
+    FL_CHECK(frozen >= 0);
     char ring_before[sizeof s_out];
     FL_CHECK_INT(s_flowctl(&n[0], "--json", "cluster", "ring"), ==, 0);
     snprintf(ring_before, sizeof ring_before, "%s", s_out);
@@ -624,9 +633,42 @@ FL_TEST(a_member_that_stops_answering_is_marked_down_and_up_when_it_answers_agai
     FL_CHECK(s_member_becomes(&n[1], n[2].node_id, "MEMBER_DOWN"));    /* every member */
     FL_CHECK_INT(s_flowctl(&n[1], "cluster", "status", NULL), ==, 0);
     FL_CHECK(strstr(s_out, "down") != NULL);
+
+    /*  Its partitions are refused at once, by name (not left to time
+     *  out); a search names it missing and returns the others' hits.  */
+    FL_CHECK_INT(s_going(flow, token, ids[frozen]), ==, -1);
+    FL_CHECK(strstr(fl_last.message, "which is down") != NULL);
+    FL_CHECK(strstr(fl_last.message, n[2].node_id) != NULL);
+    Flow__NearbyRequest q = FLOW__NEARBY_REQUEST__INIT;
+    q.lat = 52.52;
+    q.lon = 13.40;
+    q.radius_m = 5000;
+    q.limit = 50;
+    Flow__Request search = FLOW__REQUEST__INIT;
+    search.body_case = FLOW__REQUEST__BODY_NEARBY;
+    search.nearby = &q;
+    Flow__Reply *found = NULL;
+    FL_CHECK_INT(fl_call(flow, token, &search, &found), ==, FLOW_OK);
+    FL_CHECK(found && found->nearby->n_missing_shards == 1);
+    if (found && found->nearby->n_missing_shards == 1)
+        FL_CHECK_STR(found->nearby->missing_shards[0], n[2].node_id);
+    if (found)
+        flow__reply__free_unpacked(found, NULL);
     FL_CHECK_INT(kill(n[2].pid, SIGCONT), ==, 0);
     FL_CHECK(s_member_becomes(&n[0], n[2].node_id, "MEMBER_UP"));
     FL_CHECK(fl_node_log_has(&n[0], "member is up again"));
+    FL_CHECK(s_member_becomes(&n[1], n[2].node_id, "MEMBER_UP"));
+    FL_CHECK(s_member_becomes(&n[2], n[2].node_id, "MEMBER_UP"));
+    /*  Served again once each node's ring has it up (bounded).  */
+    for (int i = 0; i < 12; i++) {
+        int going = -1;
+        for (int tries = 0; tries < 100 && going != 0; tries++) {
+            going = s_going(flow, token, ids[i]);
+            if (going != 0)
+                usleep(50 * 1000);
+        }
+        FL_CHECK_INT(going, ==, 0);
+    }
 
     /*  The leader freezes: the others elect one of them, which marks it
      *  down; thawed, it follows and is marked up.  */
@@ -647,6 +689,7 @@ FL_TEST(a_member_that_stops_answering_is_marked_down_and_up_when_it_answers_agai
     const char *owners_then = strstr(ring_before, "\"nodes\"");
     FL_CHECK(owners_now && owners_then);
     FL_CHECK(owners_now && owners_then && strcmp(owners_now, owners_then) == 0);
+    flow_destroy(&flow);
     for (int i = 2; i >= 0; i--)
         FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
 }

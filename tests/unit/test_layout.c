@@ -311,6 +311,25 @@ FL_TEST(ring_has_the_table_owners_the_epoch_and_the_fences)
     fl_ring_destroy(&ring);
 }
 
+FL_TEST(ring_marks_the_owners_of_members_that_are_down)
+{
+    s_meta_t m;
+    s_meta_init(&m, 9);
+    s_meta_table(&m, s_ids, 3, s_owner);
+    m.member[2].node_id = "c";
+    m.member[2].state = FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN;
+    m.member[1].node_id = "b";
+    m.member[1].state = FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP;
+    fl_ring_t *ring = fl_layout_ring(&m.meta, "b", NULL);
+    FL_CHECK(ring != NULL);
+    FL_CHECK(fl_ring_is_down(ring, "c"));
+    FL_CHECK(!fl_ring_is_down(ring, "a"));
+    FL_CHECK(!fl_ring_is_down(ring, "b"));
+    for (uint32_t p = 0; p < P; p++)
+        FL_CHECK(fl_ring_owner_down(ring, p) == (strcmp(s_ids[s_owner[p]], "c") == 0));
+    fl_ring_destroy(&ring);
+}
+
 FL_TEST(ring_without_a_table_is_held_by_the_first_member)
 {
     s_meta_t m;

@@ -162,6 +162,25 @@ FL_TEST(cluster_ring_gives_each_partition_its_owner)
     fl_ring_destroy(&ring);
 }
 
+FL_TEST(a_ring_tells_which_owners_are_down)
+{
+    uint16_t owner[12];
+    s_round_robin(owner);
+    fl_ring_t *ring = fl_ring_new("n2", 12, 7, s_ids, 3, owner, NULL);
+    FL_CHECK(ring != NULL);
+    for (uint32_t p = 0; p < 12; p++)
+        FL_CHECK(!fl_ring_owner_down(ring, p));
+    FL_CHECK_INT(fl_ring_mark_down(ring, s_ids[2]), ==, 0);
+    FL_CHECK_INT(fl_ring_mark_down(ring, "nobody"), ==, 0);      /* ignored */
+    FL_CHECK(fl_ring_is_down(ring, s_ids[2]));
+    FL_CHECK(!fl_ring_is_down(ring, s_ids[0]));
+    FL_CHECK(!fl_ring_is_down(ring, "nobody"));
+    for (uint32_t p = 0; p < 12; p++)
+        FL_CHECK(fl_ring_owner_down(ring, p) == (p % 3 == 2));
+    FL_CHECK(!fl_ring_owner_down(ring, 12));
+    fl_ring_destroy(&ring);
+}
+
 FL_TEST(cluster_ring_keeps_its_own_copy_of_the_table)
 {
     uint16_t owner[12];
