@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
@@ -81,44 +82,46 @@ typedef struct {
     const char *name;
     bool idempotent;
     bool anonymous;
+    bool keyed;                 /* sent with a request key: applied once, so retried */
 } s_request_kind_t;
 
 static const s_request_kind_t s_request_kinds[] = {
-    { FLOW__REQUEST__BODY_PING, "ping", true, false },
-    { FLOW__REQUEST__BODY_INFO, "info", true, false },
-    { FLOW__REQUEST__BODY_SUBSCRIBE, "subscribe", true, false },
-    { FLOW__REQUEST__BODY_UNSUBSCRIBE, "unsubscribe", true, false },
-    { FLOW__REQUEST__BODY_SIGN_UP, "sign_up", false, true },
-    { FLOW__REQUEST__BODY_LOGIN, "login", false, true },
-    { FLOW__REQUEST__BODY_REFRESH, "refresh", false, true },
-    { FLOW__REQUEST__BODY_LOGOUT, "logout", false, false },
-    { FLOW__REQUEST__BODY_CHANGE_PASSWORD, "change_password", false, false },
-    { FLOW__REQUEST__BODY_DELETE_ACCOUNT, "delete_account", false, false },
-    { FLOW__REQUEST__BODY_GET_PROFILE, "get_profile", true, false },
-    { FLOW__REQUEST__BODY_UPDATE_PROFILE, "update_profile", false, false },
-    { FLOW__REQUEST__BODY_SET_ROLE, "set_role", false, false },
-    { FLOW__REQUEST__BODY_GET_ACCOUNT, "get_account", true, false },
+    { FLOW__REQUEST__BODY_PING, "ping", true, false, false },
+    { FLOW__REQUEST__BODY_INFO, "info", true, false, false },
+    { FLOW__REQUEST__BODY_SUBSCRIBE, "subscribe", true, false, false },
+    { FLOW__REQUEST__BODY_UNSUBSCRIBE, "unsubscribe", true, false, false },
+    { FLOW__REQUEST__BODY_SIGN_UP, "sign_up", false, true, false },
+    { FLOW__REQUEST__BODY_LOGIN, "login", false, true, false },
+    { FLOW__REQUEST__BODY_REFRESH, "refresh", false, true, false },
+    { FLOW__REQUEST__BODY_LOGOUT, "logout", false, false, true },
+    { FLOW__REQUEST__BODY_CHANGE_PASSWORD, "change_password", false, false, false },
+    { FLOW__REQUEST__BODY_DELETE_ACCOUNT, "delete_account", false, false, false },
+    { FLOW__REQUEST__BODY_GET_PROFILE, "get_profile", true, false, false },
+    { FLOW__REQUEST__BODY_UPDATE_PROFILE, "update_profile", false, false, true },
+    { FLOW__REQUEST__BODY_SET_ROLE, "set_role", false, false, true },
+    { FLOW__REQUEST__BODY_GET_ACCOUNT, "get_account", true, false, false },
     /*  A second create would make a second event, a second update could
-     *  undo a change made in between; the others land in the same state
-     *  however often they run (an RSVP names the state, not a step).  */
-    { FLOW__REQUEST__BODY_CREATE_EVENT, "create_event", false, false },
-    { FLOW__REQUEST__BODY_UPDATE_EVENT, "update_event", false, false },
-    { FLOW__REQUEST__BODY_CANCEL_EVENT, "cancel_event", true, false },
-    { FLOW__REQUEST__BODY_GET_EVENT, "get_event", true, false },
-    { FLOW__REQUEST__BODY_NEARBY, "nearby", true, false },
-    { FLOW__REQUEST__BODY_RSVP, "rsvp", true, false },
-    { FLOW__REQUEST__BODY_INVITE, "invite", true, false },
-    { FLOW__REQUEST__BODY_ATTENDEES, "attendees", true, false },
-    { FLOW__REQUEST__BODY_UPSERT_EVENT, "upsert_event", true, false },
-    { FLOW__REQUEST__BODY_CHECK_IN, "check_in", true, false },
-    { FLOW__REQUEST__BODY_RATE_ATTENDEE, "rate_attendee", true, false },
-    { FLOW__REQUEST__BODY_REVIEW, "review", true, false },
-    { FLOW__REQUEST__BODY_REVIEWS, "reviews", true, false },
-    { FLOW__REQUEST__BODY_HISTORY, "history", true, false },
+     *  undo a change made in between, so they carry a request key and the
+     *  node applies them once; the others land in the same state however
+     *  often they run (an RSVP names the state, not a step).  */
+    { FLOW__REQUEST__BODY_CREATE_EVENT, "create_event", false, false, true },
+    { FLOW__REQUEST__BODY_UPDATE_EVENT, "update_event", false, false, true },
+    { FLOW__REQUEST__BODY_CANCEL_EVENT, "cancel_event", true, false, false },
+    { FLOW__REQUEST__BODY_GET_EVENT, "get_event", true, false, false },
+    { FLOW__REQUEST__BODY_NEARBY, "nearby", true, false, false },
+    { FLOW__REQUEST__BODY_RSVP, "rsvp", true, false, false },
+    { FLOW__REQUEST__BODY_INVITE, "invite", true, false, false },
+    { FLOW__REQUEST__BODY_ATTENDEES, "attendees", true, false, false },
+    { FLOW__REQUEST__BODY_UPSERT_EVENT, "upsert_event", true, false, false },
+    { FLOW__REQUEST__BODY_CHECK_IN, "check_in", true, false, false },
+    { FLOW__REQUEST__BODY_RATE_ATTENDEE, "rate_attendee", true, false, false },
+    { FLOW__REQUEST__BODY_REVIEW, "review", true, false, false },
+    { FLOW__REQUEST__BODY_REVIEWS, "reviews", true, false, false },
+    { FLOW__REQUEST__BODY_HISTORY, "history", true, false, false },
 };
 
 static const s_request_kind_t s_request_other =
-    { FLOW__REQUEST__BODY__NOT_SET, "request", false, false };
+    { FLOW__REQUEST__BODY__NOT_SET, "request", false, false, false };
 
 /*  The node's message for a session token past its lifetime; the only
  *  refusal libflow answers with a refresh.  */
@@ -127,6 +130,9 @@ static const s_request_kind_t s_request_other =
 /*  How a message gives Reply.retry_after_ms; added unless the node's
  *  message already says it.  */
 #define S_RETRY_AFTER "retry after"
+
+/*  Random bytes of a request key libflow chooses (hex on the wire).  */
+#define S_REQUEST_KEY_BYTES 16
 
 static const s_request_kind_t *
 s_request_kind(Flow__Request__BodyCase body)
@@ -547,7 +553,18 @@ s_exchange(flow_t *self, Flow__Request *req, int budget_ms, Flow__Reply **reply_
 {
     const s_request_kind_t *kind = s_request_kind(req->body_case);
     int64_t deadline = zclock_mono() + budget_ms;
-    int attempts = 1 + (kind->idempotent ? self->retries : 0);
+    /*  A write sent again with the same key is applied once: one key for
+     *  all the attempts of this call, the caller's if it chose one.  */
+    char key[2 * S_REQUEST_KEY_BYTES + 1];
+    char *own_key = req->request_key;
+    bool keyed = kind->keyed || (own_key && own_key[0]);
+    if (kind->keyed && !(own_key && own_key[0])) {
+        uint8_t random[S_REQUEST_KEY_BYTES];
+        randombytes_buf(random, sizeof random);
+        sodium_bin2hex(key, sizeof key, random, sizeof random);
+        req->request_key = key;
+    }
+    int attempts = 1 + (kind->idempotent || keyed ? self->retries : 0);
     int backoff_ms = S_BACKOFF_FIRST_MS;
     for (int attempt = 1;; attempt++) {
         Flow__Reply *reply = NULL;
@@ -558,6 +575,7 @@ s_exchange(flow_t *self, Flow__Request *req, int budget_ms, Flow__Reply **reply_
         if (!again) {
             if (status == FLOW_DEADLINE_EXCEEDED && !reply)
                 s_explain_timeout(self, kind, budget_ms, attempt);
+            req->request_key = own_key;
             *reply_p = reply;
             return status;
         }

@@ -22,11 +22,18 @@
  *  get_event, nearby, attendees, rsvp, invite, cancel_event) are retried
  *  on UNAVAILABLE and DEADLINE_EXCEEDED, with a doubling backoff, all
  *  within the caller's one total timeout: each attempt gets an equal share
- *  of what is left.  Other requests are sent once.  When a call times out
+ *  of what is left.  Writes that are not idempotent (logout,
+ *  update_profile, set_role, create_event, update_event) go with a request
+ *  key (Request.request_key: libflow picks 16 random bytes per call unless
+ *  the caller set one) and are retried alike: the node applies a write
+ *  with a key it has seen once, and answers the retry as it answered the
+ *  first attempt, for 24 hours.  sign_up, login, refresh, change_password
+ *  and delete_account are sent once: they carry credentials, which the
+ *  node does not keep for a key.  When a call times out
  *  or the connection drops, the socket is closed and a new one made, so a
- *  frame queued for a dead node is never delivered late.  A request that
- *  is not idempotent and failed with UNAVAILABLE after the connection was
- *  up may or may not have been carried out.  RESOURCE_EXHAUSTED is never
+ *  frame queued for a dead node is never delivered late.  One of those
+ *  that failed with UNAVAILABLE after the connection was up may or may not
+ *  have been carried out.  RESOURCE_EXHAUSTED is never
  *  retried here: flow_retry_after_ms() tells the caller when to try again.
  *
  *  Sessions.  flow_sign_up() and flow_login() keep the session they get:

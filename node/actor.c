@@ -19,10 +19,12 @@
  */
 #include "node/actor.h"
 #include "cluster.pb-c.h"
+#include "node/applied.h"
 #include "node/envelope.h"
 #include "node/error.h"
 #include "node/log.h"
 #include "node/outbox.h"
+#include "storage/keyspace.h"
 
 #include <inttypes.h>
 
@@ -219,11 +221,66 @@ s_writes(const s_item_t *item)
     return item->call.resumed || item->def->access == FL_ACCESS_WRITE;
 }
 
+/*  The key in "applied" of ITEM's write, when its request has a request
+ *  key: into KEY (its buffer FL_KEYSPACE_KEY_MAX bytes); false when none. */
+static bool
+s_applied_key(const s_item_t *item, MDB_val *key)
+{
+    const char *request_key = item->call.request->request_key;
+    if (!request_key[0])
+        return false;
+    int len = fl_applied_key(item->call.partition, item->call.actor,
+                             item->call.principal ? item->call.principal->user_id : NULL,
+                             request_key, key->mv_data, FL_KEYSPACE_KEY_MAX);
+    key->mv_size = len > 0 ? (size_t) len : 0;
+    return len > 0;
+}
+
+/*  Answers ITEM with the reply recorded under APPLIED, if its write was
+ *  applied before: true then, and nothing runs or changes.  */
+static bool
+s_applied_before(s_item_t *item, MDB_txn *txn, const MDB_val *applied,
+                 const uint8_t digest[32])
+{
+    Flow__Storage__AppliedRecord *before = NULL;
+    int rc = fl_applied_get(txn, applied, digest, fl_call_allocator(&item->call), &before);
+    if (rc == FL_E_NOTFOUND)
+        return false;
+    if (rc == FL_E_EXISTS) {
+        fl_call_fail(&item->call, FLOW__STATUS__INVALID_ARGUMENT,
+                     "request_key: already used for another request; a retry must send the "
+                     "same request");
+        return true;
+    }
+    if (rc) {
+        /*  Running it again could apply it twice.  */
+        fl_call_fail(&item->call, FLOW__STATUS__INTERNAL,
+                     "request_key: the record of an earlier attempt cannot be read: %s",
+                     fl_strerror(rc));
+        return true;
+    }
+    /*  The record lives in the call's memory, as long as the reply.  */
+    uint64_t id = item->call.reply.id;
+    item->call.reply = *before->reply;
+    item->call.reply.id = id;
+    return true;
+}
+
 /*  Runs one handler in a nested transaction of PARENT, kept only when it
- *  answered OK and did not defer.  */
+ *  answered OK and did not defer.  A write with a request key is run
+ *  once: its reply is recorded with its writes, and a later attempt gets
+ *  that reply.  */
 static int
 s_run_nested(s_item_t *item, MDB_txn *parent)
 {
+    uint8_t keybuf[FL_KEYSPACE_KEY_MAX];
+    MDB_val applied = { 0, keybuf };
+    uint8_t digest[32];
+    bool keyed = s_applied_key(item, &applied);
+    if (keyed)
+        fl_applied_digest(item->call.request, digest);
+    if (keyed && s_applied_before(item, parent, &applied, digest))
+        return 0;
     MDB_txn *child = NULL;
     int rc = mdb_txn_begin(mdb_txn_env(parent), parent, 0, &child);
     if (rc)
@@ -238,6 +295,11 @@ s_run_nested(s_item_t *item, MDB_txn *parent)
         for (size_t i = 0; i < item->call.nafter; i++)
             zframe_destroy((zframe_t **) &item->call.after_frame[i]);
         item->call.nafter = 0;
+        return rc;
+    }
+    if (keyed && (rc = fl_applied_put(child, &applied, digest, &item->call.reply,
+                                      (uint64_t) zclock_time())) != 0) {
+        mdb_txn_abort(child);
         return rc;
     }
     return mdb_txn_commit(child);

@@ -45,6 +45,11 @@ fl_envelope_decode(const void *data, size_t len, const fl_envelope_limits_t *lim
         status = FLOW__STATUS__INVALID_ARGUMENT;
     }
     else
+    if (strlen(req->request_key) > FL_ENVELOPE_REQUEST_KEY_MAX) {
+        snprintf(msg, msglen, "request_key: longer than %d bytes", FL_ENVELOPE_REQUEST_KEY_MAX);
+        status = FLOW__STATUS__INVALID_ARGUMENT;
+    }
+    else
     if (req->body_case == FLOW__REQUEST__BODY__NOT_SET) {
         snprintf(msg, msglen, "body: missing or of a kind this node does not know");
         status = FLOW__STATUS__INVALID_ARGUMENT;

@@ -18,6 +18,7 @@
 #include "flow.pb-c.h"
 
 #define FL_ENVELOPE_TOKEN_MAX 4096
+#define FL_ENVELOPE_REQUEST_KEY_MAX 64
 
 typedef struct {
     size_t max_bytes;          /* largest frame accepted */

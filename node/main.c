@@ -19,6 +19,7 @@
 #include "cluster/control.h"
 #include "cluster/handoff.h"
 #include "cluster/health.h"
+#include "node/applied.h"
 #include "cluster/keys.h"
 #include "cluster/meta.h"
 #include "cluster/peer.h"
@@ -41,6 +42,7 @@
 #include <unistd.h>
 
 #define HOUSEKEEPING_MS 10000
+#define APPLIED_SWEEP 4096            /* records of "applied" looked at per housekeeping */
 #define JOIN_TIMEOUT_MS 60000
 #define WORKER_QUEUE_MAX 1024
 
@@ -379,7 +381,8 @@ s_start(s_flowd_t *f)
     if ((rc = s_identity(f)))
         return rc;
     if ((rc = fl_user_init(f->node.store, f->config.pwhash_ops, f->config.pwhash_mem_kb))
-        || (rc = fl_event_init(f->node.store)))
+        || (rc = fl_event_init(f->node.store))
+        || (rc = fl_applied_init(f->node.store)))
         return rc;
     f->node.metrics = fl_metrics_new(fl_requests_names(), fl_requests_count(),
                                      fl_actor_names(), FL_ACTOR_COUNT);
@@ -451,6 +454,21 @@ s_stop(s_flowd_t *f)
         close(f->lock_fd);
 }
 
+/*  Forgets the replies of writes applied more than FL_APPLIED_KEEP_MS
+ *  ago, a bounded part of them at each housekeeping.  */
+static void
+s_expire_applied(s_flowd_t *f)
+{
+    size_t deleted = 0;
+    int rc = fl_applied_expire(f->node.store, (uint64_t) zclock_time() - FL_APPLIED_KEEP_MS,
+                               APPLIED_SWEEP, &deleted);
+    if (rc)
+        fl_warn("node", "cannot forget the replies of old writes", "error=%s", fl_err_name(rc));
+    else
+    if (deleted)
+        fl_debug("node", "forgot the replies of old writes", "count=%zu", deleted);
+}
+
 /*  Waits for a signal or an admin's stop, doing housekeeping meanwhile.  */
 static void
 s_serve(s_flowd_t *f)
@@ -491,8 +509,10 @@ s_serve(s_flowd_t *f)
                 return;
             }
         }
-        if (rc == 0)
+        if (rc == 0) {
             fl_store_housekeeping(f->node.store);
+            s_expire_applied(f);
+        }
     }
 }
 

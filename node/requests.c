@@ -174,6 +174,23 @@ static const fl_request_def_t s_requests[] = {
 
 static const char *s_names[REQUESTS];
 
+/*  Writes whose body or reply carries a password or tokens: their
+ *  replies are not kept for a request key (node/applied.h), so they take
+ *  none.  */
+static const Flow__Request__BodyCase s_credentials[] = {
+    FLOW__REQUEST__BODY_SIGN_UP, FLOW__REQUEST__BODY_LOGIN, FLOW__REQUEST__BODY_REFRESH,
+    FLOW__REQUEST__BODY_CHANGE_PASSWORD, FLOW__REQUEST__BODY_DELETE_ACCOUNT,
+};
+
+bool
+fl_requests_takes_key(const fl_request_def_t *def)
+{
+    for (size_t i = 0; i < sizeof s_credentials / sizeof s_credentials[0]; i++)
+        if (def->body == s_credentials[i])
+            return false;
+    return def->role != FL_ROLE_INTERNAL && (def->access == FL_ACCESS_WRITE || def->resume);
+}
+
 const fl_request_def_t *
 fl_requests_find(Flow__Request__BodyCase body)
 {

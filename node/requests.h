@@ -83,6 +83,10 @@ typedef struct {
 /*  The row for BODY, or NULL for a body this node does not know.  */
 const fl_request_def_t *fl_requests_find(Flow__Request__BodyCase body);
 
+/*  Whether DEF's request may carry a request key (node/applied.h): a
+ *  write, other than those whose body or reply carries credentials.  */
+bool fl_requests_takes_key(const fl_request_def_t *def);
+
 /*  All rows, for metrics and status: index i is the row's metrics index. */
 size_t fl_requests_count(void);
 const fl_request_def_t *fl_requests_at(size_t index);

@@ -329,17 +329,24 @@ fl_event_route(const char *id, fl_route_t *route, char *msg, size_t msglen)
 }
 
 /*  A new event is routed by its id, which the check draws here so the
- *  request lands on the id's owner.  */
+ *  request lands on the id's owner.  With a request key the id is a hash
+ *  of the user and the key instead, so that a retry lands on the same
+ *  owner, which applied it once (node/applied.h).  */
 Flow__Status
 fl_event_check_create(const Flow__Request *req, const char *user_id, fl_route_t *route,
                       char *msg, size_t msglen)
 {
-    (void) user_id;
     Flow__Status st = fl_event_check_draft(req->create_event->event, NULL, 0, true, msg, msglen);
     if (st)
         return st;
     char id[FL_EVENT_ID_BYTES * 2 + 1];
-    fl_token_random_id(id, FL_EVENT_ID_BYTES);
+    if (req->request_key[0] && user_id) {
+        char origin[FL_ROUTE_KEY_MAX];
+        snprintf(origin, sizeof origin, "request-key/%s", user_id);
+        fl_event_import_id(origin, req->request_key, id);
+    }
+    else
+        fl_token_random_id(id, FL_EVENT_ID_BYTES);
     return fl_event_route(id, route, msg, msglen);
 }
 

@@ -1126,6 +1126,12 @@ s_dispatch(self_t *self, zframe_t *identity, zframe_t *frame)
         status = FLOW__STATUS__UNAVAILABLE;
     }
     else
+    if (r.req->request_key[0] && !fl_requests_takes_key(r.def)) {
+        snprintf(text, sizeof text, "request_key: %s does not take one (only writes without "
+                 "credentials in their body or reply do)", r.def->name);
+        status = FLOW__STATUS__INVALID_ARGUMENT;
+    }
+    else
     if ((status = s_authenticate(self, &r, text, sizeof text)) == FLOW__STATUS__OK
         && (status = s_authorize(&r, text, sizeof text)) == FLOW__STATUS__OK
         && (status = r.def->check(r.req, r.signed_in ? r.claims.user_id : NULL, &r.route,

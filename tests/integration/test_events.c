@@ -199,6 +199,116 @@ FL_TEST(created_event_reads_back_with_its_organizer)
     FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
 }
 
+/*  create_event with REQUEST_KEY by U; the new event's id into ID.  */
+static flow_status_t
+s_create_keyed(flow_t *flow, const s_user_t *u, const Flow__EventDraft *draft,
+               const char *request_key, char *id)
+{
+    Flow__CreateEventRequest body = FLOW__CREATE_EVENT_REQUEST__INIT;
+    body.event = (Flow__EventDraft *) draft;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_CREATE_EVENT;
+    req.create_event = &body;
+    req.request_key = (char *) request_key;
+    Flow__Reply *reply = NULL;
+    flow_status_t st = fl_call(flow, u->token, &req, &reply);
+    id[0] = '\0';
+    if (st == FLOW_OK)
+        snprintf(id, ID_MAX, "%s", reply->event->id);
+    if (reply)
+        flow__reply__free_unpacked(reply, NULL);
+    return st;
+}
+
+/*  A write sent again with its request key is applied once and answered
+ *  as the first time, also after a restart; the key belongs to its user
+ *  and its request; requests that carry credentials, and over-long keys,
+ *  are refused by name.  */
+FL_TEST(a_write_sent_again_with_its_request_key_is_applied_once)
+{
+    fl_proc_t node;
+    s_start(&node, NULL);
+    flow_t *flow = flow_new(node.client);
+    s_user_t ann, bob;
+    s_sign_up(flow, "ann@example.com", &ann);
+    s_sign_up(flow, "bob@example.com", &bob);
+    s_draft_t d;
+    s_draft(&d, "Jazz night", 52.52, 13.405, 2, 100);
+    char first[ID_MAX], again[ID_MAX], bobs[ID_MAX];
+    FL_EXPECT(s_create_keyed(flow, &ann, &d.draft, "create-1", first), FLOW_OK, "");
+    FL_EXPECT(s_create_keyed(flow, &ann, &d.draft, "create-1", again), FLOW_OK, "");
+    FL_CHECK_STR(again, first);
+    FL_EXPECT(s_create_keyed(flow, &bob, &d.draft, "create-1", bobs), FLOW_OK, "");
+    FL_CHECK(strcmp(bobs, first) != 0);
+    Flow__NearbyRequest q;
+    s_near(&q, 52.52, 13.405, 1000);
+    bool found = false;
+    FL_CHECK_INT(s_nearby(flow, &ann, &q, first, &found), ==, 2);   /* ann's and bob's */
+    FL_CHECK(found);
+
+    /*  The same key for another request: refused, nothing made.  */
+    s_draft_t other;
+    s_draft(&other, "Blues night", 52.52, 13.405, 2, 100);
+    FL_EXPECT(s_create_keyed(flow, &ann, &other.draft, "create-1", again),
+              FLOW_INVALID_ARGUMENT, "request_key: already used for another request");
+    FL_CHECK_INT(s_nearby(flow, &ann, &q, first, &found), ==, 2);
+
+    /*  An update applied once: the version moves by one.  */
+    Flow__EventDraft changes = FLOW__EVENT_DRAFT__INIT;
+    changes.title = "Jazz & blues night";
+    char *fields[] = { "title" };
+    Flow__UpdateEventRequest body = FLOW__UPDATE_EVENT_REQUEST__INIT;
+    body.id = first;
+    body.event = &changes;
+    body.fields = fields;
+    body.n_fields = 1;
+    Flow__Request req = FLOW__REQUEST__INIT;
+    req.body_case = FLOW__REQUEST__BODY_UPDATE_EVENT;
+    req.update_event = &body;
+    req.request_key = "update-1";
+    FL_EXPECT(fl_call(flow, ann.token, &req, NULL), FLOW_OK, "");
+    req.id = 0;
+    FL_EXPECT(fl_call(flow, ann.token, &req, NULL), FLOW_OK, "");
+    Flow__Event *ev = NULL;
+    FL_EXPECT(s_get(flow, &ann, first, &ev), FLOW_OK, "");
+    FL_CHECK_INT(ev->version, ==, 2);
+    flow__event__free_unpacked(ev, NULL);
+
+    /*  Kept across a restart.  */
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
+    char data[sizeof node.data];
+    snprintf(data, sizeof data, "%s", node.data);
+    s_start(&node, data);
+    flow = flow_new(node.client);
+    FL_EXPECT(s_create_keyed(flow, &ann, &d.draft, "create-1", again), FLOW_OK, "");
+    FL_CHECK_STR(again, first);
+    req.id = 0;
+    FL_EXPECT(fl_call(flow, ann.token, &req, NULL), FLOW_OK, "");
+    FL_EXPECT(s_get(flow, &ann, first, &ev), FLOW_OK, "");
+    FL_CHECK_INT(ev->version, ==, 2);
+    flow__event__free_unpacked(ev, NULL);
+
+    /*  Credentials are not kept for a key; a key has at most 64 bytes.  */
+    Flow__LoginRequest login = FLOW__LOGIN_REQUEST__INIT;
+    login.email = "ann@example.com";
+    login.password = "correct horse battery";
+    Flow__Request l = FLOW__REQUEST__INIT;
+    l.body_case = FLOW__REQUEST__BODY_LOGIN;
+    l.login = &login;
+    l.request_key = "login-1";
+    FL_EXPECT(fl_call(flow, NULL, &l, NULL), FLOW_INVALID_ARGUMENT,
+              "request_key: login does not take one");
+    char long_key[66];
+    memset(long_key, 'k', 65);
+    long_key[65] = '\0';
+    FL_EXPECT(s_create_keyed(flow, &ann, &d.draft, long_key, again), FLOW_INVALID_ARGUMENT,
+              "request_key: longer than 64 bytes");
+    FL_CHECK_INT(s_nearby(flow, &ann, &q, first, &found), ==, 2);
+    flow_destroy(&flow);
+    FL_CHECK_INT(fl_node_stop(&node, SIGTERM), ==, 0);
+}
+
 FL_TEST(only_the_organizer_may_update_and_updates_bump_the_version)
 {
     fl_proc_t node;

@@ -249,7 +249,8 @@ FL_TEST(pbjson_leaves_out_an_unset_oneof)
     Flow__Request req = FLOW__REQUEST__INIT;
     req.version = 1;
     req.id = 2;
-    s_check_json(&req.base, "{\"version\":1,\"id\":2,\"timeout_ms\":0,\"token\":\"\"}");
+    s_check_json(&req.base, "{\"version\":1,\"id\":2,\"timeout_ms\":0,\"token\":\"\","
+                            "\"request_key\":\"\"}");
 }
 
 FL_TEST(pbjson_writes_an_empty_message_as_an_empty_object)
@@ -432,7 +433,7 @@ FL_TEST(pbjson_round_trips_every_field_kind)
 FL_TEST(pbjson_round_trips_a_request_with_a_oneof_and_bytes)
 {
     s_check_round_trip(&flow__request__descriptor,
-        "{\"version\":1,\"id\":7,\"timeout_ms\":250,\"token\":\"t\","
+        "{\"version\":1,\"id\":7,\"timeout_ms\":250,\"token\":\"t\",\"request_key\":\"\","
         "\"ping\":{\"actor\":\"ACTOR_EVENT\",\"key\":\"YWL/\"}}");
 }
 
