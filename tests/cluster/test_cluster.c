@@ -522,6 +522,20 @@ FL_TEST(the_cluster_comes_back_with_its_metadata_and_data_after_every_node_resta
         FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
 }
 
+/*  REQ, a search for 50 events within 5 km of Berlin's centre (Q).  */
+static void
+s_search_berlin(Flow__NearbyRequest *q, Flow__Request *req)
+{
+    flow__nearby_request__init(q);
+    q->lat = 52.52;
+    q->lon = 13.40;
+    q->radius_m = 5000;
+    q->limit = 50;
+    flow__request__init(req);
+    req->body_case = FLOW__REQUEST__BODY_NEARBY;
+    req->nearby = q;
+}
+
 FL_TEST(a_search_names_the_node_that_did_not_answer_and_returns_the_others_hits)
 {
     fl_proc_t n[3];
@@ -536,14 +550,9 @@ FL_TEST(a_search_names_the_node_that_did_not_answer_and_returns_the_others_hits)
         frozen_owns += streq(owner, n[2].node_id);
     }
     FL_CHECK_INT(kill(n[2].pid, SIGSTOP), ==, 0);
-    Flow__NearbyRequest q = FLOW__NEARBY_REQUEST__INIT;
-    q.lat = 52.52;
-    q.lon = 13.40;
-    q.radius_m = 5000;
-    q.limit = 50;
-    Flow__Request req = FLOW__REQUEST__INIT;
-    req.body_case = FLOW__REQUEST__BODY_NEARBY;
-    req.nearby = &q;
+    Flow__NearbyRequest q;
+    Flow__Request req;
+    s_search_berlin(&q, &req);
     req.token = token;
     Flow__Reply *reply = NULL;
     /*  A budget of 1.5 s: the parts wait four fifths of it.  */
@@ -603,6 +612,17 @@ s_member_becomes(const fl_proc_t *asked, const char *node_id, const char *state)
     return false;
 }
 
+/*  True when one of the N nodes logged TEXT: the leader, whichever it
+ *  was (a loaded machine may elect another).  */
+static bool
+s_any_log_has(const fl_proc_t *n, int count, const char *text)
+{
+    for (int i = 0; i < count; i++)
+        if (fl_node_log_has(&n[i], text))
+            return true;
+    return false;
+}
+
 /*  A member that stops answering is marked down by the leader, and up
  *  when it answers again; the leader itself too, by the leader elected
  *  after it.  Nothing moves meanwhile: a down member keeps its
@@ -629,7 +649,7 @@ FL_TEST(a_member_that_stops_answering_is_marked_down_and_up_when_it_answers_agai
     FL_CHECK_INT(kill(n[2].pid, SIGSTOP), ==, 0);
     FL_CHECK(s_member_becomes(&n[0], n[2].node_id, "MEMBER_DOWN"));
     FL_CHECK(!strstr(s_out, "\"moves\":[{"));
-    FL_CHECK(fl_node_log_has(&n[0], "member is down"));
+    FL_CHECK(s_any_log_has(n, 3, "member is down"));
     FL_CHECK(s_member_becomes(&n[1], n[2].node_id, "MEMBER_DOWN"));    /* every member */
     FL_CHECK_INT(s_flowctl(&n[1], "cluster", "status", NULL), ==, 0);
     FL_CHECK(strstr(s_out, "down") != NULL);
@@ -639,14 +659,9 @@ FL_TEST(a_member_that_stops_answering_is_marked_down_and_up_when_it_answers_agai
     FL_CHECK_INT(s_going(flow, token, ids[frozen]), ==, -1);
     FL_CHECK(strstr(fl_last.message, "which is down") != NULL);
     FL_CHECK(strstr(fl_last.message, n[2].node_id) != NULL);
-    Flow__NearbyRequest q = FLOW__NEARBY_REQUEST__INIT;
-    q.lat = 52.52;
-    q.lon = 13.40;
-    q.radius_m = 5000;
-    q.limit = 50;
-    Flow__Request search = FLOW__REQUEST__INIT;
-    search.body_case = FLOW__REQUEST__BODY_NEARBY;
-    search.nearby = &q;
+    Flow__NearbyRequest q;
+    Flow__Request search;
+    s_search_berlin(&q, &search);
     Flow__Reply *found = NULL;
     FL_CHECK_INT(fl_call(flow, token, &search, &found), ==, FLOW_OK);
     FL_CHECK(found && found->nearby->n_missing_shards == 1);
@@ -656,7 +671,7 @@ FL_TEST(a_member_that_stops_answering_is_marked_down_and_up_when_it_answers_agai
         flow__reply__free_unpacked(found, NULL);
     FL_CHECK_INT(kill(n[2].pid, SIGCONT), ==, 0);
     FL_CHECK(s_member_becomes(&n[0], n[2].node_id, "MEMBER_UP"));
-    FL_CHECK(fl_node_log_has(&n[0], "member is up again"));
+    FL_CHECK(s_any_log_has(n, 3, "member is up again"));
     FL_CHECK(s_member_becomes(&n[1], n[2].node_id, "MEMBER_UP"));
     FL_CHECK(s_member_becomes(&n[2], n[2].node_id, "MEMBER_UP"));
     /*  Served again once each node's ring has it up (bounded).  */
