@@ -195,8 +195,11 @@ s_cmd_cluster_status(const s_options_t *options, Flow__Control__ControlReply *re
     }
     printf("%-12s %s\n", "cluster", meta->cluster_id);
     printf("%-12s %" PRIu64 "\n", "epoch", meta->epoch);
-    printf("%-12s %" PRIu32 ", %" PRIu32 " owners each\n", "partitions", meta->partitions,
-           meta->replicas);
+    /*  The placement lists N owners; the first keeps the one copy.  */
+    printf("%-12s %" PRIu32 ", one copy each (on the first of %" PRIu32 " owners by placement)\n",
+           "partitions", meta->partitions, meta->replicas);
+    printf("%-12s %" PRIu32 "%s\n", "unavailable", st->unavailable_partitions,
+           st->unavailable_partitions ? " (owned by members that are down)" : "");
     printf("\n%-20s %-8s %-8s %-22s %s\n", "MEMBER", "STATE", "ROLE", "CONSENSUS", "CLIENT");
     for (size_t i = 0; i < meta->n_members; i++) {
         const Flow__Cluster__Member *m = meta->members[i];

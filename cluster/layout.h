@@ -50,6 +50,9 @@ uint32_t fl_layout_owned(const fl_layout_t *layout, const char *node_id);
 const Flow__Cluster__PartitionMove *fl_layout_move(const Flow__Cluster__ClusterMeta *meta,
                                                    uint32_t partition);
 
+/*  How many partitions of META are owned by members in state down.  */
+uint32_t fl_layout_unavailable(const Flow__Cluster__ClusterMeta *meta);
+
 /*  The ring snapshot of META for LOCAL_ID, with FENCED (P flags or NULL)
  *  marking this node's fenced partitions; NULL on bad metadata or no
  *  memory.  */

@@ -643,6 +643,7 @@ s_status(self_t *self, Flow__Cluster__ClusterStatus *status, char **voters, char
     status->standbys = standbys;
     status->last_index = raft_last_index(&self->raft);
     status->applied_index = raft_last_applied(&self->raft);
+    status->unavailable_partitions = self->meta ? fl_layout_unavailable(self->meta) : 0;
 }
 
 /*  ------------------------------------------------------------------

@@ -60,6 +60,16 @@ s_count(const char *needle)
     return n;
 }
 
+/*  The number after "NAME": in s_out; -1 when absent.  */
+static long
+s_number(const char *name)
+{
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\":", name);
+    const char *p = strstr(s_out, pattern);
+    return p ? atol(p + strlen(pattern)) : -1;
+}
+
 /*  Reads NODE's status until it knows MEMBERS members and a leader, or
  *  WAIT_MS passed; true when it did.  */
 static bool
@@ -653,6 +663,17 @@ FL_TEST(a_member_that_stops_answering_is_marked_down_and_up_when_it_answers_agai
     FL_CHECK(s_member_becomes(&n[1], n[2].node_id, "MEMBER_DOWN"));    /* every member */
     FL_CHECK_INT(s_flowctl(&n[1], "cluster", "status", NULL), ==, 0);
     FL_CHECK(strstr(s_out, "down") != NULL);
+    FL_CHECK(strstr(s_out, "(owned by members that are down)") != NULL);
+    /*  Every partition it owns is counted unavailable.  */
+    FL_CHECK_INT(s_status(&n[1]), ==, 0);
+    long unavailable = s_number("unavailable_partitions");
+    FL_CHECK_INT(s_flowctl(&n[1], "--json", "cluster", "ring"), ==, 0);
+    char owned_by[sizeof n[2].node_id + 32];
+    snprintf(owned_by, sizeof owned_by, "\"node_id\":\"%s\",\"owned\":", n[2].node_id);
+    const char *owned = strstr(s_out, owned_by);
+    FL_CHECK(owned != NULL);
+    FL_CHECK(unavailable > 0);
+    FL_CHECK_INT(unavailable, ==, owned ? atol(owned + strlen(owned_by)) : -1);
 
     /*  Its partitions are refused at once, by name (not left to time
      *  out); a search names it missing and returns the others' hits.  */
@@ -674,6 +695,7 @@ FL_TEST(a_member_that_stops_answering_is_marked_down_and_up_when_it_answers_agai
     FL_CHECK(s_any_log_has(n, 3, "member is up again"));
     FL_CHECK(s_member_becomes(&n[1], n[2].node_id, "MEMBER_UP"));
     FL_CHECK(s_member_becomes(&n[2], n[2].node_id, "MEMBER_UP"));
+    FL_CHECK_INT(s_number("unavailable_partitions"), ==, 0);
     /*  Served again once each node's ring has it up (bounded).  */
     for (int i = 0; i < 12; i++) {
         int going = -1;

@@ -325,9 +325,16 @@ FL_TEST(ring_marks_the_owners_of_members_that_are_down)
     FL_CHECK(fl_ring_is_down(ring, "c"));
     FL_CHECK(!fl_ring_is_down(ring, "a"));
     FL_CHECK(!fl_ring_is_down(ring, "b"));
-    for (uint32_t p = 0; p < P; p++)
+    uint32_t owned_by_c = 0;
+    for (uint32_t p = 0; p < P; p++) {
         FL_CHECK(fl_ring_owner_down(ring, p) == (strcmp(s_ids[s_owner[p]], "c") == 0));
+        owned_by_c += strcmp(s_ids[s_owner[p]], "c") == 0;
+    }
     fl_ring_destroy(&ring);
+    FL_CHECK(owned_by_c > 0);
+    FL_CHECK_INT(fl_layout_unavailable(&m.meta), ==, owned_by_c);
+    m.member[2].state = FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP;
+    FL_CHECK_INT(fl_layout_unavailable(&m.meta), ==, 0);
 }
 
 FL_TEST(ring_without_a_table_is_held_by_the_first_member)
