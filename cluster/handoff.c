@@ -51,7 +51,10 @@
 #define TRANSFERS_MAX 32                 /* partitions received at once */
 #define SAVE_EVERY_MS 1000
 #define SOURCE_IDLE_MS 10000            /* an unused connection to an old owner closes */
-#define CATCH_UP_AFTER_MS 1000          /* a copy that took longer is caught up unfenced */
+/*  A copy that took longer is caught up before the fence; after a shorter
+ *  one the final phase, under the fence, brings what changed: at most this
+ *  long's writes to one partition, against a whole digest saved.  */
+#define CATCH_UP_AFTER_MS 5000
 
 typedef enum {
     PHASE_IDLE,
