@@ -10,11 +10,13 @@
 #include "tests/testlib.h"
 
 #include "cluster.pb-c.h"
+#include "actors/event/event.h"
 #include "cluster/keys.h"
 #include "cluster/peer.h"
 #include "storage/keyspace.h"
 
 #include <czmq.h>
+#include <pthread.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -320,10 +322,12 @@ s_sign_up(flow_t *flow, const char *email, char *user_id, char *token)
     flow__reply__free_unpacked(reply, NULL);
 }
 
-/*  Creates an event of ANN's through FLOW at the given offset from Berlin;
- *  its id into ID.  */
-static void
-s_create_event(flow_t *flow, const char *token, int i, uint32_t capacity, char *id)
+/*  Creates an event through FLOW with TOKEN at the given offset from
+ *  Berlin, starting at DAY_S + I minutes, with REQUEST_KEY ("": none),
+ *  within BUDGET_MS; its id into ID.  */
+static flow_status_t
+s_create_event_with(flow_t *flow, const char *token, int i, uint32_t capacity, int64_t day_s,
+                    const char *request_key, int budget_ms, char *id)
 {
     Flow__EventDraft d = FLOW__EVENT_DRAFT__INIT;
     Flow__Location loc = FLOW__LOCATION__INIT;
@@ -332,7 +336,7 @@ s_create_event(flow_t *flow, const char *token, int i, uint32_t capacity, char *
     snprintf(title, sizeof title, "Set %d", i);
     d.title = title;
     d.category = FLOW__CATEGORY__CATEGORY_MUSIC;
-    d.start_s = time(NULL) + 86400 + i * 60;
+    d.start_s = day_s + i * 60;
     d.end_s = d.start_s + 3600;
     d.time_zone = "Europe/Berlin";
     loc.lat = 52.52 + (i % 7) * 0.001;
@@ -346,10 +350,28 @@ s_create_event(flow_t *flow, const char *token, int i, uint32_t capacity, char *
     Flow__Request req = FLOW__REQUEST__INIT;
     req.body_case = FLOW__REQUEST__BODY_CREATE_EVENT;
     req.create_event = &body;
+    req.token = (char *) token;
+    req.request_key = (char *) request_key;
     Flow__Reply *reply = NULL;
-    FL_EXPECT(fl_call(flow, token, &req, &reply), FLOW_OK, "");
-    snprintf(id, 64, "%s", reply->event->id);
-    flow__reply__free_unpacked(reply, NULL);
+    flow_status_t status = flow_call(flow, &req, &reply, budget_ms);
+    id[0] = '\0';
+    if (status == FLOW_OK)
+        snprintf(id, 64, "%s", reply->event->id);
+    else
+        fprintf(stderr, "create_event: %s \"%s\"\n", flow_status_name(status),
+                reply ? reply->message : flow_error(flow));
+    if (reply)
+        flow__reply__free_unpacked(reply, NULL);
+    return status;
+}
+
+/*  Creates an event of ANN's through FLOW at the given offset from Berlin;
+ *  its id into ID.  */
+static void
+s_create_event(flow_t *flow, const char *token, int i, uint32_t capacity, char *id)
+{
+    FL_CHECK_INT(s_create_event_with(flow, token, i, capacity, time(NULL) + 86400, "", 10000, id),
+                 ==, FLOW_OK);
 }
 
 /*  The event's going count through FLOW; -1 when it cannot be read.  */
@@ -869,6 +891,76 @@ s_health_ask(zsock_t *sock, const fl_keys_t *keys, const char *node_id,
     req.body_case = FLOW__CLUSTER__PEER_REQUEST__BODY_META;
     req.meta = (ProtobufCBinaryData) { len, packed };
     return s_peer_ask(sock, &req);
+}
+
+typedef struct {
+    pid_t pid;
+    int after_ms;
+} s_thaw_t;
+
+static void *
+s_thaw(void *arg)
+{
+    const s_thaw_t *t = arg;
+    usleep((useconds_t) t->after_ms * 1000);
+    kill(t->pid, SIGCONT);
+    return NULL;
+}
+
+/*  A write to a partition whose owner is down is refused at once, and
+ *  libflow sends it again with the same request key until the owner is
+ *  back: it is applied once.  */
+FL_TEST(a_write_refused_while_its_owner_is_down_is_applied_once_by_libflow_retries)
+{
+    setenv("FLOW_DOWN_AFTER_MS", "1000", 1);
+    fl_proc_t n[3];
+    char token[600], ids[1][64];
+    flow_t *flow = s_three_with_events(n, token, ids, 1, 5);
+    char user_id[64], bob[600];
+    s_sign_up(flow, "bob@example.com", user_id, bob);
+    /*  A key whose event lands on node 2: the id is the user's and the
+     *  key's (actors/event/event.c).  */
+    char key[16] = "", id[64], origin[128];
+    snprintf(origin, sizeof origin, "request-key/%s", user_id);
+    for (int k = 0; k < 1000 && !key[0]; k++) {
+        char candidate[16], owner[64];
+        snprintf(candidate, sizeof candidate, "k%d", k);
+        fl_event_import_id(origin, candidate, id);
+        s_owner(&n[0], fl_keyspace_partition(id, strlen(id), PARTITIONS), owner, sizeof owner);
+        if (streq(owner, n[2].node_id))
+            snprintf(key, sizeof key, "%s", candidate);
+    }
+    FL_CHECK(key[0] != '\0');
+
+    FL_CHECK_INT(kill(n[2].pid, SIGSTOP), ==, 0);
+    FL_CHECK(s_member_becomes(&n[0], n[2].node_id, "MEMBER_DOWN"));
+    s_thaw_t thaw = { n[2].pid, 1500 };
+    pthread_t thread;
+    FL_CHECK_INT(pthread_create(&thread, NULL, s_thaw, &thaw), ==, 0);
+    flow_set_retries(flow, 40);
+    char created[64];
+    int64_t tomorrow = time(NULL) + 86400;
+    FL_CHECK_INT(s_create_event_with(flow, bob, 77, 5, tomorrow, key, 30000, created), ==,
+                 FLOW_OK);
+    pthread_join(thread, NULL);
+    FL_CHECK_STR(created, id);
+    FL_CHECK(s_any_log_has(n, 3, "member is up again"));
+    /*  Once: the search finds the first event and this one.  */
+    Flow__NearbyRequest q;
+    Flow__Request search;
+    s_search_berlin(&q, &search);
+    Flow__Reply *found = NULL;
+    FL_CHECK_INT(fl_call(flow, bob, &search, &found), ==, FLOW_OK);
+    FL_CHECK(found && found->nearby->n_hits == 2 && found->nearby->n_missing_shards == 0);
+    if (found)
+        flow__reply__free_unpacked(found, NULL);
+    /*  And sent again now, it is answered as the first time.  */
+    FL_CHECK_INT(s_create_event_with(flow, bob, 77, 5, tomorrow, key, 10000, created), ==,
+                 FLOW_OK);
+    FL_CHECK_STR(created, id);
+    flow_destroy(&flow);
+    for (int i = 2; i >= 0; i--)
+        FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
 }
 
 /*  A ping is answered to anyone that reaches the peer socket; a member's
