@@ -87,18 +87,21 @@ fl_layout_move(const Flow__Cluster__ClusterMeta *meta, uint32_t partition)
 uint32_t
 fl_layout_unavailable(const Flow__Cluster__ClusterMeta *meta)
 {
+    /*  Asked with every status, a few times a second: the table is read
+     *  only when some member is down.  */
+    bool any = false;
+    for (size_t k = 0; k < meta->n_members && !any; k++)
+        any = meta->members[k]->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN;
     fl_layout_t layout;
-    if (fl_layout_read(meta, &layout) != 0)
+    if (!any || fl_layout_read(meta, &layout) != 0)
         return 0;
     bool down[FL_LAYOUT_IDS_MAX] = { false };
-    bool any = false;
     for (size_t i = 0; i < layout.nids; i++)
         for (size_t k = 0; k < meta->n_members; k++)
-            if (meta->members[k]->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN
-                && strcmp(meta->members[k]->node_id, layout.ids[i]) == 0)
-                any = down[i] = true;
+            down[i] |= meta->members[k]->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN
+                       && strcmp(meta->members[k]->node_id, layout.ids[i]) == 0;
     uint32_t n = 0;
-    for (uint32_t p = 0; any && p < layout.partitions; p++)
+    for (uint32_t p = 0; p < layout.partitions; p++)
         n += down[layout.owner[p]];
     fl_layout_release(&layout);
     return n;
