@@ -31,6 +31,19 @@
 #define PEER_FRAME_MAX 65536
 #define META_TIMEOUT_MS 30000
 #define FORWARD_TIMEOUT_MS 30000
+#define BATCHES_MAX 16                  /* requesters answered together in one turn */
+#define REPLIES_MAX 64                  /* answers in one message */
+#define REPLIES_BYTES 32768             /* and their bytes */
+
+/*  The answers to one requester's forwards collected in one turn of the
+ *  loop: they leave in one message when the turn ends.  */
+typedef struct {
+    uint8_t identity[IDENTITY_MAX];
+    size_t identity_len;
+    Flow__Cluster__PeerReply replies[REPLIES_MAX];
+    uint8_t *packed[REPLIES_MAX];       /* the ActorReplies they point into */
+    size_t n, bytes;
+} s_batch_t;
 
 typedef struct {
     fl_peer_args_t *args;
@@ -44,6 +57,8 @@ typedef struct {
     zsock_t *actors[FL_ACTOR_COUNT + 1];/* DEALER per actor type, made on first use */
     zsock_t *sessions;                  /* PUSH to this node's sessions, likewise */
     zhashx_t *forwards;                 /* local seq -> s_forward_t */
+    s_batch_t *batches;                 /* BATCHES_MAX, answers of this turn */
+    size_t nbatches;
     uint64_t next_seq;
     char why[256];                      /* a relayed refusal, until it is sent */
     bool serving;                       /* "SERVE" came: the ring and actors exist */
@@ -267,29 +282,20 @@ s_from_member(const self_t *self, const ProtobufCBinaryData *mac, const Protobuf
     return mac->len == sizeof expected && sodium_memcmp(mac->data, expected, sizeof expected) == 0;
 }
 
-/*  A forward: checked, then handed to the actor; answered now only when
- *  refused.  */
-static bool
-s_handle_forward(self_t *self, const Flow__Cluster__PeerRequest *req, zmq_msg_t *identity,
-                 Flow__Cluster__PeerReply *reply)
+/*  One forward of a batch: handed to its actor, whose reply goes back
+ *  later (s_take_actor_reply); answered now only when refused.  */
+static void
+s_forward(self_t *self, const Flow__Cluster__Forward *fwd, zmq_msg_t *identity)
 {
-    if (!s_from_member(self, &req->mac, &req->forward)) {
-        reply->status = FLOW__STATUS__PERMISSION_DENIED;
-        reply->message = "forward: not from a member of this cluster";
-        return false;
-    }
-    if (!self->serving) {
-        reply->status = FLOW__STATUS__UNAVAILABLE;
-        reply->message = "forward: this node is starting; retry shortly";
-        return false;
-    }
+    Flow__Cluster__PeerReply reply = FLOW__CLUSTER__PEER_REPLY__INIT;
+    reply.seq = fwd->seq;
     Flow__Cluster__ActorRequest *ar = flow__cluster__actor_request__unpack(
-        NULL, req->forward.len, req->forward.data);
+        NULL, fwd->request.len, fwd->request.data);
     const fl_ring_t *ring = fl_node_ring(self->args->node);
-    if (!ar || ar->actor < FLOW__ACTOR__ACTOR_USER || ar->actor > FLOW__ACTOR__ACTOR_NOTIFY
-        || zmq_msg_size(identity) > IDENTITY_MAX) {
-        reply->status = FLOW__STATUS__INVALID_ARGUMENT;
-        reply->message = "forward: not an ActorRequest for a data actor";
+    zframe_t *refusal = NULL;
+    if (!ar || ar->actor < FLOW__ACTOR__ACTOR_USER || ar->actor > FLOW__ACTOR__ACTOR_NOTIFY) {
+        reply.status = FLOW__STATUS__INVALID_ARGUMENT;
+        reply.message = "forward: not an ActorRequest for a data actor";
     }
     else
     if (ar->actor != FLOW__ACTOR__ACTOR_GEO && !fl_ring_is_local(ring, ar->partition)) {
@@ -299,26 +305,19 @@ s_handle_forward(self_t *self, const Flow__Cluster__PeerRequest *req, zmq_msg_t 
                  ar->partition, fl_ring_is_fenced(ring, ar->partition) ? "moving away from"
                                                                        : "owned by",
                  fl_ring_owner(ring, ar->partition), fl_ring_epoch(ring));
-        zframe_t *refusal = fl_envelope_pack_reroute(req->seq, ar->request ? ar->request->id : 0,
-                                                     self->why);
-        if (refusal) {
-            reply->body_case = FLOW__CLUSTER__PEER_REPLY__BODY_ACTOR_REPLY;
-            reply->actor_reply = (ProtobufCBinaryData) { zframe_size(refusal),
-                                                         zframe_data(refusal) };
-            s_send_reply(self, identity, reply);
-            zframe_destroy(&refusal);
-        }
-        flow__cluster__actor_request__free_unpacked(ar, NULL);
-        return true;
+        refusal = fl_envelope_pack_reroute(fwd->seq, ar->request ? ar->request->id : 0, self->why);
+        assert(refusal);
+        reply.body_case = FLOW__CLUSTER__PEER_REPLY__BODY_ACTOR_REPLY;
+        reply.actor_reply = (ProtobufCBinaryData) { zframe_size(refusal), zframe_data(refusal) };
     }
     else {
         s_forward_t *f = calloc(1, sizeof *f);
         assert(f);
         memcpy(f->identity, zmq_msg_data(identity), zmq_msg_size(identity));
         f->identity_len = zmq_msg_size(identity);
-        f->seq = req->seq;
+        f->seq = fwd->seq;
         ar->seq = ++self->next_seq;
-        ar->deadline_us = zclock_usecs() + (int64_t) req->timeout_us;
+        ar->deadline_us = zclock_usecs() + (int64_t) fwd->timeout_us;
         zhashx_insert(self->forwards, (void *) (uintptr_t) ar->seq, f);
         if (!self->actors[ar->actor])
             self->actors[ar->actor] = zsock_new_dealer(fl_actor_endpoint(ar->actor));
@@ -326,14 +325,51 @@ s_handle_forward(self_t *self, const Flow__Cluster__PeerRequest *req, zmq_msg_t 
         if (!frame || zframe_send(&frame, self->actors[ar->actor], ZFRAME_DONTWAIT) != 0) {
             zframe_destroy(&frame);
             zhashx_delete(self->forwards, (void *) (uintptr_t) ar->seq);
-            reply->status = FLOW__STATUS__UNAVAILABLE;
-            reply->message = "forward: the actor is not taking requests (node stopping?)";
+            reply.status = FLOW__STATUS__UNAVAILABLE;
+            reply.message = "forward: the actor is not taking requests (node stopping?)";
         }
     }
-    bool sent = ar && reply->status == FLOW__STATUS__OK;
+    if (reply.status != FLOW__STATUS__OK || refusal)
+        s_send_reply(self, identity, &reply);
+    zframe_destroy(&refusal);
     if (ar)
         flow__cluster__actor_request__free_unpacked(ar, NULL);
-    return sent;
+}
+
+/*  Forwards: the batch is checked as a whole (the members' MAC), then
+ *  each goes to its actor.  False when the batch itself is refused (the
+ *  refusal is in REPLY, under the batch's seq).  */
+static bool
+s_handle_forwards(self_t *self, const Flow__Cluster__PeerRequest *req, zmq_msg_t *identity,
+                  Flow__Cluster__PeerReply *reply)
+{
+    if (!s_from_member(self, &req->mac, &req->forwards)) {
+        reply->status = FLOW__STATUS__PERMISSION_DENIED;
+        reply->message = "forward: not from a member of this cluster";
+        return false;
+    }
+    Flow__Cluster__ForwardBatch *batch = flow__cluster__forward_batch__unpack(
+        NULL, req->forwards.len, req->forwards.data);
+    if (!batch || zmq_msg_size(identity) > IDENTITY_MAX) {
+        reply->status = FLOW__STATUS__INVALID_ARGUMENT;
+        reply->message = "forward: not a flow.cluster.ForwardBatch";
+        if (batch)
+            flow__cluster__forward_batch__free_unpacked(batch, NULL);
+        return false;
+    }
+    for (size_t i = 0; i < batch->n_forwards; i++) {
+        if (self->serving) {
+            s_forward(self, batch->forwards[i], identity);
+            continue;
+        }
+        Flow__Cluster__PeerReply starting = FLOW__CLUSTER__PEER_REPLY__INIT;
+        starting.seq = batch->forwards[i]->seq;
+        starting.status = FLOW__STATUS__UNAVAILABLE;
+        starting.message = "forward: this node is starting; retry shortly";
+        s_send_reply(self, identity, &starting);
+    }
+    flow__cluster__forward_batch__free_unpacked(batch, NULL);
+    return true;
 }
 
 /*  Sessions ended on another node: this node's sessions refuse their
@@ -536,7 +572,59 @@ s_handle_transfer(self_t *self, const Flow__Cluster__PeerRequest *req, zmq_msg_t
     return sent;
 }
 
-/*  An actor's reply to a forward: back to the requester under its seq. */
+static void
+s_flush_batch(self_t *self, s_batch_t *batch)
+{
+    if (batch->n == 0)
+        return;
+    Flow__Cluster__PeerReply *items[REPLIES_MAX];
+    for (size_t i = 0; i < batch->n; i++)
+        items[i] = &batch->replies[i];
+    Flow__Cluster__PeerReplies replies = FLOW__CLUSTER__PEER_REPLIES__INIT;
+    replies.replies = items;
+    replies.n_replies = batch->n;
+    Flow__Cluster__PeerReply reply = FLOW__CLUSTER__PEER_REPLY__INIT;
+    reply.body_case = FLOW__CLUSTER__PEER_REPLY__BODY_REPLIES;
+    reply.replies = &replies;
+    s_send_to(self, batch->identity, batch->identity_len, &reply);
+    for (size_t i = 0; i < batch->n; i++)
+        free(batch->packed[i]);
+    batch->n = 0;
+    batch->bytes = 0;
+}
+
+/*  Sends the answers collected in this turn, one message per requester. */
+static void
+s_flush_batches(self_t *self)
+{
+    for (size_t i = 0; i < self->nbatches; i++)
+        s_flush_batch(self, &self->batches[i]);
+    self->nbatches = 0;
+}
+
+/*  The batch for the requester IDENTITY, with room for LEN more bytes. */
+static s_batch_t *
+s_batch(self_t *self, const uint8_t *identity, size_t identity_len, size_t len)
+{
+    s_batch_t *batch = NULL;
+    for (size_t i = 0; i < self->nbatches && !batch; i++)
+        if (self->batches[i].identity_len == identity_len
+            && memcmp(self->batches[i].identity, identity, identity_len) == 0)
+            batch = &self->batches[i];
+    if (!batch && self->nbatches == BATCHES_MAX)
+        s_flush_batches(self);
+    if (!batch) {
+        batch = &self->batches[self->nbatches++];
+        memcpy(batch->identity, identity, identity_len);
+        batch->identity_len = identity_len;
+    }
+    if (batch->n == REPLIES_MAX || batch->bytes + len > REPLIES_BYTES)
+        s_flush_batch(self, batch);
+    return batch;
+}
+
+/*  An actor's reply to a forward: into the requester's batch, under the
+ *  requester's seq.  */
 static void
 s_take_actor_reply(self_t *self, zsock_t *dealer)
 {
@@ -554,12 +642,14 @@ s_take_actor_reply(self_t *self, zsock_t *dealer)
         uint8_t *buf = malloc(len ? len : 1);
         assert(buf);
         flow__cluster__actor_reply__pack(ar, buf);
-        Flow__Cluster__PeerReply reply = FLOW__CLUSTER__PEER_REPLY__INIT;
-        reply.seq = f->seq;
-        reply.body_case = FLOW__CLUSTER__PEER_REPLY__BODY_ACTOR_REPLY;
-        reply.actor_reply = (ProtobufCBinaryData) { len, buf };
-        s_send_to(self, f->identity, f->identity_len, &reply);
-        free(buf);
+        s_batch_t *batch = s_batch(self, f->identity, f->identity_len, len);
+        Flow__Cluster__PeerReply *reply = &batch->replies[batch->n];
+        *reply = (Flow__Cluster__PeerReply) FLOW__CLUSTER__PEER_REPLY__INIT;
+        reply->seq = f->seq;
+        reply->body_case = FLOW__CLUSTER__PEER_REPLY__BODY_ACTOR_REPLY;
+        reply->actor_reply = (ProtobufCBinaryData) { len, buf };
+        batch->packed[batch->n++] = buf;
+        batch->bytes += len;
         zhashx_delete(self->forwards, (void *) (uintptr_t) local);    /* frees f */
     }
     if (ar)
@@ -718,8 +808,8 @@ s_handle(self_t *self)
             || req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FENCE)
             later = s_handle_transfer(self, req, &identity, &reply, &chunk);
         else
-        if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARD) {
-            if (s_handle_forward(self, req, &identity, &reply)) {
+        if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARDS) {
+            if (s_handle_forwards(self, req, &identity, &reply)) {
                 flow__cluster__peer_request__free_unpacked(req, NULL);
                 zmq_msg_close(&identity);
                 zmq_msg_close(&body);
@@ -751,6 +841,8 @@ s_open(self_t *self)
 {
     self->forwards = fl_actor_seq_table(s_forward_free);
     self->relays = fl_actor_seq_table(s_forward_free);
+    self->batches = calloc(BATCHES_MAX, sizeof *self->batches);
+    assert(self->batches);
     self->ctx = zmq_ctx_new();
     self->sock = self->ctx ? zmq_socket(self->ctx, ZMQ_ROUTER) : NULL;
     if (!self->sock)
@@ -783,6 +875,8 @@ s_close(self_t *self)
         zsock_destroy(&self->actors[a]);
     zhashx_destroy(&self->forwards);
     zhashx_destroy(&self->relays);
+    s_flush_batches(self);
+    free(self->batches);
     if (self->sock)
         zmq_close(self->sock);
     if (self->ctx)
@@ -820,6 +914,7 @@ s_peer_task(zsock_t *pipe, void *arg)
             for (size_t a = 0; a <= FL_ACTOR_COUNT; a++)
                 while (self.actors[a] && (zsock_events(self.actors[a]) & ZMQ_POLLIN))
                     s_take_actor_reply(&self, self.actors[a]);
+            s_flush_batches(&self);
             while (self.meta_relay && (zsock_events(self.meta_relay) & ZMQ_POLLIN))
                 s_take_meta_reply(&self);
             while (self.handoff && (zsock_events(self.handoff) & ZMQ_POLLIN))

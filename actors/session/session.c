@@ -48,6 +48,8 @@
 #define RETRY_FIRST_US 5000
 #define RETRY_MAX_US 200000
 #define OWNERS_MAX 64
+#define FORWARDS_MAX 64                 /* requests in one batch to a member */
+#define FORWARDS_BYTES 32768            /* and their bytes, well under the peer's frame limit */
 
 typedef struct s_gather_t s_gather_t;
 
@@ -85,6 +87,17 @@ struct s_gather_t {
     char error_text[256];
 };
 
+/*  Another member's peer socket, and the requests routed there in this
+ *  turn of the loop: they leave together, in one MACed message, when
+ *  the turn ends (s_flush_remotes).  */
+typedef struct {
+    char node_id[FL_NODE_ID_MAX];
+    zsock_t *sock;
+    Flow__Cluster__Forward forwards[FORWARDS_MAX];
+    zframe_t *requests[FORWARDS_MAX];   /* the packed ActorRequests they point into */
+    size_t n, bytes;
+} s_remote_t;
+
 typedef struct {
     zframe_t *identity;
     char peer[PEER_HEX_MAX];
@@ -100,7 +113,7 @@ typedef struct {
     zsock_t *actors[FL_ACTOR_COUNT];  /* DEALER per data actor; [0] unused */
     zsock_t *publications;            /* PULL: pushes actors publish */
     zsock_t *meta;                    /* DEALER to the metadata thread, made on first use */
-    zhashx_t *remotes;                /* node id -> DEALER to its peer socket */
+    zhashx_t *remotes;                /* node id -> s_remote_t */
     zsock_t *route;                   /* ROUTER: actors' requests for other nodes */
     zlistx_t *retries;                /* seqs waiting to be routed again */
     zloop_t *loop;
@@ -584,23 +597,36 @@ s_run_local(self_t *self, zframe_t *identity, const Flow__Request *req,
 
 static int s_on_remote(zloop_t *loop, zsock_t *sock, void *arg);
 
-/*  The DEALER to NODE_ID's peer socket, made on first use from the
- *  cluster metadata (CURVE: this node's keypair, the member's public key);
- *  NULL when the metadata does not know the node.  Asking the metadata
- *  thread waits up to META_WAIT_MS, once per node.  */
-static zsock_t *
+static void
+s_remote_destroy(s_remote_t **self_p)
+{
+    s_remote_t *remote = *self_p;
+    if (!remote)
+        return;
+    for (size_t i = 0; i < remote->n; i++)
+        zframe_destroy(&remote->requests[i]);
+    zsock_destroy(&remote->sock);
+    free(remote);
+    *self_p = NULL;
+}
+
+/*  NODE_ID's peer socket (a DEALER), made on first use from the cluster
+ *  metadata (CURVE: this node's keypair, the member's public key); NULL
+ *  when the metadata does not know the node.  Asking the metadata thread
+ *  waits up to META_WAIT_MS, once per node.  */
+static s_remote_t *
 s_remote(self_t *self, const char *node_id)
 {
-    zsock_t *sock = zhashx_lookup(self->remotes, node_id);
-    if (sock)
-        return sock;
+    s_remote_t *remote = zhashx_lookup(self->remotes, node_id);
+    if (remote)
+        return remote;
     Flow__Cluster__MetaReply *reply = fl_meta_ask_status(&self->meta, ++self->next_seq, META_WAIT_MS);
     const Flow__Cluster__ClusterMeta *meta = reply && reply->cluster ? reply->cluster->meta : NULL;
-    for (size_t i = 0; meta && i < meta->n_members && !sock; i++) {
+    for (size_t i = 0; meta && i < meta->n_members && !remote; i++) {
         const Flow__Cluster__Member *m = meta->members[i];
         if (!streq(m->node_id, node_id) || !m->peer_endpoint[0] || strlen(m->public_key) != 40)
             continue;
-        sock = zsock_new(ZMQ_DEALER);
+        zsock_t *sock = zsock_new(ZMQ_DEALER);
         zcert_apply((zcert_t *) self->node->cert, sock);
         zsock_set_curve_serverkey(sock, m->public_key);
         zsock_set_sndhwm(sock, SEND_HWM);
@@ -610,11 +636,15 @@ s_remote(self_t *self, const char *node_id)
             break;
         }
         zloop_reader(self->loop, sock, s_on_remote, self);
-        zhashx_insert(self->remotes, node_id, sock);
+        remote = calloc(1, sizeof *remote);
+        assert(remote);
+        snprintf(remote->node_id, sizeof remote->node_id, "%s", node_id);
+        remote->sock = sock;
+        zhashx_insert(self->remotes, node_id, remote);
     }
     if (reply)
         flow__cluster__meta_reply__free_unpacked(reply, NULL);
-    return sock;
+    return remote;
 }
 
 /*  Sessions a request here ended: every other member's sessions hear of
@@ -636,7 +666,7 @@ s_broadcast_revocations(self_t *self, Flow__Cluster__Revocation **revoked, size_
     for (size_t i = 0; meta && i < meta->n_members; i++) {
         if (streq(meta->members[i]->node_id, self->node->node_id))
             continue;
-        zsock_t *remote = s_remote(self, meta->members[i]->node_id);
+        s_remote_t *remote = s_remote(self, meta->members[i]->node_id);
         if (!remote)
             continue;
         Flow__Cluster__PeerRequest out = FLOW__CLUSTER__PEER_REQUEST__INIT;
@@ -646,7 +676,7 @@ s_broadcast_revocations(self_t *self, Flow__Cluster__Revocation **revoked, size_
         out.body_case = FLOW__CLUSTER__PEER_REQUEST__BODY_REVOKE;
         out.revoke = (ProtobufCBinaryData) { zframe_size(packed), zframe_data(packed) };
         zframe_t *wire = fl_envelope_pack(&out.base);
-        if (wire && zframe_send(&wire, remote, ZFRAME_DONTWAIT) != 0)
+        if (wire && zframe_send(&wire, remote->sock, ZFRAME_DONTWAIT) != 0)
             zframe_destroy(&wire);
     }
     zframe_destroy(&packed);
@@ -667,33 +697,86 @@ s_pend(self_t *self, uint64_t seq, Flow__Actor actor, int64_t started_us, int64_
     return p;
 }
 
-/*  Sends the packed ActorRequest FRAME (taken) to NODE_ID's peer socket,
- *  MACed, with what is left of DEADLINE_US.  */
+/*  Sends the requests routed to REMOTE in this turn, in one MACed
+ *  message.  Those ZeroMQ would not take (the member has not read
+ *  SEND_HWM messages) are refused now.  */
+static void
+s_flush_remote(self_t *self, s_remote_t *remote)
+{
+    if (remote->n == 0)
+        return;
+    Flow__Cluster__Forward *forwards[FORWARDS_MAX];
+    for (size_t i = 0; i < remote->n; i++)
+        forwards[i] = &remote->forwards[i];
+    Flow__Cluster__ForwardBatch batch = FLOW__CLUSTER__FORWARD_BATCH__INIT;
+    batch.forwards = forwards;
+    batch.n_forwards = remote->n;
+    zframe_t *packed = fl_envelope_pack(&batch.base);
+    zframe_t *wire = NULL;
+    if (packed) {
+        uint8_t mac[32];
+        fl_peer_mac(self->node->peer_key, zframe_data(packed), zframe_size(packed), mac);
+        Flow__Cluster__PeerRequest req = FLOW__CLUSTER__PEER_REQUEST__INIT;
+        req.version = FL_PROTOCOL_VERSION;
+        req.seq = ++self->next_seq;         /* pending nowhere: each forward has its own */
+        req.mac = (ProtobufCBinaryData) { sizeof mac, mac };
+        req.body_case = FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARDS;
+        req.forwards = (ProtobufCBinaryData) { zframe_size(packed), zframe_data(packed) };
+        wire = fl_envelope_pack(&req.base);
+        zframe_destroy(&packed);
+    }
+    bool sent = wire && zframe_send(&wire, remote->sock, ZFRAME_DONTWAIT) == 0;
+    zframe_destroy(&wire);
+    size_t n = remote->n;
+    uint64_t seqs[FORWARDS_MAX];
+    for (size_t i = 0; i < n; i++) {
+        seqs[i] = remote->forwards[i].seq;
+        zframe_destroy(&remote->requests[i]);
+    }
+    remote->n = 0;
+    remote->bytes = 0;
+    char text[200];
+    snprintf(text, sizeof text, "node %s, the owner, is not taking requests from this node "
+             "(too many unanswered); retry later", remote->node_id);
+    for (size_t i = 0; !sent && i < n; i++)
+        s_expire(self, seqs[i], FLOW__STATUS__UNAVAILABLE, text);
+    if (!sent)
+        s_check_drained(self);
+}
+
+/*  Sends what every member's batch holds: called when a turn of the loop
+ *  that may have routed requests ends.  */
+static void
+s_flush_remotes(self_t *self)
+{
+    for (s_remote_t *remote = zhashx_first(self->remotes); remote;
+         remote = zhashx_next(self->remotes))
+        s_flush_remote(self, remote);
+}
+
+/*  Adds the packed ActorRequest FRAME (taken) to NODE_ID's batch, with
+ *  what is left of DEADLINE_US; false when the node is not known.  */
 static bool
 s_send_remote(self_t *self, const char *node_id, zframe_t **frame, uint64_t seq,
               int64_t deadline_us)
 {
-    zsock_t *remote = s_remote(self, node_id);
+    s_remote_t *remote = s_remote(self, node_id);
     if (!remote) {
         zframe_destroy(frame);
         return false;
     }
-    uint8_t mac[32];
-    fl_peer_mac(self->node->peer_key, zframe_data(*frame), zframe_size(*frame), mac);
+    if (remote->n == FORWARDS_MAX || remote->bytes + zframe_size(*frame) > FORWARDS_BYTES)
+        s_flush_remote(self, remote);
     int64_t left = deadline_us - zclock_usecs();
-    Flow__Cluster__PeerRequest req = FLOW__CLUSTER__PEER_REQUEST__INIT;
-    req.version = FL_PROTOCOL_VERSION;
-    req.seq = seq;
-    req.mac = (ProtobufCBinaryData) { sizeof mac, mac };
-    req.timeout_us = left > 0 ? (uint64_t) left : 0;
-    req.body_case = FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARD;
-    req.forward = (ProtobufCBinaryData) { zframe_size(*frame), zframe_data(*frame) };
-    zframe_t *wire = fl_envelope_pack(&req.base);
-    zframe_destroy(frame);
-    if (wire && zframe_send(&wire, remote, ZFRAME_DONTWAIT) == 0)
-        return true;
-    zframe_destroy(&wire);
-    return false;
+    Flow__Cluster__Forward *f = &remote->forwards[remote->n];
+    *f = (Flow__Cluster__Forward) FLOW__CLUSTER__FORWARD__INIT;
+    f->seq = seq;
+    f->timeout_us = left > 0 ? (uint64_t) left : 0;
+    f->request = (ProtobufCBinaryData) { zframe_size(*frame), zframe_data(*frame) };
+    remote->requests[remote->n++] = *frame;
+    remote->bytes += zframe_size(*frame);
+    *frame = NULL;
+    return true;
 }
 
 /*  Sends the request pending under SEQ to its partition's owner by the
@@ -772,6 +855,7 @@ s_on_retry(zloop_t *loop, int timer_id, void *arg)
             s_expire(self, seq, FLOW__STATUS__UNAVAILABLE, text);
     }
     zlistx_destroy(&due);
+    s_flush_remotes(self);
     return 0;
 }
 
@@ -988,13 +1072,13 @@ s_take_route(self_t *self, zsock_t *route)
     flow__cluster__actor_request__free_unpacked(in, NULL);
 }
 
+static void s_drain(self_t *self, zsock_t *sock, void (*take)(self_t *, zsock_t *));
+
 static int
 s_on_route(zloop_t *loop, zsock_t *route, void *arg)
 {
     (void) loop;
-    self_t *self = arg;
-    for (int n = 0; n < DRAIN_MAX && (zsock_events(route) & ZMQ_POLLIN); n++)
-        s_take_route(self, route);
+    s_drain(arg, route, s_take_route);
     return 0;
 }
 
@@ -1181,15 +1265,16 @@ s_take_client_frame(self_t *self, zsock_t *client)
     zmsg_destroy(&msg);
 }
 
-/*  Each wake-up takes up to DRAIN_MAX messages from the socket that woke
- *  the loop: one poll per message would cost more than the message.  */
 /*  Up to DRAIN_MAX messages of SOCK, each through TAKE: one wake-up
- *  serves a burst, and no socket starves the others.  */
+ *  serves a burst (one poll per message would cost more than the
+ *  message), and no socket starves the others.  What the burst routed to
+ *  other members leaves in one message per member.  */
 static void
 s_drain(self_t *self, zsock_t *sock, void (*take)(self_t *, zsock_t *))
 {
     for (int n = 0; n < DRAIN_MAX && (zsock_events(sock) & ZMQ_POLLIN); n++)
         take(self, sock);
+    s_flush_remotes(self);
 }
 
 static int
@@ -1267,8 +1352,27 @@ s_take_actor_reply(self_t *self, zsock_t *dealer)
     zframe_destroy(&frame);
 }
 
-/*  A reply from another member's peer socket: its actor's reply, or a
- *  refusal of the forward (stale ring, not a member).  */
+/*  One answer from another member: its actor's reply, or a refusal of
+ *  the forward (stale ring, not a member, the node is starting).  */
+static void
+s_remote_reply(self_t *self, const Flow__Cluster__PeerReply *in)
+{
+    s_pending_t *p = in->seq ? zhashx_lookup(self->pending, (void *) (uintptr_t) in->seq) : NULL;
+    if (in->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_ACTOR_REPLY)
+        s_actor_reply(self, in->actor_reply.data, in->actor_reply.len);
+    else
+    if (p && p->request && !p->retry_at_us && in->status == FLOW__STATUS__UNAVAILABLE)
+        s_retry_later(self, in->seq, p);        /* the owner is starting */
+    else
+    if (in->seq) {
+        s_expire(self, in->seq, in->status == FLOW__STATUS__OK ? FLOW__STATUS__INTERNAL
+                                                               : in->status, in->message);
+        s_check_drained(self);
+    }
+}
+
+/*  A message from another member's peer socket: one answer, or the
+ *  answers to several forwards.  */
 static void
 s_take_remote_reply(self_t *self, zsock_t *sock)
 {
@@ -1282,18 +1386,11 @@ s_take_remote_reply(self_t *self, zsock_t *sock)
         fl_error("session", "undecodable reply from another member", NULL);
         return;
     }
-    s_pending_t *p = in->seq ? zhashx_lookup(self->pending, (void *) (uintptr_t) in->seq) : NULL;
-    if (in->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_ACTOR_REPLY)
-        s_actor_reply(self, in->actor_reply.data, in->actor_reply.len);
+    if (in->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_REPLIES)
+        for (size_t i = 0; i < in->replies->n_replies; i++)
+            s_remote_reply(self, in->replies->replies[i]);
     else
-    if (p && p->request && !p->retry_at_us && in->status == FLOW__STATUS__UNAVAILABLE)
-        s_retry_later(self, in->seq, p);        /* the owner is starting */
-    else
-    if (in->seq) {
-        s_expire(self, in->seq, in->status == FLOW__STATUS__OK ? FLOW__STATUS__INTERNAL
-                                                               : in->status, in->message);
-        s_check_drained(self);
-    }
+        s_remote_reply(self, in);
     flow__cluster__peer_reply__free_unpacked(in, NULL);
 }
 
@@ -1448,7 +1545,7 @@ s_open(self_t *self)
         return FL_E_IO;
     zsock_set_sndhwm(self->route, 100000);
     self->remotes = zhashx_new();
-    zhashx_set_destructor(self->remotes, (zhashx_destructor_fn *) zsock_destroy);
+    zhashx_set_destructor(self->remotes, (zhashx_destructor_fn *) s_remote_destroy);
     return self->publications ? 0 : FL_E_IO;
 }
 

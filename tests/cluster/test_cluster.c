@@ -262,6 +262,71 @@ FL_TEST(any_node_forwards_to_the_owner_of_the_partition)
     FL_CHECK_INT(fl_node_stop(&a, SIGTERM), ==, 0);
 }
 
+/*  Many requests in flight through a node that owns none of them: they
+ *  travel to the owner in batches and every one is answered once, under
+ *  its own id, by the owner's actor.  */
+FL_TEST(requests_forwarded_together_are_each_answered_once_by_the_owner)
+{
+    enum { REQUESTS = 300 };
+    fl_proc_t a, b;
+    fl_node_start(&a, NULL, s_fast);
+    FL_CHECK(s_settled(&a, 1));
+    s_start_joining(&b, NULL, &a);
+    FL_CHECK(s_handed_off(&a, 2));
+    FL_CHECK(s_handed_off(&b, 2));
+    /*  Keys of both nodes' partitions, mixed: the forwarded ones leave
+     *  between local ones.  */
+    static char keys[REQUESTS][16], owners[PARTITIONS][64];
+    size_t forwarded = 0;
+    for (size_t i = 0; i < REQUESTS; i++) {
+        snprintf(keys[i], sizeof keys[i], "key-%zu", i);
+        uint32_t p = fl_keyspace_partition(keys[i], strlen(keys[i]), PARTITIONS);
+        if (!owners[p][0])
+            s_owner(&a, p, owners[p], sizeof owners[p]);
+        forwarded += streq(owners[p], a.node_id);
+    }
+    FL_CHECK_INT(forwarded, >, REQUESTS / 4);
+    zsock_t *client = zsock_new_dealer(b.client);
+    FL_CHECK(client);
+    zsock_set_rcvtimeo(client, WAIT_MS);
+    for (size_t i = 0; i < REQUESTS; i++) {
+        Flow__PingRequest ping = FLOW__PING_REQUEST__INIT;
+        ping.actor = FLOW__ACTOR__ACTOR_USER;
+        ping.key = (ProtobufCBinaryData) { strlen(keys[i]), (uint8_t *) keys[i] };
+        Flow__Request req = FLOW__REQUEST__INIT;
+        req.version = 1;
+        req.id = 1000 + i;
+        req.timeout_ms = WAIT_MS;
+        req.body_case = FLOW__REQUEST__BODY_PING;
+        req.ping = &ping;
+        uint8_t buf[256];
+        zframe_t *frame = zframe_new(buf, flow__request__pack(&req, buf));
+        FL_CHECK_INT(zframe_send(&frame, client, 0), ==, 0);
+    }
+    static bool answered[REQUESTS];
+    for (size_t got = 0; got < REQUESTS; got++) {
+        zframe_t *frame = zframe_recv(client);
+        FL_CHECK(frame);
+        Flow__ServerMessage *m =
+            flow__server_message__unpack(NULL, zframe_size(frame), zframe_data(frame));
+        zframe_destroy(&frame);
+        FL_CHECK(m && m->kind_case == FLOW__SERVER_MESSAGE__KIND_REPLY);
+        const Flow__Reply *r = m->reply;
+        FL_CHECK(r->id >= 1000 && r->id < 1000 + REQUESTS && !answered[r->id - 1000]);
+        answered[r->id - 1000] = true;
+        FL_CHECK_INT(r->status, ==, FLOW__STATUS__OK);
+        FL_CHECK(r->body_case == FLOW__REPLY__BODY_PING);
+        const char *key = keys[r->id - 1000];
+        uint32_t p = fl_keyspace_partition(key, strlen(key), PARTITIONS);
+        FL_CHECK_INT(r->ping->partition, ==, p);
+        FL_CHECK_STR(r->ping->node_id, owners[p]);
+        flow__server_message__free_unpacked(m, NULL);
+    }
+    zsock_destroy(&client);
+    FL_CHECK_INT(fl_node_stop(&b, SIGTERM), ==, 0);
+    FL_CHECK_INT(fl_node_stop(&a, SIGTERM), ==, 0);
+}
+
 FL_TEST(a_node_without_the_join_credential_is_refused_and_nothing_changes)
 {
     fl_proc_t a;
@@ -796,15 +861,23 @@ FL_TEST(a_forward_without_the_members_mac_is_refused)
     ar.actor = FLOW__ACTOR__ACTOR_USER;
     ar.request = &inner;
     ar.principal = &admin;
-    uint8_t packed[512], mac[32] = { 0 };
-    size_t len = flow__cluster__actor_request__pack(&ar, packed);
+    uint8_t packed[512], packed_batch[600], mac[32] = { 0 };
+    Flow__Cluster__Forward forward = FLOW__CLUSTER__FORWARD__INIT;
+    forward.seq = 8;
+    forward.timeout_us = 1000000;
+    forward.request = (ProtobufCBinaryData) { flow__cluster__actor_request__pack(&ar, packed),
+                                              packed };
+    Flow__Cluster__Forward *forwards[] = { &forward };
+    Flow__Cluster__ForwardBatch batch = FLOW__CLUSTER__FORWARD_BATCH__INIT;
+    batch.forwards = forwards;
+    batch.n_forwards = 1;
+    size_t len = flow__cluster__forward_batch__pack(&batch, packed_batch);
     Flow__Cluster__PeerRequest req = FLOW__CLUSTER__PEER_REQUEST__INIT;
     req.version = 1;
     req.seq = 7;
     req.mac = (ProtobufCBinaryData) { sizeof mac, mac };
-    req.timeout_us = 1000000;
-    req.body_case = FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARD;
-    req.forward = (ProtobufCBinaryData) { len, packed };
+    req.body_case = FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARDS;
+    req.forwards = (ProtobufCBinaryData) { len, packed_batch };
 
     zcert_t *stranger = zcert_new();
     zsock_t *sock = zsock_new(ZMQ_DEALER);
@@ -816,7 +889,7 @@ FL_TEST(a_forward_without_the_members_mac_is_refused)
     FL_CHECK_INT(reply->seq, ==, 7);
     FL_CHECK_INT(reply->status, ==, FLOW__STATUS__PERMISSION_DENIED);
     FL_CHECK_STR(reply->message, "forward: not from a member of this cluster");
-    FL_CHECK(reply->body_case != FLOW__CLUSTER__PEER_REPLY__BODY_ACTOR_REPLY);
+    FL_CHECK(reply->body_case == FLOW__CLUSTER__PEER_REPLY__BODY__NOT_SET);
     flow__cluster__peer_reply__free_unpacked(reply, NULL);
 
     /*  Nor pull a partition, fence one, or change the metadata.  */

@@ -2,8 +2,9 @@
  *
  *  The first byte picks the decoder: a PeerRequest (the peer socket
  *  accepts any CURVE client, so these bytes come from anyone who reaches
- *  it) run through the join check, with the revocations, actor request,
- *  metadata request or transfer pull it may carry decoded and checked; a
+ *  it) run through the join check, with the revocations, batch of
+ *  forwards (each ActorRequest), metadata request or transfer pull it may
+ *  carry decoded and checked; a
  *  PeerReply as a joining node, a forwarding session or a node receiving
  *  a partition reads it (the join's metadata made into a ring, a chunk
  *  checked against a position taken from the input); or a framed
@@ -59,11 +60,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (m)
                 flow__cluster__meta_request__free_unpacked(m, NULL);
         }
-        if (req && req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARD) {
-            Flow__Cluster__ActorRequest *ar = flow__cluster__actor_request__unpack(
-                NULL, req->forward.len, req->forward.data);
-            if (ar)
-                flow__cluster__actor_request__free_unpacked(ar, NULL);
+        if (req && req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARDS) {
+            Flow__Cluster__ForwardBatch *batch = flow__cluster__forward_batch__unpack(
+                NULL, req->forwards.len, req->forwards.data);
+            for (size_t i = 0; batch && i < batch->n_forwards; i++) {
+                const ProtobufCBinaryData *r = &batch->forwards[i]->request;
+                Flow__Cluster__ActorRequest *ar =
+                    flow__cluster__actor_request__unpack(NULL, r->len, r->data);
+                if (ar)
+                    flow__cluster__actor_request__free_unpacked(ar, NULL);
+            }
+            if (batch)
+                flow__cluster__forward_batch__free_unpacked(batch, NULL);
         }
         if (req)
             flow__cluster__peer_request__free_unpacked(req, NULL);
