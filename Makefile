@@ -7,13 +7,17 @@
 #                line is "N passed, N failed[, N skipped]"
 #   make bench   build optimised and run the benchmarks in tests/bench
 #   make fuzz    build the libFuzzer targets (clang) and fuzz each briefly
+#   make fault   run the fault checker for FAULT_SECONDS (default 600) on the
+#                sanitizer build; the last line is
+#                "operations N, faults N, violations N"
 
 BUILD     := build
 SAN_BUILD := build-san
 FUZZ_BUILD := build-fuzz
 FUZZ_SECONDS ?= 60
+FAULT_SECONDS ?= 600
 
-.PHONY: all deps build run test bench fuzz clean
+.PHONY: all deps build run test bench fuzz fault clean
 
 all: build
 
@@ -35,6 +39,10 @@ $(SAN_BUILD)/build.ninja:
 test: deps $(SAN_BUILD)/build.ninja
 	meson compile -C $(SAN_BUILD)
 	@./tests/run-suites $(SAN_BUILD)
+
+fault: deps $(SAN_BUILD)/build.ninja
+	meson compile -C $(SAN_BUILD)
+	@FAULT_SECONDS=$(FAULT_SECONDS) ./tests/fault/run $(SAN_BUILD)
 
 bench: build
 	@./deploy/install-deps.sh --bench

@@ -6,7 +6,7 @@
  *  are made with 64 partitions so that handoff ends quickly.  Every wait
  *  is bounded; nothing is timed.
  */
-#include "tests/integration/harness.h"
+#include "tests/cluster/clusterlib.h"
 #include "tests/testlib.h"
 
 #include "cluster.pb-c.h"
@@ -32,34 +32,20 @@ static char s_out[65536], s_err[4096];
 static int
 s_status(const fl_proc_t *node)
 {
-    const char *argv[] = { fl_program("FLOWCTL_CLI"), "--control", node->control, "--key",
-                           node->admin_key, "--timeout", "5000", "--json", "cluster", "status",
-                           NULL };
-    return fl_run(argv, NULL, s_out, sizeof s_out, s_err, sizeof s_err);
+    return fl_cluster_status(node, s_out, sizeof s_out);
 }
 
 /*  The value of "KEY":"..." in s_out into OUT ("" when absent).  */
 static void
 s_field(const char *key, char *out, size_t len)
 {
-    char pattern[64];
-    snprintf(pattern, sizeof pattern, "\"%s\":\"", key);
-    const char *p = strstr(s_out, pattern);
-    out[0] = '\0';
-    if (!p)
-        return;
-    p += strlen(pattern);
-    size_t n = strcspn(p, "\"");
-    snprintf(out, len, "%.*s", (int) (n < len ? n : len - 1), p);
+    fl_json_string(s_out, key, out, len);
 }
 
 static size_t
 s_count(const char *needle)
 {
-    size_t n = 0;
-    for (const char *p = strstr(s_out, needle); p; p = strstr(p + 1, needle))
-        n++;
-    return n;
+    return fl_count(s_out, needle);
 }
 
 /*  The number after "NAME": in s_out; -1 when absent.  */
@@ -89,25 +75,20 @@ s_settled(const fl_proc_t *node, size_t members)
     return false;
 }
 
-/*  Reads NODE's status until it knows MEMBERS members, all up, and no
- *  partition moving, or MOVE_WAIT_MS passed; true when it did.  */
-/*  True when NODE's status says MEMBERS members, all up, nothing moving. */
+/*  Reads NODE's status until it knows MEMBERS members, all up, a leader
+ *  and no partition moving, or MOVE_WAIT_MS passed; true when it did.  */
+/*  True when NODE's status says MEMBERS members, all up, a leader and
+ *  nothing moving. */
 static bool
 s_settled_with(const fl_proc_t *node, size_t members)
 {
-    return s_status(node) == 0 && s_count("\"node_id\":\"n") == members + 1
-           && s_count("MEMBER_UP") == members && !strstr(s_out, "\"moves\":[{");
+    return s_status(node) == 0 && fl_cluster_settled_in(s_out, members);
 }
 
 static bool
 s_handed_off(const fl_proc_t *node, size_t members)
 {
-    for (int waited = 0; waited <= MOVE_WAIT_MS; waited += 100) {
-        if (s_settled_with(node, members))
-            return true;
-        usleep(100 * 1000);
-    }
-    return false;
+    return fl_cluster_settled(node, members, MOVE_WAIT_MS, s_out, sizeof s_out);
 }
 
 /*  The epoch in s_out into OUT.  */
@@ -126,11 +107,7 @@ static const char *const s_fast[] = { "--pwhash-ops", "1", "--pwhash-mem-kb", "8
 static void
 s_start_joining(fl_proc_t *node, const char *data, const fl_proc_t *through)
 {
-    char key[sizeof through->data + 16];
-    snprintf(key, sizeof key, "%.*s/keys/join.key", (int) sizeof through->data - 1, through->data);
-    const char *flags[] = { "--join", through->peer, "--join-key", key, "--pwhash-ops", "1",
-                            "--pwhash-mem-kb", "8", "--handoff-rate-kb", "0", NULL };
-    fl_node_start(node, data, flags);
+    fl_cluster_join(node, data, through, NULL);
 }
 
 /*  A cluster of three: the first creates it, the others join through it. */

@@ -1,0 +1,77 @@
+/*  tests/cluster/clusterlib.c — see clusterlib.h.  */
+#include "tests/cluster/clusterlib.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FLAGS_MAX 32
+#define POLL_MS 100
+
+void
+fl_cluster_join(fl_proc_t *node, const char *data, const fl_proc_t *through,
+                const char *const *extra)
+{
+    char key[sizeof through->data + 16];
+    snprintf(key, sizeof key, "%.*s/keys/join.key", (int) sizeof through->data - 1, through->data);
+    const char *flags[FLAGS_MAX] = { "--join", through->peer, "--join-key", key, "--pwhash-ops",
+                                     "1", "--pwhash-mem-kb", "8", "--handoff-rate-kb", "0" };
+    size_t n = 10;
+    for (size_t i = 0; extra && extra[i] && n < FLAGS_MAX - 1; i++)
+        flags[n++] = extra[i];
+    flags[n] = NULL;
+    fl_node_start(node, data, flags);
+}
+
+int
+fl_cluster_status(const fl_proc_t *node, char *out, size_t cap)
+{
+    static char err[4096];
+    const char *argv[] = { fl_program("FLOWCTL_CLI"), "--control", node->control, "--key",
+                           node->admin_key, "--timeout", "5000", "--json", "cluster", "status",
+                           NULL };
+    return fl_run(argv, NULL, out, cap, err, sizeof err);
+}
+
+void
+fl_json_string(const char *json, const char *key, char *out, size_t len)
+{
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\":\"", key);
+    const char *p = strstr(json, pattern);
+    out[0] = '\0';
+    if (!p)
+        return;
+    p += strlen(pattern);
+    size_t n = strcspn(p, "\"");
+    snprintf(out, len, "%.*s", (int) (n < len ? n : len - 1), p);
+}
+
+size_t
+fl_count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+bool
+fl_cluster_settled_in(const char *status, size_t members)
+{
+    char leader[128];
+    fl_json_string(status, "leader_id", leader, sizeof leader);
+    return leader[0] && fl_count(status, "\"node_id\":\"n") == members + 1
+           && fl_count(status, "MEMBER_UP") == members && !strstr(status, "\"moves\":[{");
+}
+
+bool
+fl_cluster_settled(const fl_proc_t *node, size_t members, int wait_ms, char *out, size_t cap)
+{
+    for (int waited = 0; waited <= wait_ms; waited += POLL_MS) {
+        if (fl_cluster_status(node, out, cap) == 0 && fl_cluster_settled_in(out, members))
+            return true;
+        usleep(POLL_MS * 1000);
+    }
+    return false;
+}

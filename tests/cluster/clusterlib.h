@@ -1,0 +1,37 @@
+/*  tests/cluster/clusterlib.h — clusters of real flowd processes for tests.
+ *
+ *  What the cluster and fault tests share: starting a node that joins
+ *  through another, and reading a node's cluster status through flowctl
+ *  until the cluster has settled.  Every wait is bounded.
+ */
+#ifndef FL_CLUSTERLIB_H
+#define FL_CLUSTERLIB_H
+
+#include "tests/integration/harness.h"
+
+/*  Starts NODE on DATA (NULL: a new directory) joining the cluster of
+ *  THROUGH with THROUGH's join credential, fast password hashing, no
+ *  handoff throttle, and the NULL-terminated EXTRA flags (may be NULL). */
+void fl_cluster_join(fl_proc_t *node, const char *data, const fl_proc_t *through,
+                     const char *const *extra);
+
+/*  `flowctl --json cluster status` of NODE into OUT (CAP bytes); its exit
+ *  status.  */
+int fl_cluster_status(const fl_proc_t *node, char *out, size_t cap);
+
+/*  The string value of "KEY":"..." in JSON into OUT ("" when absent).  */
+void fl_json_string(const char *json, const char *key, char *out, size_t len);
+
+/*  How often NEEDLE occurs in HAY.  */
+size_t fl_count(const char *hay, const char *needle);
+
+/*  True when the status in OUT says MEMBERS members, all up, a leader and
+ *  no partition moving.  */
+bool fl_cluster_settled_in(const char *status, size_t members);
+
+/*  Reads NODE's status into OUT until it has settled with MEMBERS members
+ *  (fl_cluster_settled_in), or WAIT_MS passed; true when it did.  */
+bool fl_cluster_settled(const fl_proc_t *node, size_t members, int wait_ms, char *out,
+                        size_t cap);
+
+#endif
