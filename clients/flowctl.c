@@ -177,6 +177,22 @@ s_consensus_role(const Flow__Cluster__ClusterStatus *st, const char *node_id)
     return "-";
 }
 
+/*  What the answering node says of the copies it keeps and sends.  */
+static void
+s_print_replication(const Flow__Cluster__ReplicaStatus *r)
+{
+    if (!r)
+        return;
+    printf("%-12s primary of %" PRIu32 " partitions with replicas: %" PRIu32 " lagging, %" PRIu32
+           " under-replicated\n", "replication", r->primary, r->lagging, r->under_replicated);
+    printf("%-12s replica of %" PRIu32 " partitions (%" PRIu32 " being copied); entries sent %"
+           PRIu64 ", applied %" PRIu64 "\n", "", r->replica, r->syncing, r->entries_sent,
+           r->entries_applied);
+    for (size_t i = 0; i < r->n_lags; i++)
+        printf("%-12s %s is behind on %" PRIu32 " partitions (%" PRIu64 " entries)\n", "lagging",
+               r->lags[i]->node_id, r->lags[i]->partitions, r->lags[i]->entries);
+}
+
 static int
 s_cmd_cluster_status(const s_options_t *options, Flow__Control__ControlReply *reply)
 {
@@ -195,11 +211,16 @@ s_cmd_cluster_status(const s_options_t *options, Flow__Control__ControlReply *re
     }
     printf("%-12s %s\n", "cluster", meta->cluster_id);
     printf("%-12s %" PRIu64 "\n", "epoch", meta->epoch);
-    /*  The placement lists N owners; the first keeps the one copy.  */
-    printf("%-12s %" PRIu32 ", one copy each (on the first of %" PRIu32 " owners by placement)\n",
-           "partitions", meta->partitions, meta->replicas);
+    size_t copies = meta->replicas < meta->n_members ? meta->replicas : meta->n_members;
+    if (copies > 1)
+        printf("%-12s %" PRIu32 ", %zu copies each (a write is acknowledged once %zu hold it)\n",
+               "partitions", meta->partitions, copies, copies / 2 + 1);
+    else
+        printf("%-12s %" PRIu32 ", one copy each\n", "partitions", meta->partitions);
     printf("%-12s %" PRIu32 "%s\n", "unavailable", st->unavailable_partitions,
-           st->unavailable_partitions ? " (owned by members that are down)" : "");
+           st->unavailable_partitions ? " (owned by members that are down, with no replica up)"
+                                      : "");
+    s_print_replication(st->replication);
     printf("\n%-20s %-8s %-8s %-22s %s\n", "MEMBER", "STATE", "ROLE", "CONSENSUS", "CLIENT");
     for (size_t i = 0; i < meta->n_members; i++) {
         const Flow__Cluster__Member *m = meta->members[i];

@@ -9,6 +9,7 @@
 #include "cluster/handoff.h"
 #include "cluster/peer.h"
 #include "cluster/placement.h"
+#include "cluster/replica.h"
 #include "control.pb-c.h"
 #include "node/actor.h"
 #include "node/envelope.h"
@@ -30,6 +31,7 @@ typedef struct {
     zsock_t *actors[FL_ACTOR_COUNT];  /* DEALER per data actor, made on first use */
     zsock_t *meta;                    /* DEALER to the metadata thread, likewise */
     zsock_t *handoff;                 /* DEALER to the handoff thread, likewise */
+    zsock_t *replica;                 /* DEALER to the replication thread, likewise */
     uint64_t next_seq;
     bool draining;
 } self_t;
@@ -42,6 +44,7 @@ typedef struct {
     Flow__ServerMessage *forwarded;         /* an actor's reply the reply points into; likewise */
     Flow__Cluster__MetaReply *meta;         /* the metadata thread's reply; likewise */
     Flow__Cluster__HandoffReply *handoff;   /* the handoff thread's reply; likewise */
+    Flow__Cluster__ReplicaReply *replica;   /* the replication thread's; likewise */
 } s_ctx_t;
 
 static void *
@@ -244,6 +247,23 @@ s_forward(s_ctx_t *ctx, Flow__Request *req)
     flow__server_message__free_unpacked(in, NULL);
 }
 
+/*  Adds what the replication thread says of this node's copies to ST
+ *  (left out when it does not answer in time).  */
+static void
+s_add_replication(s_ctx_t *ctx, Flow__Cluster__ClusterStatus *st)
+{
+    self_t *self = ctx->self;
+    Flow__Cluster__ReplicaRequest req = FLOW__CLUSTER__REPLICA_REQUEST__INIT;
+    req.seq = ++self->next_seq;
+    req.body_case = FLOW__CLUSTER__REPLICA_REQUEST__BODY_STATUS;
+    req.status = true;
+    ctx->replica = (Flow__Cluster__ReplicaReply *) fl_envelope_ask(
+        &self->replica, FL_REPLICA_PEER_ENDPOINT, &req.base,
+        &flow__cluster__replica_reply__descriptor, FORWARD_TIMEOUT_MS);
+    if (ctx->replica)
+        st->replication = ctx->replica->replication;
+}
+
 /*  Asks the metadata thread (cluster/meta.c) and waits for its answer.  */
 static void
 s_handle_cluster_status(s_ctx_t *ctx)
@@ -262,6 +282,7 @@ s_handle_cluster_status(s_ctx_t *ctx)
     if (in->status == FLOW__STATUS__OK && in->cluster) {
         reply->body_case = FLOW__CONTROL__CONTROL_REPLY__BODY_CLUSTER;
         reply->cluster = in->cluster;
+        s_add_replication(ctx, in->cluster);
     }
 }
 
@@ -298,6 +319,7 @@ s_handle_cluster_remove(s_ctx_t *ctx)
     if (in->status == FLOW__STATUS__OK && in->cluster) {
         reply->body_case = FLOW__CONTROL__CONTROL_REPLY__BODY_CLUSTER;
         reply->cluster = in->cluster;
+        s_add_replication(ctx, in->cluster);
     }
 }
 
@@ -452,7 +474,7 @@ s_answer(self_t *self, zframe_t *identity, const void *data, size_t len)
 {
     Flow__Control__ControlReply reply = FLOW__CONTROL__CONTROL_REPLY__INIT;
     reply.version = FL_PROTOCOL_VERSION;
-    s_ctx_t ctx = { self, NULL, &reply, zlistx_new(), NULL, NULL, NULL };
+    s_ctx_t ctx = { self, NULL, &reply, zlistx_new(), NULL, NULL, NULL, NULL };
     zlistx_set_destructor(ctx.garbage, (zlistx_destructor_fn *) zstr_free);
 
     Flow__Control__ControlRequest *req = NULL;
@@ -497,8 +519,12 @@ s_answer(self_t *self, zframe_t *identity, const void *data, size_t len)
     zlistx_destroy(&ctx.garbage);
     if (ctx.forwarded)
         flow__server_message__free_unpacked(ctx.forwarded, NULL);
+    if (ctx.meta && ctx.meta->cluster)
+        ctx.meta->cluster->replication = NULL;      /* the replica reply's own */
     if (ctx.meta)
         flow__cluster__meta_reply__free_unpacked(ctx.meta, NULL);
+    if (ctx.replica)
+        flow__cluster__replica_reply__free_unpacked(ctx.replica, NULL);
     if (ctx.handoff)
         flow__cluster__handoff_reply__free_unpacked(ctx.handoff, NULL);
     if (req)
@@ -582,6 +608,7 @@ s_control_task(zsock_t *pipe, void *arg)
     for (size_t a = 0; a < FL_ACTOR_COUNT; a++)
         zsock_destroy(&self->actors[a]);
     zsock_destroy(&self->meta);
+    zsock_destroy(&self->replica);
     zsock_destroy(&self->handoff);
     zsock_destroy(&self->sock);
     zactor_destroy(&self->auth);

@@ -15,10 +15,19 @@
  *  together: the chunks received in one write, the fences asked in
  *  another, one fsync each.
  *
+ *  The slots also make replicas' copies (cluster/replica.c): a copy
+ *  asked by the replication thread is the copy phase alone, from the
+ *  partition's primary (or, when this node takes the partition over,
+ *  from another copy), answered when it is done; the stream of changes
+ *  the replica kept meanwhile brings it up to date.
+ *
  *  Records of the store's "meta" database that this thread keeps:
  *    "ring"     the last metadata it published a ring from (ClusterMeta),
  *               so a restart routes at once with what it knew;
  *    "fences"   the partitions this node has fenced (a Flip: to unused);
+ *    "promoting" the partitions this node took over from a primary that
+ *               went down and does not serve until the replication thread
+ *               says it holds what the other copies held (a Flip);
  *    "handoff/P" the position of partition P's transfer to this node (a
  *               TransferPull: partition, database, last key written, old
  *               owner in `to`).
@@ -92,6 +101,9 @@ typedef struct {
     int64_t not_before_ms;              /* throttle and retry pause */
     int64_t warned_ms;
     uint64_t bytes, records;
+    bool replica;                       /* a replica's copy, asked by the replication thread */
+    zframe_t *requester;                /* which answered when it is done */
+    uint64_t request_seq;
 } s_transfer_t;
 
 /*  A DEALER to a member's peer socket (an old owner's, the leader's),
@@ -125,6 +137,8 @@ typedef struct {
     bool *fenced;
     bool *held;                         /* may hold records of the partition */
     bool *flipped;                      /* flipped here; the view does not show it yet */
+    bool *promoting;                    /* taken over from a primary that went down, not
+                                           served until the replication thread says so */
     zlistx_t *retired;
     s_transfer_t t[TRANSFERS_MAX];      /* partitions being received, PHASE_IDLE: free */
     s_source_t sources[TRANSFERS_MAX];  /* connections to old owners */
@@ -149,6 +163,7 @@ typedef struct {
     uint32_t chunk;                     /* bytes of records per chunk */
 } self_t;
 
+static s_transfer_t *s_slot_of(self_t *self, uint32_t partition);
 static int s_summarize(MDB_txn *txn, const char *const *names, const MDB_dbi *dbis,
                        size_t ndbs, uint32_t partition, bool counts_only,
                        Flow__Cluster__TransferChunk *chunk);
@@ -205,20 +220,44 @@ s_progress_key(uint32_t partition, char name[32])
     snprintf(name, 32, "handoff/%u", partition);
 }
 
+/*  Records the partitions FLAGS marks under NAME (a Flip).  */
 static int
-s_save_fences(self_t *self)
+s_save_flags(self_t *self, const char *name, const bool *flags)
 {
     uint32_t *list = calloc(self->partitions, sizeof *list);
     assert(list);
-    Flow__Cluster__Flip fences = FLOW__CLUSTER__FLIP__INIT;
-    fences.to = "";
-    fences.partitions = list;
+    Flow__Cluster__Flip set = FLOW__CLUSTER__FLIP__INIT;
+    set.to = "";
+    set.partitions = list;
     for (uint32_t p = 0; p < self->partitions; p++)
-        if (self->fenced[p])
-            list[fences.n_partitions++] = p;
-    int rc = s_put(self, "fences", &fences.base);
+        if (flags[p])
+            list[set.n_partitions++] = p;
+    int rc = s_put(self, name, &set.base);
     free(list);
     return rc;
+}
+
+static int
+s_save_fences(self_t *self)
+{
+    return s_save_flags(self, "fences", self->fenced);
+}
+
+/*  Reads the partitions recorded under NAME into FLAGS; how many.  */
+static int
+s_load_flags(self_t *self, const char *name, bool *flags, size_t *n_p)
+{
+    Flow__Cluster__Flip *set = NULL;
+    *n_p = 0;
+    int rc = s_get(self, name, &flow__cluster__flip__descriptor, (ProtobufCMessage **) &set);
+    if (rc)
+        return rc == FL_E_NOTFOUND ? 0 : rc;
+    for (size_t i = 0; i < set->n_partitions; i++)
+        if (set->partitions[i] < self->partitions)
+            flags[set->partitions[i]] = true;
+    *n_p = set->n_partitions;
+    flow__cluster__flip__free_unpacked(set, NULL);
+    return 0;
 }
 
 /*  ------------------------------------------------------------------
@@ -275,6 +314,8 @@ static int
 s_publish_view(self_t *self)
 {
     fl_ring_t *ring = fl_layout_ring(self->view, s_me(self), self->fenced);
+    if (ring && fl_ring_set_promoting(ring, self->promoting) != 0)
+        fl_ring_destroy(&ring);
     if (!ring) {
         fl_error("handoff", "the cluster metadata holds no usable ring", "epoch=%" PRIu64,
                  self->view->epoch);
@@ -353,14 +394,20 @@ s_settle(self_t *self)
     assert(drop);
     size_t ndrop = 0;
     bool unfenced = false;
+    const fl_ring_t *ring = fl_node_ring(self->node);
     for (uint32_t p = 0; p < self->partitions; p++) {
         bool mine = streq(fl_layout_owner(&layout, p), s_me(self));
+        if (!mine && self->promoting[p]) {
+            self->promoting[p] = false;
+            unfenced = true;
+        }
         if (mine && self->fenced[p] && !fl_layout_move(self->view, p)) {
             self->fenced[p] = false;
             unfenced = true;
             fl_info("handoff", "partition no longer moving; fence released", "partition=%u", p);
         }
-        if (self->held[p] && !mine && !s_receiving(self, p))
+        if (self->held[p] && !mine && !s_receiving(self, p) && !fl_ring_is_replica(ring, p)
+            && !s_slot_of(self, p))
             drop[ndrop++] = p;
     }
     fl_layout_release(&layout);
@@ -385,7 +432,8 @@ s_settle(self_t *self)
                      fl_err_name(rc));
     }
     free(drop);
-    if (unfenced && s_save_fences(self) == 0)
+    if (unfenced && s_save_fences(self) == 0
+        && s_save_flags(self, "promoting", self->promoting) == 0)
         s_publish_view(self);
 }
 
@@ -433,11 +481,19 @@ s_leave_if_done(self_t *self)
 /*  ------------------------------------------------------------------
  *  Transfers to this node  */
 
-/*  Frees slot T for the next partition; its sums stay allocated.  */
+/*  Frees slot T for the next partition; its sums stay allocated.  A
+ *  replica's copy still unanswered is answered UNAVAILABLE.  */
 static void
 s_transfer_reset(self_t *self, s_transfer_t *t)
 {
-    (void) self;
+    if (t->requester) {
+        Flow__Cluster__HandoffReply reply = FLOW__CLUSTER__HANDOFF_REPLY__INIT;
+        reply.seq = t->request_seq;
+        reply.status = FLOW__STATUS__UNAVAILABLE;
+        reply.message = "copy: given up";
+        fl_envelope_answer(self->service, &t->requester, &reply.base);
+        zframe_destroy(&t->requester);
+    }
     fl_keyspace_sum_t *sums = t->sums;
     memset(t, 0, sizeof *t);
     t->sums = sums;
@@ -658,6 +714,7 @@ s_request_range(self_t *self, s_transfer_t *t, bool digest_only, const uint8_t *
     pull.from_start = t->from_start;
     pull.after = (ProtobufCBinaryData) { t->from_start ? 0 : t->after_len, t->after };
     pull.max_bytes = self->chunk;
+    pull.replica = t->replica;
     pull.digest_only = digest_only;
     pull.until = (ProtobufCBinaryData) { until_len, (uint8_t *) until };
     pull.to = (char *) s_me(self);
@@ -694,6 +751,7 @@ s_request_summary(self_t *self, s_transfer_t *t)
     pull.from_start = true;
     pull.digest_only = true;
     pull.to = (char *) s_me(self);
+    pull.replica = t->replica;
     /*  A node that holds nothing of the partition needs no digests to
      *  know what differs: counting is cheaper than summing.  */
     t->counts_only = t->phase == PHASE_COPY && !s_holds(self, t->partition);
@@ -742,6 +800,24 @@ s_transfer_next(self_t *self, s_transfer_t *t)
     }
 }
 
+static void s_forget_progress(self_t *self, const s_transfer_t *t);
+
+/*  A replica's copy is over: this node's copy of the partition equals
+ *  what the source held while it was read.  */
+static void
+s_copy_done(self_t *self, s_transfer_t *t)
+{
+    fl_info("handoff", "partition copied for its replica", "partition=%u from=%s bytes=%" PRIu64
+            " records=%" PRIu64, t->partition, t->from, t->bytes, t->records);
+    Flow__Cluster__HandoffReply reply = FLOW__CLUSTER__HANDOFF_REPLY__INIT;
+    reply.seq = t->request_seq;
+    reply.status = FLOW__STATUS__OK;
+    fl_envelope_answer(self->service, &t->requester, &reply.base);
+    zframe_destroy(&t->requester);
+    s_forget_progress(self, t);
+    s_transfer_reset(self, t);
+}
+
 /*  On to the first database from FROM that differs, or to the next phase
  *  after the last one.  */
 static void
@@ -756,6 +832,10 @@ s_next_db(self_t *self, s_transfer_t *t, size_t from)
     t->from_start = true;
     t->after_len = 0;
     t->summarized = false;
+    if (t->replica) {
+        s_copy_done(self, t);
+        return;
+    }
     /*  Catching up before the fence keeps the fenced time short after a
      *  long copy; after a short one little can have changed, and the
      *  final phase brings it.  */
@@ -1224,6 +1304,94 @@ s_on_source(self_t *self, zsock_t *source)
         flow__cluster__peer_reply__free_unpacked(reply, NULL);
 }
 
+/*  A replica's copy goes on while this node keeps a copy of the
+ *  partition and its source answers health checks.  */
+static void
+s_copy_step(self_t *self, s_transfer_t *t)
+{
+    const fl_ring_t *ring = fl_node_ring(self->node);
+    bool copy = fl_ring_is_replica(ring, t->partition) || fl_ring_is_promoting(ring, t->partition);
+    if (!copy || fl_ring_is_down(ring, t->from)) {
+        fl_info("handoff", "a replica's copy given up", "partition=%u from=%s reason=\"%s\"",
+                t->partition, t->from, copy ? "the source is down" : "no copy kept here");
+        s_forget_progress(self, t);
+        s_transfer_reset(self, t);
+        return;
+    }
+    s_transfer_next(self, t);
+}
+
+/*  Starts, in a free slot, the copy of a partition that the replication
+ *  thread asked for (REQ, from IDENTITY, taken); false with REPLY filled
+ *  when it cannot start now.  */
+static bool
+s_copy_start(self_t *self, zframe_t **identity_p, const Flow__Cluster__HandoffRequest *req,
+             Flow__Cluster__HandoffReply *reply)
+{
+    const Flow__Cluster__ReplicaCopy *c = req->copy;
+    const Flow__Cluster__Member *source = s_member(self->view, c->from);
+    s_transfer_t *t = NULL;
+    for (size_t i = 0; i < TRANSFERS_MAX && !t; i++)
+        if (self->t[i].phase == PHASE_IDLE)
+            t = &self->t[i];
+    if (c->partition >= self->partitions || !source || streq(c->from, s_me(self))) {
+        reply->status = FLOW__STATUS__INVALID_ARGUMENT;
+        reply->message = "copy: no such partition or source";
+        return false;
+    }
+    if (!self->current || s_slot_of(self, c->partition) || !t) {
+        reply->status = FLOW__STATUS__UNAVAILABLE;
+        reply->message = "copy: busy; ask again shortly";
+        return false;
+    }
+    s_transfer_reset(self, t);
+    t->partition = c->partition;
+    snprintf(t->from, sizeof t->from, "%s", c->from);
+    t->phase = PHASE_COPY;
+    t->copy_ms = zclock_mono();
+    t->from_start = true;
+    t->replica = true;
+    t->source = s_source_open(self, source->peer_endpoint, source->public_key);
+    if (!t->source) {
+        s_transfer_reset(self, t);
+        reply->status = FLOW__STATUS__UNAVAILABLE;
+        reply->message = "copy: cannot connect to the source";
+        return false;
+    }
+    t->requester = *identity_p;
+    *identity_p = NULL;
+    t->request_seq = req->seq;
+    self->held[t->partition] = true;
+    fl_debug("handoff", "copying a partition for its replica", "partition=%u from=%s",
+             t->partition, t->from);
+    return true;
+}
+
+/*  The partitions of READY hold what the other copies held: served from
+ *  now on.  */
+static void
+s_ready(self_t *self, const Flow__Cluster__ReplicaReady *ready, Flow__Cluster__HandoffReply *reply)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ready->n_partitions; i++) {
+        uint32_t p = ready->partitions[i];
+        if (p >= self->partitions || !self->promoting[p])
+            continue;
+        self->promoting[p] = false;
+        s_tell_geo(self, p, true);
+        n++;
+    }
+    reply->status = FLOW__STATUS__OK;
+    if (!n)
+        return;
+    if (s_save_flags(self, "promoting", self->promoting) != 0 || s_publish_view(self) != 0) {
+        reply->status = FLOW__STATUS__UNAVAILABLE;
+        reply->message = "ready: cannot record it";
+        return;
+    }
+    fl_info("handoff", "partitions taken over are served", "partitions=%zu", n);
+}
+
 /*  Moves the transfer on with the view: ends it when the partition is
  *  this node's, gives it up when it no longer moves here.  */
 static void
@@ -1233,6 +1401,10 @@ s_transfer_step(self_t *self, s_transfer_t *t)
         s_transfer_pick(self, t);
         if (t->phase == PHASE_IDLE)
             return;
+    }
+    if (t->replica) {
+        s_copy_step(self, t);
+        return;
     }
     fl_layout_t layout;
     if (fl_layout_read(self->view, &layout) != 0)
@@ -1294,14 +1466,54 @@ s_arrived(self_t *self, const Flow__Cluster__ClusterMeta *old)
         bool mine = streq(fl_layout_owner(&now, p), s_me(self));
         if (mine && had && !streq(fl_layout_owner(&before, p), s_me(self))) {
             self->held[p] = true;
-            s_tell_geo(self, p, true);
+            if (!self->promoting[p])
+                s_tell_geo(self, p, true);
         }
+        if (!mine && had && streq(fl_layout_owner(&before, p), s_me(self))
+            && fl_ring_is_replica(fl_node_ring(self->node), p))
+            s_tell_geo(self, p, false);         /* kept as a replica: not searched here */
         if (self->flipped[p] && (mine || !fl_layout_move(self->view, p)))
             self->flipped[p] = false;
     }
     if (had)
         fl_layout_release(&before);
     fl_layout_release(&now);
+}
+
+/*  The partitions the view gives this node since OLD other than by a
+ *  flip it asked for: their primary went down and this node takes them
+ *  over.  They are not served until the replication thread has gathered
+ *  what the other copies hold (marked before the ring that gives them
+ *  here is published, and recorded, so a restart does not serve them
+ *  early either).  */
+static void
+s_promotions(self_t *self, const Flow__Cluster__ClusterMeta *old)
+{
+    fl_layout_t now, before;
+    if (!old || old->replicas < 2 || fl_layout_read(self->view, &now) != 0)
+        return;
+    if (fl_layout_read(old, &before) != 0) {
+        fl_layout_release(&now);
+        return;
+    }
+    size_t n = 0;
+    for (uint32_t p = 0; p < self->partitions; p++) {
+        if (!streq(fl_layout_owner(&now, p), s_me(self))
+            || streq(fl_layout_owner(&before, p), s_me(self)))
+            continue;
+        const Flow__Cluster__PartitionMove *m = fl_layout_move(old, p);
+        if (m && streq(m->to, s_me(self)))
+            continue;
+        self->promoting[p] = true;
+        n++;
+    }
+    fl_layout_release(&before);
+    fl_layout_release(&now);
+    if (n) {
+        fl_info("handoff", "taking over partitions whose primary went down", "partitions=%zu",
+                n);
+        s_save_flags(self, "promoting", self->promoting);
+    }
 }
 
 /*  Reads the metadata; a newer view than the published one is
@@ -1336,6 +1548,7 @@ s_refresh(self_t *self)
         if (view) {
             Flow__Cluster__ClusterMeta *old = self->view;
             self->view = view;
+            s_promotions(self, old);
             if (s_publish_view(self) == 0) {
                 self->ring_dirty = true;
                 s_arrived(self, old);
@@ -1505,6 +1718,12 @@ s_on_request(self_t *self, zframe_t **identity_p, Flow__Cluster__HandoffRequest 
         else
         if (req->body_case == FLOW__CLUSTER__HANDOFF_REQUEST__BODY_TRANSFERS)
             s_list(self, &reply, store, list, &layout);
+        else
+        if (req->body_case == FLOW__CLUSTER__HANDOFF_REQUEST__BODY_COPY)
+            s_copy_start(self, identity_p, req, &reply);
+        else
+        if (req->body_case == FLOW__CLUSTER__HANDOFF_REQUEST__BODY_READY)
+            s_ready(self, req->ready, &reply);
         else {
             reply.status = FLOW__STATUS__INVALID_ARGUMENT;
             reply.message = "unknown handoff request";
@@ -1708,7 +1927,9 @@ fl_handoff_chunk(const fl_node_t *node, const Flow__Cluster__TransferPull *pull,
         snprintf(why, whylen, "pull: db: not a partitioned database of this node");
         return FLOW__STATUS__INVALID_ARGUMENT;
     }
-    if (!streq(fl_ring_owner(ring, pull->partition), node->node_id)) {
+    bool serves = streq(fl_ring_owner(ring, pull->partition), node->node_id)
+                  || (pull->replica && fl_ring_is_replica(ring, pull->partition));
+    if (!serves) {
         snprintf(why, whylen, "pull: partition %u is owned by node %s at epoch %" PRIu64,
                  pull->partition, fl_ring_owner(ring, pull->partition), fl_ring_epoch(ring));
         return FLOW__STATUS__UNAVAILABLE;
@@ -1868,6 +2089,7 @@ s_open(self_t *self)
     self->fenced = calloc(self->partitions, sizeof *self->fenced);
     self->held = calloc(self->partitions, sizeof *self->held);
     self->flipped = calloc(self->partitions, sizeof *self->flipped);
+    self->promoting = calloc(self->partitions, sizeof *self->promoting);
     for (size_t i = 0; i < TRANSFERS_MAX; i++) {
         self->t[i].sums = calloc(DBS_MAX, sizeof *self->t[i].sums);
         if (!self->t[i].sums)
@@ -1876,7 +2098,8 @@ s_open(self_t *self)
     self->retired = zlistx_new();
     self->service = zsock_new(ZMQ_ROUTER);
     self->geo = zsock_new(ZMQ_PUSH);
-    if (!self->fenced || !self->held || !self->flipped || !self->retired || !self->service
+    if (!self->fenced || !self->held || !self->flipped || !self->promoting || !self->retired
+        || !self->service
         || !self->geo)
         return FL_E_NOMEM;
     /*  Until the metadata says otherwise, this node may hold anything.  */
@@ -1890,20 +2113,16 @@ s_open(self_t *self)
     if (rc)
         return rc;
     self->ndbs = fl_store_partitioned(self->node->store, self->dbs, self->dbis, DBS_MAX);
-    Flow__Cluster__Flip *fences = NULL;
-    rc = s_get(self, "fences", &flow__cluster__flip__descriptor, (ProtobufCMessage **) &fences);
-    if (rc == 0) {
-        for (size_t i = 0; i < fences->n_partitions; i++)
-            if (fences->partitions[i] < self->partitions)
-                self->fenced[fences->partitions[i]] = true;
-        if (fences->n_partitions)
-            fl_info("handoff", "partitions still fenced from before the restart",
-                    "partitions=%zu", fences->n_partitions);
-        flow__cluster__flip__free_unpacked(fences, NULL);
-    }
-    else
-    if (rc != FL_E_NOTFOUND)
+    size_t n = 0;
+    if ((rc = s_load_flags(self, "fences", self->fenced, &n)) != 0)
         return rc;
+    if (n)
+        fl_info("handoff", "partitions still fenced from before the restart", "partitions=%zu", n);
+    if ((rc = s_load_flags(self, "promoting", self->promoting, &n)) != 0)
+        return rc;
+    if (n)
+        fl_info("handoff", "partitions still being taken over from before the restart",
+                "partitions=%zu", n);
     return s_first_ring(self);
 }
 
@@ -1926,8 +2145,11 @@ s_close(self_t *self)
     free(self->fenced);
     free(self->held);
     free(self->flipped);
-    for (size_t i = 0; i < TRANSFERS_MAX; i++)
+    free(self->promoting);
+    for (size_t i = 0; i < TRANSFERS_MAX; i++) {
+        zframe_destroy(&self->t[i].requester);
         free(self->t[i].sums);
+    }
 }
 
 static void

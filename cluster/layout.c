@@ -1,5 +1,6 @@
 /*  cluster/layout.c — see layout.h.  */
 #include "cluster/layout.h"
+#include "cluster/placement.h"
 #include "node/error.h"
 #include "storage/keyspace.h"
 
@@ -107,6 +108,53 @@ fl_layout_unavailable(const Flow__Cluster__ClusterMeta *meta)
     return n;
 }
 
+/*  Members that keep copies: a down member keeps its place in the lists,
+ *  since it may come back with every write it acknowledged; a leaving one
+ *  is on its way out and takes no new copy.  */
+static bool
+s_keeps_copies(const Flow__Cluster__Member *m)
+{
+    return m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_JOINING
+           || m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP
+           || m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN;
+}
+
+fl_placement_t *
+fl_layout_copies(const Flow__Cluster__ClusterMeta *meta)
+{
+    if (meta->replicas < 2)
+        return NULL;
+    const char *ids[FL_LAYOUT_IDS_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < meta->n_members && n < FL_LAYOUT_IDS_MAX; i++)
+        if (s_keeps_copies(meta->members[i]))
+            ids[n++] = meta->members[i]->node_id;
+    if (n < 2)
+        return NULL;
+    uint32_t copies = meta->replicas < FL_RING_REPLICAS_MAX + 1 ? meta->replicas
+                                                                : FL_RING_REPLICAS_MAX + 1;
+    return fl_placement_new(meta->partitions, copies, ids, n);
+}
+
+size_t
+fl_layout_replicas(const Flow__Cluster__ClusterMeta *meta, const fl_placement_t *copies,
+                   const char *owner, uint32_t partition, const char **ids, size_t max)
+{
+    if (!copies)
+        return 0;
+    const char *list[FL_RING_REPLICAS_MAX + 1];
+    size_t nlist = fl_placement_owners(copies, partition, list, FL_RING_REPLICAS_MAX + 1);
+    const Flow__Cluster__PartitionMove *move = fl_layout_move(meta, partition);
+    size_t want = meta->replicas - 1 < max ? meta->replicas - 1 : max;
+    size_t n = 0;
+    for (size_t i = 0; i < nlist && n < want; i++) {
+        if (strcmp(list[i], owner) == 0 || (move && strcmp(list[i], move->to) == 0))
+            continue;
+        ids[n++] = list[i];
+    }
+    return n;
+}
+
 fl_ring_t *
 fl_layout_ring(const Flow__Cluster__ClusterMeta *meta, const char *local_id, const bool *fenced)
 {
@@ -115,6 +163,17 @@ fl_layout_ring(const Flow__Cluster__ClusterMeta *meta, const char *local_id, con
         return NULL;
     fl_ring_t *ring = fl_ring_new(local_id, layout.partitions, meta->epoch, layout.ids,
                                   layout.nids, layout.owner, fenced);
+    fl_placement_t *copies = ring ? fl_layout_copies(meta) : NULL;
+    for (uint32_t p = 0; copies && p < layout.partitions; p++) {
+        const char *ids[FL_RING_REPLICAS_MAX];
+        size_t n = fl_layout_replicas(meta, copies, fl_layout_owner(&layout, p), p, ids,
+                                      FL_RING_REPLICAS_MAX);
+        if (fl_ring_set_replicas(ring, p, ids, n) != 0) {
+            fl_ring_destroy(&ring);
+            break;
+        }
+    }
+    fl_placement_destroy(&copies);
     fl_layout_release(&layout);
     for (size_t i = 0; ring && i < meta->n_members; i++)
         if (meta->members[i]->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN

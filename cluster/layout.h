@@ -53,6 +53,18 @@ const Flow__Cluster__PartitionMove *fl_layout_move(const Flow__Cluster__ClusterM
 /*  How many partitions of META are owned by members in state down.  */
 uint32_t fl_layout_unavailable(const Flow__Cluster__ClusterMeta *meta);
 
+/*  The placement whose preference lists give the partitions' copies: N =
+ *  META's replicas over the members that keep copies (joining, up and
+ *  down; not leaving).  NULL when the cluster keeps one copy (N = 1, or
+ *  fewer than two such members), or on no memory.  */
+struct fl_placement_t;
+struct fl_placement_t *fl_layout_copies(const Flow__Cluster__ClusterMeta *meta);
+/*  The replicas of PARTITION whose owner is OWNER: its list in COPIES
+ *  without the owner and without the node it is moving to (which
+ *  receives it by handoff), at most N - 1 and MAX ids into IDS.  */
+size_t fl_layout_replicas(const Flow__Cluster__ClusterMeta *meta,
+                          const struct fl_placement_t *copies, const char *owner,
+                          uint32_t partition, const char **ids, size_t max);
 /*  The ring snapshot of META for LOCAL_ID, with FENCED (P flags or NULL)
  *  marking this node's fenced partitions; NULL on bad metadata or no
  *  memory.  */

@@ -295,9 +295,68 @@ s_active(const Flow__Cluster__Member *m)
            || m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN;
 }
 
+static const Flow__Cluster__Member *
+s_member_of(const Flow__Cluster__ClusterMeta *meta, const char *node_id)
+{
+    for (size_t i = 0; i < meta->n_members; i++)
+        if (streq(meta->members[i]->node_id, node_id))
+            return meta->members[i];
+    return NULL;
+}
+
+static bool
+s_is_down(const Flow__Cluster__ClusterMeta *meta, const char *node_id)
+{
+    const Flow__Cluster__Member *m = s_member_of(meta, node_id);
+    return m && m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN;
+}
+
+/*  Takes META, in which NODE_ID was just marked down; returns it with
+ *  that member's partitions given to the first of their replicas that is
+ *  up (failover; cluster/replica.h).  Partitions with no replica up stay
+ *  where they are, unavailable until their owner answers again.  */
+static Flow__Cluster__ClusterMeta *
+s_fail_over(Flow__Cluster__ClusterMeta *meta, const char *node_id)
+{
+    fl_placement_t *copies = fl_layout_copies(meta);
+    fl_layout_t layout;
+    if (!copies || fl_layout_read(meta, &layout) != 0) {
+        fl_placement_destroy(&copies);
+        return meta;
+    }
+    size_t moved = 0, stuck = 0;
+    for (uint32_t p = 0; p < layout.partitions; p++) {
+        if (!streq(fl_layout_owner(&layout, p), node_id))
+            continue;
+        const char *ids[FL_RING_REPLICAS_MAX];
+        size_t n = fl_layout_replicas(meta, copies, node_id, p, ids, FL_RING_REPLICAS_MAX);
+        const char *next = NULL;
+        for (size_t i = 0; i < n && !next; i++) {
+            const Flow__Cluster__Member *m = s_member_of(meta, ids[i]);
+            if (m && m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP)
+                next = m->node_id;
+        }
+        if (next && fl_layout_set_owner(&layout, p, next) == 0)
+            moved++;
+        else
+            stuck++;
+    }
+    Flow__Cluster__ClusterMeta *next = meta;
+    if (moved) {
+        next = s_with_layout(meta, &layout, meta->moves, meta->n_moves, false);
+        flow__cluster__cluster_meta__free_unpacked(meta, NULL);
+        fl_info("meta", "partitions of a member that is down go to their replicas",
+                "node=%s partitions=%zu without_replica=%zu", node_id, moved, stuck);
+    }
+    fl_layout_release(&layout);
+    fl_placement_destroy(&copies);
+    return next;
+}
+
 /*  Takes META; returns it with its moves computed again: every partition
  *  whose owner is not the primary the placement gives it over the active
- *  (joining or up) members moves there.  */
+ *  (joining or up) members moves there, unless that member is down: it
+ *  cannot receive until it answers again.  */
 static Flow__Cluster__ClusterMeta *
 s_replan(Flow__Cluster__ClusterMeta *meta)
 {
@@ -316,7 +375,7 @@ s_replan(Flow__Cluster__ClusterMeta *meta)
     size_t nmoves = 0;
     for (uint32_t p = 0; placement && p < meta->partitions; p++) {
         const char *want = fl_placement_primary(placement, p);
-        if (!want || streq(want, fl_layout_owner(&layout, p)))
+        if (!want || streq(want, fl_layout_owner(&layout, p)) || s_is_down(meta, want))
             continue;
         flow__cluster__partition_move__init(&store[nmoves]);
         store[nmoves].partition = p;
@@ -407,8 +466,11 @@ s_fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
     if (self->meta && cmd->body_case == FLOW__CLUSTER__META_COMMAND__BODY_REMOVE_MEMBER)
         next = s_with_member(self->meta, NULL, cmd->remove_member);
     else
-    if (self->meta && cmd->body_case == FLOW__CLUSTER__META_COMMAND__BODY_SET_STATE)
+    if (self->meta && cmd->body_case == FLOW__CLUSTER__META_COMMAND__BODY_SET_STATE) {
         next = s_with_state(self->meta, cmd->set_state);
+        if (next && cmd->set_state->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN)
+            next = s_fail_over(next, cmd->set_state->node_id);
+    }
     else
     if (self->meta && cmd->body_case == FLOW__CLUSTER__META_COMMAND__BODY_FLIP) {
         next = s_with_flip(self->meta, cmd->flip);

@@ -19,6 +19,7 @@
 #include "actors/session/session.h"
 #include "cluster/handoff.h"
 #include "cluster/meta.h"
+#include "cluster/replica.h"
 #include "node/actor.h"
 #include "node/envelope.h"
 #include "node/error.h"
@@ -28,7 +29,7 @@
 
 #define POLL_MS 100
 #define IDENTITY_MAX 256
-#define PEER_FRAME_MAX 65536
+#define PEER_FRAME_MAX (16 << 20)       /* a batch of replicated entries may be large */
 #define META_TIMEOUT_MS 30000
 #define FORWARD_TIMEOUT_MS 30000
 #define BATCHES_MAX 16                  /* requesters answered together in one turn */
@@ -53,6 +54,7 @@ typedef struct {
     zsock_t *meta;                      /* DEALER to the metadata thread */
     zsock_t *meta_relay;                /* DEALER to the metadata thread: other members' changes */
     zsock_t *handoff;                   /* DEALER to the handoff thread: fences */
+    zsock_t *replica;                   /* DEALER to the replication thread: entries */
     zhashx_t *relays;                   /* local seq -> s_forward_t, on those two */
     zsock_t *actors[FL_ACTOR_COUNT + 1];/* DEALER per actor type, made on first use */
     zsock_t *sessions;                  /* PUSH to this node's sessions, likewise */
@@ -485,6 +487,68 @@ s_take_handoff_reply(self_t *self)
         flow__cluster__handoff_reply__free_unpacked(in, NULL);
 }
 
+/*  The replication thread's answer to relayed entries or a question.  */
+static void
+s_take_replica_reply(self_t *self)
+{
+    zframe_t *frame = zframe_recv(self->replica);
+    Flow__Cluster__ReplicaReply *in = frame
+        ? flow__cluster__replica_reply__unpack(NULL, zframe_size(frame), zframe_data(frame))
+        : NULL;
+    zframe_destroy(&frame);
+    s_forward_t *f = in ? zhashx_lookup(self->relays, (void *) (uintptr_t) in->seq) : NULL;
+    if (f) {
+        Flow__Cluster__PeerReply reply = FLOW__CLUSTER__PEER_REPLY__INIT;
+        reply.seq = f->seq;
+        reply.status = in->status;
+        reply.message = in->message;
+        if (in->positions) {
+            reply.body_case = FLOW__CLUSTER__PEER_REPLY__BODY_POSITIONS;
+            reply.positions = in->positions;
+        }
+        s_send_to(self, f->identity, f->identity_len, &reply);
+        zhashx_delete(self->relays, (void *) (uintptr_t) in->seq);
+    }
+    if (in)
+        flow__cluster__replica_reply__free_unpacked(in, NULL);
+}
+
+/*  A partition's primary sends entries to this node, a replica, or a
+ *  member taking partitions over asks where this node's copies stand:
+ *  answered when the replication thread has made them durable.  */
+static bool
+s_handle_replica(self_t *self, const Flow__Cluster__PeerRequest *req, zmq_msg_t *identity,
+                 Flow__Cluster__PeerReply *reply)
+{
+    bool entries = req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_REPLICATE;
+    const ProtobufCBinaryData *body = entries ? &req->replicate : &req->replica_query;
+    if (!s_from_member(self, &req->mac, body)) {
+        reply->status = FLOW__STATUS__PERMISSION_DENIED;
+        reply->message = "replicate: not from a member of this cluster";
+        return false;
+    }
+    if (!self->serving) {
+        reply->status = FLOW__STATUS__UNAVAILABLE;
+        reply->message = "replicate: this node is starting; retry shortly";
+        return false;
+    }
+    Flow__Cluster__ReplicaRequest ask = FLOW__CLUSTER__REPLICA_REQUEST__INIT;
+    ask.seq = ++self->next_seq;
+    ask.body_case = entries ? FLOW__CLUSTER__REPLICA_REQUEST__BODY_BATCH
+                            : FLOW__CLUSTER__REPLICA_REQUEST__BODY_QUERY;
+    if (entries)
+        ask.batch = *body;
+    else
+        ask.query = *body;
+    bool sent = s_relay(self, &self->replica, FL_REPLICA_PEER_ENDPOINT, &ask.base, ask.seq,
+                        identity, req->seq, 0);
+    if (!sent) {
+        reply->status = FLOW__STATUS__UNAVAILABLE;
+        reply->message = "replicate: the replication thread is not taking requests";
+    }
+    return sent;
+}
+
 /*  A member asks this node, the leader, for a change of the metadata
  *  (flip, leave, remove); answered when the metadata thread answers, or
  *  now when refused (false).  */
@@ -808,6 +872,10 @@ s_handle(self_t *self)
             || req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FENCE)
             later = s_handle_transfer(self, req, &identity, &reply, &chunk);
         else
+        if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_REPLICATE
+            || req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_REPLICA_QUERY)
+            later = s_handle_replica(self, req, &identity, &reply);
+        else
         if (req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARDS) {
             if (s_handle_forwards(self, req, &identity, &reply)) {
                 flow__cluster__peer_request__free_unpacked(req, NULL);
@@ -847,7 +915,7 @@ s_open(self_t *self)
     self->sock = self->ctx ? zmq_socket(self->ctx, ZMQ_ROUTER) : NULL;
     if (!self->sock)
         return FL_E_NOMEM;
-    int on = 1, linger = 0, maxmsg = PEER_FRAME_MAX * 4;
+    int on = 1, linger = 0, maxmsg = PEER_FRAME_MAX + 65536;
     zcert_t *cert = self->args->keys->node;
     zmq_setsockopt(self->sock, ZMQ_CURVE_SERVER, &on, sizeof on);
     zmq_setsockopt(self->sock, ZMQ_CURVE_SECRETKEY, zcert_secret_key(cert), 32);
@@ -869,6 +937,7 @@ s_close(self_t *self)
 {
     zsock_destroy(&self->meta);
     zsock_destroy(&self->handoff);
+    zsock_destroy(&self->replica);
     zsock_destroy(&self->meta_relay);
     zsock_destroy(&self->sessions);
     for (size_t a = 0; a <= FL_ACTOR_COUNT; a++)
@@ -896,12 +965,14 @@ s_peer_task(zsock_t *pipe, void *arg)
     }
     fl_info("peer", "peer socket ready", "endpoint=%s", self.args->endpoint);
     while (!self.terminated) {
-        zmq_pollitem_t items[FL_ACTOR_COUNT + 4] = { { self.sock, 0, ZMQ_POLLIN, 0 } };
+        zmq_pollitem_t items[FL_ACTOR_COUNT + 5] = { { self.sock, 0, ZMQ_POLLIN, 0 } };
         int n = 1;
         if (self.meta_relay)
             items[n++] = (zmq_pollitem_t) { zsock_resolve(self.meta_relay), 0, ZMQ_POLLIN, 0 };
         if (self.handoff)
             items[n++] = (zmq_pollitem_t) { zsock_resolve(self.handoff), 0, ZMQ_POLLIN, 0 };
+        if (self.replica)
+            items[n++] = (zmq_pollitem_t) { zsock_resolve(self.replica), 0, ZMQ_POLLIN, 0 };
         for (size_t a = 0; a <= FL_ACTOR_COUNT; a++)
             if (self.actors[a])
                 items[n++] = (zmq_pollitem_t) { zsock_resolve(self.actors[a]), 0, ZMQ_POLLIN, 0 };
@@ -919,6 +990,8 @@ s_peer_task(zsock_t *pipe, void *arg)
                 s_take_meta_reply(&self);
             while (self.handoff && (zsock_events(self.handoff) & ZMQ_POLLIN))
                 s_take_handoff_reply(&self);
+            while (self.replica && (zsock_events(self.replica) & ZMQ_POLLIN))
+                s_take_replica_reply(&self);
         }
         while (zsock_events(pipe) & ZMQ_POLLIN) {
             char *command = zstr_recv(pipe);

@@ -23,6 +23,9 @@ struct fl_ring_t {
     uint16_t *owners;               /* distinct owners, in order of first appearance */
     uint16_t nowners;
     bool *down;                     /* per member: marked down, or NULL: none */
+    bool *promoting;                /* per partition, or NULL: none */
+    uint16_t nreplicas;             /* slots per partition in replica */
+    uint16_t *replica;              /* per partition nreplicas indices, UINT16_MAX: none */
 };
 
 /*  Lists the distinct owners once, when the ring is built: a search
@@ -139,6 +142,95 @@ fl_ring_mark_down(fl_ring_t *self, const char *node_id)
     return 0;
 }
 
+/*  The index of NODE_ID among the members, added when it is not one yet;
+ *  -1 on no memory.  */
+static int
+s_member_index(fl_ring_t *self, const char *node_id)
+{
+    for (uint16_t i = 0; i < self->nmembers; i++)
+        if (strcmp(self->members[i], node_id) == 0)
+            return i;
+    if (self->nmembers == UINT16_MAX - 1)
+        return -1;
+    size_t n = (size_t) self->nmembers + 1;
+    char (*members)[MEMBER_ID_MAX] = realloc(self->members, n * sizeof *members);
+    if (!members)
+        return -1;
+    self->members = members;
+    strcpy(self->members[n - 1], node_id);
+    if (self->down) {
+        bool *down = realloc(self->down, n * sizeof *down);
+        if (!down)
+            return -1;
+        down[n - 1] = false;
+        self->down = down;
+    }
+    self->nmembers = (uint16_t) n;
+    return (int) n - 1;
+}
+
+int
+fl_ring_set_replicas(fl_ring_t *self, uint32_t partition, const char *const *ids, size_t n)
+{
+    if (partition >= self->partitions || n > FL_RING_REPLICAS_MAX)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!ids[i] || strlen(ids[i]) >= MEMBER_ID_MAX)
+            return -1;
+    if (n > self->nreplicas) {
+        uint16_t *replica = malloc((size_t) self->partitions * n * sizeof *replica);
+        if (!replica)
+            return -1;
+        for (uint32_t p = 0; p < self->partitions; p++)
+            for (size_t i = 0; i < n; i++)
+                replica[p * n + i] = i < self->nreplicas && self->replica
+                                   ? self->replica[p * self->nreplicas + i] : UINT16_MAX;
+        free(self->replica);
+        self->replica = replica;
+        self->nreplicas = (uint16_t) n;
+    }
+    uint16_t *slots = &self->replica[(size_t) partition * self->nreplicas];
+    for (size_t i = 0; i < self->nreplicas; i++) {
+        int at = i < n ? s_member_index(self, ids[i]) : UINT16_MAX;
+        if (at < 0)
+            return -1;
+        slots[i] = (uint16_t) at;
+    }
+    return 0;
+}
+
+size_t
+fl_ring_replicas(const fl_ring_t *self, uint32_t partition, const char **ids, size_t max)
+{
+    size_t n = 0;
+    if (partition >= self->partitions || !self->replica)
+        return 0;
+    const uint16_t *slots = &self->replica[(size_t) partition * self->nreplicas];
+    for (size_t i = 0; i < self->nreplicas && n < max; i++)
+        if (slots[i] != UINT16_MAX)
+            ids[n++] = self->members[slots[i]];
+    return n;
+}
+
+bool
+fl_ring_is_replica(const fl_ring_t *self, uint32_t partition)
+{
+    if (partition >= self->partitions || !self->replica)
+        return false;
+    const uint16_t *slots = &self->replica[(size_t) partition * self->nreplicas];
+    for (size_t i = 0; i < self->nreplicas; i++)
+        if (slots[i] == self->local)
+            return true;
+    return false;
+}
+
+bool
+fl_ring_has_replicas(const fl_ring_t *self, uint32_t partition)
+{
+    return partition < self->partitions && self->replica
+           && self->replica[(size_t) partition * self->nreplicas] != UINT16_MAX;
+}
+
 bool
 fl_ring_is_down(const fl_ring_t *self, const char *node_id)
 {
@@ -164,6 +256,8 @@ fl_ring_destroy(fl_ring_t **self_p)
     free((*self_p)->fenced);
     free((*self_p)->owners);
     free((*self_p)->down);
+    free((*self_p)->replica);
+    free((*self_p)->promoting);
     free(*self_p);
     *self_p = NULL;
 }
@@ -204,7 +298,31 @@ bool
 fl_ring_is_local(const fl_ring_t *self, uint32_t partition)
 {
     return partition < self->partitions && self->owner[partition] == self->local
-           && !(self->fenced && self->fenced[partition]);
+           && !(self->fenced && self->fenced[partition])
+           && !(self->promoting && self->promoting[partition]);
+}
+
+int
+fl_ring_set_promoting(fl_ring_t *self, const bool *promoting)
+{
+    bool any = false;
+    for (uint32_t p = 0; promoting && p < self->partitions && !any; p++)
+        any = promoting[p] && self->owner[p] == self->local;
+    if (!any)
+        return 0;
+    free(self->promoting);
+    self->promoting = calloc(self->partitions, sizeof *self->promoting);
+    if (!self->promoting)
+        return -1;
+    for (uint32_t p = 0; p < self->partitions; p++)
+        self->promoting[p] = promoting[p] && self->owner[p] == self->local;
+    return 0;
+}
+
+bool
+fl_ring_is_promoting(const fl_ring_t *self, uint32_t partition)
+{
+    return partition < self->partitions && self->promoting && self->promoting[partition];
 }
 
 bool

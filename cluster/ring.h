@@ -6,6 +6,11 @@
  *  Routing reads a snapshot, so handlers never see ownership change under
  *  them.
  *
+ *  Each partition may also have *replicas*: the other nodes that keep a
+ *  copy of it (cluster/replica.c), listed after the owner, which is the
+ *  partition's primary.  A node can be a replica of a partition without
+ *  owning it; it serves no request for it.
+ *
  *  A partition this node owns may be *fenced*: it is moving to another
  *  node, which is taking its last changes.  A fenced partition is not
  *  local (nothing here serves it), and its owner is still this node.
@@ -43,6 +48,26 @@ fl_ring_t *fl_ring_new(const char *local_id, uint32_t partitions, uint64_t epoch
  *  does not know is ignored.  Returns -1 on no memory.  */
 int fl_ring_mark_down(fl_ring_t *self, const char *node_id);
 
+/*  Sets the replicas of PARTITION to the N ids (N <= FL_RING_REPLICAS_MAX;
+ *  ids the ring does not know yet are added): only while the ring is
+ *  built, before it is published.  Returns -1 on no memory or a bad
+ *  argument.  */
+#define FL_RING_REPLICAS_MAX 8
+int fl_ring_set_replicas(fl_ring_t *self, uint32_t partition, const char *const *ids, size_t n);
+/*  The replicas of PARTITION (not its owner): up to MAX ids into IDS,
+ *  valid while the ring lives; returns how many.  */
+size_t fl_ring_replicas(const fl_ring_t *self, uint32_t partition, const char **ids, size_t max);
+/*  True when this node is a replica of PARTITION.  */
+bool fl_ring_is_replica(const fl_ring_t *self, uint32_t partition);
+/*  True when PARTITION has at least one replica.  */
+bool fl_ring_has_replicas(const fl_ring_t *self, uint32_t partition);
+/*  Marks the partitions of this node that PROMOTING (PARTITIONS flags)
+ *  flags as taken over from a primary that went down and not served yet:
+ *  this node first gathers what the other copies hold (cluster/replica.c).
+ *  Only while the ring is built.  Returns -1 on no memory.  */
+int fl_ring_set_promoting(fl_ring_t *self, const bool *promoting);
+/*  True when this node owns PARTITION and is still taking it over.  */
+bool fl_ring_is_promoting(const fl_ring_t *self, uint32_t partition);
 /*  True when NODE_ID is a member the ring marks down.  */
 bool fl_ring_is_down(const fl_ring_t *self, const char *node_id);
 
@@ -61,7 +86,8 @@ uint32_t fl_ring_partition(const fl_ring_t *self, const void *key, size_t len);
 /*  The node id of PARTITION's owner.  */
 const char *fl_ring_owner(const fl_ring_t *self, uint32_t partition);
 
-/*  True when this node owns PARTITION.  */
+/*  True when this node owns PARTITION and serves it (not fenced, not
+ *  being taken over).  */
 bool fl_ring_is_local(const fl_ring_t *self, uint32_t partition);
 
 /*  True when this node owns PARTITION and has fenced it.  */

@@ -16,6 +16,16 @@
  *  went unanswered.  An asking item (fl_call_ask) waits in `asks` under
  *  the number its request was sent with, and joins a batch again, like a
  *  finished job, when the answer comes or its deadline passes.
+ *
+ *  Replication: a batch that writes to partitions with replicas records
+ *  what it changes (storage/changes.h) and, once committed, is handed to
+ *  the replication thread (cluster/replica.h) with those records; its
+ *  items wait in `replicating` (nothing of them is sent, told or
+ *  answered) until the thread says the batch is on a majority of each
+ *  partition's copies, and the loop goes on with the next batch
+ *  meanwhile.  A batch the thread cannot make durable is answered
+ *  UNAVAILABLE for its writes: committed here, but not known to survive
+ *  this node, so the client retries it (with its request key).
  */
 #include "node/actor.h"
 #include "cluster.pb-c.h"
@@ -24,6 +34,8 @@
 #include "node/error.h"
 #include "node/log.h"
 #include "node/outbox.h"
+#include "cluster/replica.h"
+#include "storage/changes.h"
 #include "storage/keyspace.h"
 
 #include <inttypes.h>
@@ -35,6 +47,7 @@
 #define TELL_DEADLINE_US (10 * 1000000LL)
 #define TELL_BIT (1ULL << 63)
 #define DUE_MAX 1024
+#define REPLICATION_TERM_WAIT_MS 3000
 
 typedef struct {
     zframe_t *identity;
@@ -72,8 +85,19 @@ typedef struct {
     zhashx_t *asks;                    /* ask seq -> s_item_t */
     uint64_t next_ask;
     int64_t housekeeping_ms;           /* next run, zclock_mono */
+    fl_changes_t *changes;             /* what this batch writes, when it is replicated */
+    bool capturing;
+    zsock_t *replica;                  /* DEALER to the replication thread */
+    zhashx_t *replicating;             /* batch id -> s_held_t, waiting for replicas */
+    uint64_t next_batch;
     bool terminated;
 } self_t;
+
+/*  A committed batch whose items wait for its replicas.  */
+typedef struct {
+    s_item_t **items;
+    size_t n;
+} s_held_t;
 
 /*  What a worker runs: the handler's work, then a completion message.  */
 typedef struct {
@@ -271,8 +295,9 @@ s_applied_before(s_item_t *item, MDB_txn *txn, const MDB_val *applied,
  *  once: its reply is recorded with its writes, and a later attempt gets
  *  that reply.  */
 static int
-s_run_nested(s_item_t *item, MDB_txn *parent)
+s_run_nested(self_t *self, s_item_t *item, MDB_txn *parent)
 {
+    size_t mark = self->capturing ? fl_changes_count(self->changes) : 0;
     uint8_t keybuf[FL_KEYSPACE_KEY_MAX];
     MDB_val applied = { 0, keybuf };
     uint8_t digest[32];
@@ -291,6 +316,8 @@ s_run_nested(s_item_t *item, MDB_txn *parent)
     bool keep = item->call.reply.status == FLOW__STATUS__OK || item->call.commit_on_error;
     if (rc || !keep || item->call.work || item->call.ask_request) {
         mdb_txn_abort(child);
+        if (self->capturing)
+            fl_changes_truncate(self->changes, mark);
         item->call.told = NULL;
         for (size_t i = 0; i < item->call.nafter; i++)
             zframe_destroy((zframe_t **) &item->call.after_frame[i]);
@@ -300,6 +327,8 @@ s_run_nested(s_item_t *item, MDB_txn *parent)
     if (keyed && (rc = fl_applied_put(child, &applied, digest, &item->call.reply,
                                       (uint64_t) zclock_time())) != 0) {
         mdb_txn_abort(child);
+        if (self->capturing)
+            fl_changes_truncate(self->changes, mark);
         return rc;
     }
     return mdb_txn_commit(child);
@@ -311,6 +340,8 @@ static int
 s_apply_batch(MDB_txn *txn, void *arg)
 {
     self_t *self = arg;
+    if (self->capturing)
+        fl_changes_clear(self->changes);
     for (size_t i = 0; i < self->nbatch; i++) {
         s_item_t *item = self->batch[i];
         if (!s_runnable(item))
@@ -319,7 +350,7 @@ s_apply_batch(MDB_txn *txn, void *arg)
         fl_call_reset(&item->call);
         int rc;
         if (s_writes(item))
-            rc = s_run_nested(item, txn);
+            rc = s_run_nested(self, item, txn);
         else {
             item->call.txn = txn;
             rc = s_handler(item)(&item->call);
@@ -639,14 +670,15 @@ s_resend_due(self_t *self)
     fl_store_read_end(self->args->node->store, &txn);
 }
 
-/*  Counts the batch before replying, so a client that holds a reply also
- *  sees it counted; defers the work handlers asked for.  */
+/*  Counts the ITEMS (N) of a batch before replying, so a client that
+ *  holds a reply also sees it counted; defers the work handlers asked
+ *  for.  */
 static void
-s_finish_batch(self_t *self)
+s_finish_items(self_t *self, s_item_t **items, size_t n)
 {
     size_t answered = 0;
-    for (size_t i = 0; i < self->nbatch; i++) {
-        s_item_t *item = self->batch[i];
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *item = items[i];
         bool ok = item->call.reply.status == FLOW__STATUS__OK;
         if (item->call.work && ok && s_defer(self, item))
             continue;
@@ -670,18 +702,129 @@ s_finish_batch(self_t *self)
         answered++;
     }
     fl_metrics_actor_handled(self->args->node->metrics, self->args->type - 1, answered);
-    for (size_t i = 0; i < self->nbatch; i++) {
-        s_send_after_commit(self, self->batch[i]);
-        s_send_told(self, self->batch[i]);
+    for (size_t i = 0; i < n; i++) {
+        s_send_after_commit(self, items[i]);
+        s_send_told(self, items[i]);
     }
-    for (size_t i = 0; i < self->nbatch; i++) {
-        s_item_t *item = self->batch[i];
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *item = items[i];
         if (item->job || item->ask)
             continue;
         s_reply(self, item);
         s_item_destroy(&item);
     }
+}
+
+static void
+s_finish_batch(self_t *self)
+{
+    s_finish_items(self, self->batch, self->nbatch);
     self->nbatch = 0;
+}
+
+/*  ------------------------------------------------------------------
+ *  Replication  */
+
+/*  True for an item of a batch that wrote to a partition with replicas
+ *  in RING.  */
+static bool
+s_replicated(const s_item_t *item, const fl_ring_t *ring)
+{
+    return s_runnable(item) && s_writes(item) && fl_ring_has_replicas(ring, item->call.partition);
+}
+
+static bool
+s_batch_replicated(self_t *self, const fl_ring_t *ring)
+{
+    for (size_t i = 0; i < self->nbatch; i++)
+        if (s_replicated(self->batch[i], ring))
+            return true;
+    return false;
+}
+
+/*  The writes of ITEMS (N) are not known to be on a majority of their
+ *  partitions' copies.  */
+static void
+s_fail_unreplicated(s_item_t **items, size_t n, const fl_ring_t *ring)
+{
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *item = items[i];
+        if (!s_replicated(item, ring) || item->call.reply.status != FLOW__STATUS__OK
+            || item->call.work || item->call.ask_request)
+            continue;
+        fl_call_fail(&item->call, FLOW__STATUS__UNAVAILABLE,
+                     "partition %u: the write is not on a majority of the partition's copies "
+                     "(a copy is down, or the partition changed hands); it may have been "
+                     "applied: retry with the same request_key to apply it once",
+                     item->call.partition);
+    }
+}
+
+/*  Hands the committed batch to the replication thread: true when its
+ *  items wait for it in `replicating`.  */
+static bool
+s_hand_over(self_t *self, const fl_ring_t *ring)
+{
+    uint32_t *partitions = calloc(self->nbatch, sizeof *partitions);
+    assert(partitions);
+    size_t n = 0;
+    int64_t deadline = INT64_MAX;
+    for (size_t i = 0; i < self->nbatch; i++) {
+        s_item_t *item = self->batch[i];
+        if (!s_replicated(item, ring))
+            continue;
+        size_t k = 0;
+        while (k < n && partitions[k] != item->call.partition)
+            k++;
+        if (k == n)
+            partitions[n++] = item->call.partition;
+        if (item->in->deadline_us < deadline)
+            deadline = item->in->deadline_us;
+    }
+    if (!self->replica) {
+        self->replica = zsock_new_dealer(FL_REPLICA_ENDPOINT);
+        if (self->replica) {
+            zsock_set_sndhwm(self->replica, 0);
+            zpoller_add(self->poller, self->replica);
+        }
+    }
+    uint64_t batch = ++self->next_batch;
+    bool sent = n && self->replica
+                && fl_replica_submit(self->replica, batch, &self->changes, partitions, n,
+                                     deadline) == 0;
+    free(partitions);
+    if (!sent) {
+        s_fail_unreplicated(self->batch, self->nbatch, ring);
+        return false;
+    }
+    s_held_t *held = malloc(sizeof *held);
+    assert(held);
+    held->items = malloc(self->nbatch * sizeof *held->items);
+    assert(held->items);
+    memcpy(held->items, self->batch, self->nbatch * sizeof *held->items);
+    held->n = self->nbatch;
+    zhashx_insert(self->replicating, (void *) (uintptr_t) batch, held);
+    self->nbatch = 0;
+    return true;
+}
+
+/*  The replication thread's word on a batch: its items are answered.  */
+static void
+s_on_replicated(self_t *self)
+{
+    uint64_t batch = 0;
+    bool durable = false;
+    if (!fl_replica_answer(self->replica, &batch, &durable))
+        return;
+    s_held_t *held = zhashx_lookup(self->replicating, (void *) (uintptr_t) batch);
+    if (!held)
+        return;
+    zhashx_delete(self->replicating, (void *) (uintptr_t) batch);
+    if (!durable)
+        s_fail_unreplicated(held->items, held->n, fl_node_ring(self->args->node));
+    s_finish_items(self, held->items, held->n);
+    free(held->items);
+    free(held);
 }
 
 /*  Items whose partition this node does not serve now (another node's,
@@ -706,18 +849,21 @@ s_refuse_not_local(self_t *self)
     }
 }
 
-static void
+/*  Runs the batch; true when it wrote and committed.  */
+static bool
 s_run_writes_or_reads(self_t *self)
 {
-    if (s_batch_writes(self)) {
-        int rc = fl_store_write(self->args->node->store, s_apply_batch, self);
-        if (rc)
-            s_fail_batch(self, rc);
-        else
-            fl_metrics_actor_commit(self->args->node->metrics, self->args->type - 1);
-    }
-    else
+    if (!s_batch_writes(self)) {
         s_run_reads(self);
+        return false;
+    }
+    int rc = fl_store_write(self->args->node->store, s_apply_batch, self);
+    if (rc) {
+        s_fail_batch(self, rc);
+        return false;
+    }
+    fl_metrics_actor_commit(self->args->node->metrics, self->args->type - 1);
+    return true;
 }
 
 static void
@@ -729,10 +875,20 @@ s_run_batch(self_t *self)
     if (lock)
         pthread_rwlock_rdlock(lock);
     s_refuse_not_local(self);
-    s_run_writes_or_reads(self);
+    const fl_ring_t *ring = fl_node_ring(self->args->node);
+    self->capturing = s_batch_replicated(self, ring);
+    if (self->capturing && !self->changes)
+        self->changes = fl_changes_new();
+    assert(!self->capturing || self->changes);
+    fl_changes_capture(self->capturing ? self->changes : NULL);
+    bool committed = s_run_writes_or_reads(self);
+    fl_changes_capture(NULL);
     if (lock)
         pthread_rwlock_unlock(lock);
-    s_finish_batch(self);
+    bool replicating = self->capturing && committed && s_hand_over(self, ring);
+    self->capturing = false;
+    if (!replicating)
+        s_finish_batch(self);
 }
 
 /*  Fills a batch from finished jobs and answered questions first (their
@@ -741,6 +897,8 @@ static void
 s_handle_ready(self_t *self)
 {
     size_t max = self->args->batch_max;
+    while (self->replica && (zsock_events(self->replica) & ZMQ_POLLIN))
+        s_on_replicated(self);
     while (self->nbatch < max && (zsock_events(self->jobs) & ZMQ_POLLIN)) {
         s_item_t *item = s_receive_job(self);
         if (item)
@@ -828,6 +986,10 @@ s_drain(self_t *self)
         if (zpoller_wait(self->poller, 100))
             s_handle_ready(self);
     s_expire_asks(self, INT64_MAX);
+    deadline = zclock_mono() + REPLICATION_TERM_WAIT_MS;
+    while (zhashx_size(self->replicating) > 0 && zclock_mono() < deadline)
+        if (zpoller_wait(self->poller, 100))
+            s_handle_ready(self);
     int rc = fl_outbox_flush(self->outbox);
     if (rc)
         fl_error(self->name, "cannot delete answered outbox records", "error=%s",
@@ -872,6 +1034,7 @@ s_open(self_t *self)
     self->batch = calloc(self->args->batch_max, sizeof *self->batch);
     self->deferred = fl_actor_seq_table(NULL);
     self->asks = fl_actor_seq_table(NULL);
+    self->replicating = fl_actor_seq_table(NULL);
     snprintf(self->jobs_endpoint, sizeof self->jobs_endpoint, "%s.jobs", self->args->endpoint);
     self->inbox = zsock_new(ZMQ_ROUTER);
     self->jobs = zsock_new(ZMQ_PULL);
@@ -899,6 +1062,17 @@ s_close(self_t *self)
     if (self->asks)
         zhashx_set_destructor(self->asks, s_deferred_destroy);
     zhashx_destroy(&self->asks);
+    for (s_held_t *held = self->replicating ? zhashx_first(self->replicating) : NULL; held;
+         held = zhashx_next(self->replicating)) {
+        /*  Committed here; their replicas did not answer in time.  */
+        s_fail_unreplicated(held->items, held->n, fl_node_ring(self->args->node));
+        s_finish_items(self, held->items, held->n);
+        free(held->items);
+        free(held);
+    }
+    zhashx_destroy(&self->replicating);
+    zsock_destroy(&self->replica);
+    fl_changes_destroy(&self->changes);
     zpoller_destroy(&self->poller);
     for (size_t i = 0; i <= FL_ACTOR_COUNT; i++)
         zsock_destroy(&self->link[i]);

@@ -23,6 +23,7 @@
 #include "cluster/keys.h"
 #include "cluster/meta.h"
 #include "cluster/peer.h"
+#include "cluster/replica.h"
 #include "node/actor.h"
 #include "node/envelope.h"
 #include "node/error.h"
@@ -60,6 +61,8 @@ typedef struct {
     zactor_t *peer;
     zactor_t *handoff;
     zactor_t *health;
+    zactor_t *replica;
+    fl_replica_args_t replica_args;
     fl_meta_args_t meta_args;
     fl_peer_args_t peer_args;
     fl_handoff_args_t handoff_args;
@@ -410,6 +413,10 @@ s_start(s_flowd_t *f)
     f->health = fl_health_new(&f->node);
     if (!f->health)
         return FL_E_IO;
+    f->replica_args = (fl_replica_args_t) { .node = &f->node };
+    f->replica = fl_replica_new(&f->replica_args);
+    if (!f->replica)
+        return FL_E_IO;
     if ((rc = s_start_actors(f)))
         return rc;
     return s_write_endpoints(f);
@@ -436,6 +443,7 @@ s_stop(s_flowd_t *f)
     for (size_t a = 0; a < FL_ACTOR_COUNT; a++)
         zactor_destroy(&f->actors[a]);
     zactor_destroy(&f->control);
+    zactor_destroy(&f->replica);
     zactor_destroy(&f->peer);
     zactor_destroy(&f->health);
     zactor_destroy(&f->handoff);

@@ -9,10 +9,12 @@
  *  fl_store_write() grows the map and runs the batch again.
  */
 #include "storage/codec.h"
+#include "storage/changes.h"
 #include "node/error.h"
 #include "node/log.h"
 
 #include <assert.h>
+#include <string.h>
 
 static int
 s_io(const char *what, int rc)
@@ -40,7 +42,36 @@ fl_codec_put(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key, const ProtobufCMessa
     size_t packed = protobuf_c_message_pack(msg, data.mv_data);
     assert(packed == size);
     (void) packed;
+    fl_changes_note(dbi, &k, &data);
     return 0;
+}
+
+int
+fl_codec_del(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key)
+{
+    MDB_val k = *key;
+    int rc = mdb_del(txn, dbi, &k, NULL);
+    if (rc == 0)
+        fl_changes_note(dbi, key, NULL);
+    return rc;
+}
+
+int
+fl_codec_cursor_del(MDB_cursor *cursor)
+{
+    MDB_val k, v;
+    int rc = mdb_cursor_get(cursor, &k, &v, MDB_GET_CURRENT);
+    if (rc != 0)
+        return rc;
+    /*  The key points into the page the deletion may change: kept first. */
+    uint8_t kept[512];
+    if (k.mv_size > sizeof kept)
+        return MDB_BAD_VALSIZE;
+    memcpy(kept, k.mv_data, k.mv_size);
+    rc = mdb_cursor_del(cursor, 0);
+    if (rc == 0)
+        fl_changes_note(mdb_cursor_dbi(cursor), &(MDB_val) { k.mv_size, kept }, NULL);
+    return rc;
 }
 
 int

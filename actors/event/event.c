@@ -790,7 +790,7 @@ s_put_rsvp(fl_call_t *call, const char *id, const char *user, Flow__RsvpState st
         uint8_t buf[FL_KEYSPACE_KEY_MAX];
         MDB_val key = fl_event_user_key(buf, call, id, user);
         fl_event_note(call, user);
-        int rc = mdb_del(call->txn, s_db.rsvps, &key, NULL);
+        int rc = fl_codec_del(call->txn, s_db.rsvps, &key);
         return rc == MDB_NOTFOUND ? 0 : rc;
     }
     Flow__Storage__RsvpRecord rec = FLOW__STORAGE__RSVP_RECORD__INIT;
@@ -856,7 +856,7 @@ s_promote(fl_call_t *call, Flow__Storage__EventRecord *rec)
             rc = FL_E_CORRUPT;
             break;
         }
-        if ((rc = mdb_cursor_del(cursor, 0)) == 0
+        if ((rc = fl_codec_cursor_del(cursor)) == 0
             && (rc = s_put_rsvp(call, ev->id, w->user_id, FLOW__RSVP_STATE__RSVP_GOING, 0)) == 0) {
             ev->waitlisted--;
             ev->going++;
@@ -901,7 +901,7 @@ s_leave(fl_call_t *call, Flow__Storage__EventRecord *rec, const Flow__Storage__R
     if (cur->state == FLOW__RSVP_STATE__RSVP_WAITLISTED) {
         uint8_t buf[FL_KEYSPACE_KEY_MAX];
         MDB_val key = s_wait_key(buf, call, ev->id, cur->waitlist_seq);
-        int rc = mdb_del(call->txn, s_db.waitlist, &key, NULL);
+        int rc = fl_codec_del(call->txn, s_db.waitlist, &key);
         if (rc && rc != MDB_NOTFOUND)
             return rc;
         if (ev->waitlisted > 0)

@@ -781,14 +781,15 @@ s_send_remote(self_t *self, const char *node_id, zframe_t **frame, uint64_t seq,
 
 /*  Sends the request pending under SEQ to its partition's owner by the
  *  ring of now: this node's actor, or the owner's peer socket.  A
- *  partition fenced here (moving away) waits and is routed again.  Fills
+ *  partition fenced here (moving away) or being taken over here waits
+ *  and is routed again.  Fills
  *  TEXT and returns false when it cannot be sent, or its owner is marked
  *  down.  */
 static bool
 s_route(self_t *self, uint64_t seq, s_pending_t *p, char *text, size_t len)
 {
     const fl_ring_t *ring = fl_node_ring(self->node);
-    if (fl_ring_is_fenced(ring, p->partition)) {
+    if (fl_ring_is_fenced(ring, p->partition) || fl_ring_is_promoting(ring, p->partition)) {
         p->retry_at_us = zclock_usecs() + RETRY_FIRST_US;
         zlistx_add_end(self->retries, (void *) (uintptr_t) seq);
         return true;

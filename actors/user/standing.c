@@ -317,7 +317,7 @@ fl_user_forget_standing(fl_call_t *call, const char *user_id)
 {
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
     MDB_val skey = s_standing_key(buf, call, user_id);
-    int rc = mdb_del(call->txn, fl_user_dbs.standing, &skey, NULL);
+    int rc = fl_codec_del(call->txn, fl_user_dbs.standing, &skey);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
     s_prefix_t p;
@@ -327,7 +327,7 @@ fl_user_forget_standing(fl_call_t *call, const char *user_id)
         return rc;
     MDB_val key, value;
     while ((rc = s_seek(cursor, &p, "", &key, &value)) == 0)
-        if ((rc = mdb_cursor_del(cursor, 0)))
+        if ((rc = fl_codec_cursor_del(cursor)))
             break;
     mdb_cursor_close(cursor);
     return rc == MDB_NOTFOUND ? 0 : rc;

@@ -431,7 +431,7 @@ s_revoke(fl_call_t *call, const char *user_id, const char *session_id)
         if (r)
             flow__storage__revocation_record__free_unpacked(r, NULL);
         if (stale)
-            rc = mdb_cursor_del(cursor, 0);
+            rc = fl_codec_cursor_del(cursor);
     }
     mdb_cursor_close(cursor);
     if (rc != 0 && rc != MDB_NOTFOUND)
@@ -475,7 +475,7 @@ s_end_sessions(fl_call_t *call, const char *user_id, const char *keep, bool dry,
         count++;
         if (dry)
             continue;
-        rc = mdb_cursor_del(cursor, 0);
+        rc = fl_codec_cursor_del(cursor);
         if (rc == 0)
             rc = s_revoke(call, user_id, sid);
     }
@@ -685,7 +685,7 @@ s_delete_session(fl_call_t *call, const char *user_id, const char *session_id)
 {
     uint8_t buf[FL_KEYSPACE_KEY_MAX];
     MDB_val key = fl_user_sub_key(buf, call, user_id, session_id);
-    int rc = mdb_del(call->txn, fl_user_dbs.sessions, &key, NULL);
+    int rc = fl_codec_del(call->txn, fl_user_dbs.sessions, &key);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return rc == MDB_MAP_FULL ? rc : FL_E_IO;
     return s_revoke(call, user_id, session_id);
@@ -864,8 +864,8 @@ fl_user_delete_account_resume(fl_call_t *call)
     uint8_t ubuf[FL_KEYSPACE_KEY_MAX], ebuf[FL_KEYSPACE_KEY_MAX];
     MDB_val ukey = fl_user_key(ubuf, fl_user_partition(call, rec->user_id), rec->user_id, NULL);
     MDB_val ekey = fl_user_key(ebuf, fl_user_partition(call, rec->email), rec->email, NULL);
-    if (rc == 0 && (rc = mdb_del(call->txn, fl_user_dbs.users, &ukey, NULL)) == 0
-        && (rc = mdb_del(call->txn, fl_user_dbs.emails, &ekey, NULL)) == 0
+    if (rc == 0 && (rc = fl_codec_del(call->txn, fl_user_dbs.users, &ukey)) == 0
+        && (rc = fl_codec_del(call->txn, fl_user_dbs.emails, &ekey)) == 0
         && (rc = fl_user_forget_standing(call, rec->user_id)) == 0)
         rc = s_end_sessions(call, rec->user_id, NULL, false, NULL);
     if (rc)

@@ -4,10 +4,11 @@
  */
 #include "tests/testlib.h"
 #include "cluster/layout.h"
+#include "cluster/placement.h"
 #include "node/error.h"
 
 #define P 16
-#define MEMBERS_MAX 4
+#define MEMBERS_MAX 12
 #define MOVES_MAX 4
 
 /*  A ClusterMeta and the storage its pointers point into.  */
@@ -355,5 +356,339 @@ FL_TEST(ring_without_a_table_is_held_by_the_first_member)
     ring = fl_layout_ring(&m.meta, "n1", NULL);
     FL_CHECK(ring != NULL);
     FL_CHECK_INT(fl_ring_owned(ring), ==, P);
+    fl_ring_destroy(&ring);
+}
+
+/*  ---------------------------------------------------------------------
+ *  Copies: which members keep a partition besides its owner.
+ */
+
+static const char *const s_nodes[] = {
+    "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "n10", "n11", "n12",
+};
+
+/*  Metadata of P partitions at EPOCH keeping REPLICAS copies, with the
+ *  NMEMBERS members n1, n2, ... up, partition p owned by member p %
+ *  NMEMBERS.  */
+static void
+s_meta_cluster(s_meta_t *m, uint64_t epoch, size_t nmembers, uint32_t replicas)
+{
+    FL_CHECK(nmembers <= MEMBERS_MAX);
+    s_meta_init(m, epoch);
+    for (size_t i = 0; i < nmembers; i++) {
+        flow__cluster__member__init(&m->member[i]);
+        m->member[i].node_id = (char *) s_nodes[i];
+        m->member[i].state = FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP;
+        m->members[i] = &m->member[i];
+    }
+    m->meta.n_members = nmembers;
+    m->meta.replicas = replicas;
+    uint16_t owner[P];
+    for (uint16_t p = 0; p < P; p++)
+        owner[p] = (uint16_t) (p % nmembers);
+    s_meta_table(m, s_nodes, nmembers, owner);
+}
+
+/*  COPIES has, for every partition, the lists of the placement of REPLICAS
+ *  copies over the N ids IDS.  */
+static void
+s_check_copies_over(const fl_placement_t *copies, uint32_t replicas, const char *const *ids,
+                    size_t n)
+{
+    FL_CHECK(copies != NULL);
+    fl_placement_t *want = fl_placement_new(P, replicas, ids, n);
+    FL_CHECK(want != NULL);
+    FL_CHECK_INT(fl_placement_partitions(copies), ==, P);
+    FL_CHECK_INT(fl_placement_replicas(copies), ==, fl_placement_replicas(want));
+    for (uint32_t p = 0; p < P; p++) {
+        const char *a[16], *b[16];
+        size_t na = fl_placement_owners(copies, p, a, 16);
+        size_t nb = fl_placement_owners(want, p, b, 16);
+        FL_CHECK_INT(na, ==, nb);
+        for (size_t i = 0; i < na; i++)
+            FL_CHECK_STR(a[i], b[i]);
+    }
+    fl_placement_destroy(&want);
+}
+
+/*  Whether ID is among the N ids of LIST.  */
+static bool
+s_among(const char *id, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], id) == 0)
+            return true;
+    return false;
+}
+
+FL_TEST(copies_are_none_when_the_cluster_keeps_one_copy)
+{
+    s_meta_t m;
+    s_meta_cluster(&m, 4, 3, 0);
+    FL_CHECK(fl_layout_copies(&m.meta) == NULL);
+    m.meta.replicas = 1;
+    FL_CHECK(fl_layout_copies(&m.meta) == NULL);
+    const char *ids[4];
+    FL_CHECK_INT(fl_layout_replicas(&m.meta, NULL, "n1", 0, ids, 4), ==, 0);
+
+    m.meta.replicas = 2;
+    fl_placement_t *copies = fl_layout_copies(&m.meta);
+    FL_CHECK(copies != NULL);
+    fl_placement_destroy(&copies);
+}
+
+FL_TEST(copies_are_none_with_fewer_than_two_members_keeping_them)
+{
+    s_meta_t m;
+    s_meta_cluster(&m, 4, 1, 3);
+    FL_CHECK(fl_layout_copies(&m.meta) == NULL);
+
+    /*  Three members, two of them leaving.  */
+    s_meta_cluster(&m, 4, 3, 3);
+    m.member[0].state = FLOW__CLUSTER__MEMBER_STATE__MEMBER_LEAVING;
+    m.member[2].state = FLOW__CLUSTER__MEMBER_STATE__MEMBER_LEAVING;
+    FL_CHECK(fl_layout_copies(&m.meta) == NULL);
+    fl_ring_t *ring = fl_layout_ring(&m.meta, "n2", NULL);
+    FL_CHECK(ring != NULL);
+    for (uint32_t p = 0; p < P; p++)
+        FL_CHECK(!fl_ring_has_replicas(ring, p));
+    fl_ring_destroy(&ring);
+
+    /*  One of them back: two keep copies.  */
+    m.member[2].state = FLOW__CLUSTER__MEMBER_STATE__MEMBER_JOINING;
+    fl_placement_t *copies = fl_layout_copies(&m.meta);
+    static const char *const two[] = { "n2", "n3" };
+    s_check_copies_over(copies, 3, two, 2);
+    fl_placement_destroy(&copies);
+}
+
+FL_TEST(leaving_members_keep_no_copies_and_down_members_do)
+{
+    s_meta_t m;
+    s_meta_cluster(&m, 4, 4, 3);
+    m.member[1].state = FLOW__CLUSTER__MEMBER_STATE__MEMBER_LEAVING;     /* n2 */
+    m.member[2].state = FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN;        /* n3 */
+    m.member[3].state = FLOW__CLUSTER__MEMBER_STATE__MEMBER_JOINING;     /* n4 */
+    fl_placement_t *copies = fl_layout_copies(&m.meta);
+    static const char *const keep[] = { "n1", "n3", "n4" };
+    s_check_copies_over(copies, 3, keep, 3);
+    FL_CHECK_INT(fl_placement_count(copies, "n2", false), ==, 0);
+    FL_CHECK_INT(fl_placement_count(copies, "n3", false), ==, P);
+
+    /*  The leaving member is no partition's replica; the down one is a
+     *  replica of every partition of the members that keep copies, but
+     *  its own.  */
+    for (uint32_t p = 0; p < P; p++) {
+        const char *ids[FL_RING_REPLICAS_MAX];
+        const char *owner = s_nodes[p % 4];
+        size_t n = fl_layout_replicas(&m.meta, copies, owner, p, ids, FL_RING_REPLICAS_MAX);
+        FL_CHECK_INT(n, ==, 2);
+        FL_CHECK(!s_among("n2", ids, n));
+        /*  (The leaving n2's own partitions take the first two of three.)  */
+        if (strcmp(owner, "n2") != 0)
+            FL_CHECK(s_among("n3", ids, n) == (strcmp(owner, "n3") != 0));
+    }
+    fl_placement_destroy(&copies);
+}
+
+FL_TEST(replicas_are_the_copies_list_without_the_owner)
+{
+    s_meta_t m;
+    s_meta_cluster(&m, 4, 3, 3);
+    fl_placement_t *copies = fl_layout_copies(&m.meta);
+    FL_CHECK(copies != NULL);
+    for (uint32_t p = 0; p < P; p++) {
+        const char *list[4], *ids[FL_RING_REPLICAS_MAX];
+        size_t nlist = fl_placement_owners(copies, p, list, 4);
+        FL_CHECK_INT(nlist, ==, 3);
+        const char *owner = s_nodes[p % 3];
+        size_t n = fl_layout_replicas(&m.meta, copies, owner, p, ids, FL_RING_REPLICAS_MAX);
+        FL_CHECK_INT(n, ==, 2);
+        FL_CHECK(!s_among(owner, ids, n));
+        /*  The list's order, the owner left out.  */
+        size_t k = 0;
+        for (size_t i = 0; i < nlist; i++)
+            if (strcmp(list[i], owner) != 0) {
+                FL_CHECK(k < n);
+                FL_CHECK_STR(ids[k], list[i]);
+                k++;
+            }
+        FL_CHECK_INT(k, ==, n);
+    }
+    fl_placement_destroy(&copies);
+}
+
+FL_TEST(replicas_leave_out_the_node_the_partition_moves_to)
+{
+    s_meta_t m;
+    s_meta_cluster(&m, 4, 3, 3);
+    s_meta_move(&m, 3, "n2");           /* n1's, to n2 */
+    s_meta_move(&m, 8, "n9");           /* n3's, to a node that keeps no copy */
+    fl_placement_t *copies = fl_layout_copies(&m.meta);
+    FL_CHECK(copies != NULL);
+    const char *ids[FL_RING_REPLICAS_MAX];
+    size_t n = fl_layout_replicas(&m.meta, copies, "n1", 3, ids, FL_RING_REPLICAS_MAX);
+    FL_CHECK_INT(n, ==, 1);
+    FL_CHECK_STR(ids[0], "n3");
+
+    n = fl_layout_replicas(&m.meta, copies, "n3", 8, ids, FL_RING_REPLICAS_MAX);
+    FL_CHECK_INT(n, ==, 2);
+    FL_CHECK(s_among("n1", ids, n));
+    FL_CHECK(s_among("n2", ids, n));
+
+    /*  A partition that does not move keeps both.  */
+    n = fl_layout_replicas(&m.meta, copies, "n1", 6, ids, FL_RING_REPLICAS_MAX);
+    FL_CHECK_INT(n, ==, 2);
+    FL_CHECK(s_among("n2", ids, n));
+    FL_CHECK(s_among("n3", ids, n));
+    fl_placement_destroy(&copies);
+}
+
+FL_TEST(replicas_are_at_most_n_minus_1_and_max)
+{
+    s_meta_t m;
+    s_meta_cluster(&m, 4, 6, 3);
+    fl_placement_t *copies = fl_layout_copies(&m.meta);
+    FL_CHECK(copies != NULL);
+    size_t outside = 0;
+    for (uint32_t p = 0; p < P; p++) {
+        const char *list[4], *ids[FL_RING_REPLICAS_MAX];
+        size_t nlist = fl_placement_owners(copies, p, list, 4);
+        FL_CHECK_INT(nlist, ==, 3);
+        /*  An owner that is not in the list: still N - 1 replicas, the
+         *  first of the list.  */
+        const char *owner = NULL;
+        for (size_t i = 0; i < 6 && !owner; i++)
+            if (!s_among(s_nodes[i], list, nlist))
+                owner = s_nodes[i];
+        FL_CHECK(owner != NULL);
+        size_t n = fl_layout_replicas(&m.meta, copies, owner, p, ids, FL_RING_REPLICAS_MAX);
+        FL_CHECK_INT(n, ==, 2);
+        FL_CHECK_STR(ids[0], list[0]);
+        FL_CHECK_STR(ids[1], list[1]);
+        outside++;
+
+        /*  MAX bounds it too.  */
+        const char *one[2] = { NULL, NULL };
+        FL_CHECK_INT(fl_layout_replicas(&m.meta, copies, owner, p, one, 1), ==, 1);
+        FL_CHECK_STR(one[0], list[0]);
+        FL_CHECK(one[1] == NULL);
+        FL_CHECK_INT(fl_layout_replicas(&m.meta, copies, owner, p, one, 0), ==, 0);
+    }
+    FL_CHECK_INT(outside, ==, P);
+    fl_placement_destroy(&copies);
+}
+
+FL_TEST(replicas_never_exceed_what_a_ring_holds)
+{
+    s_meta_t m;
+    s_meta_cluster(&m, 4, 12, 20);
+    fl_placement_t *copies = fl_layout_copies(&m.meta);
+    FL_CHECK(copies != NULL);
+    FL_CHECK_INT(fl_placement_replicas(copies), ==, FL_RING_REPLICAS_MAX + 1);
+    for (uint32_t p = 0; p < P; p++) {
+        const char *ids[FL_RING_REPLICAS_MAX + 4];
+        size_t n = fl_layout_replicas(&m.meta, copies, s_nodes[p % 12], p, ids,
+                                      FL_RING_REPLICAS_MAX + 4);
+        FL_CHECK(n <= FL_RING_REPLICAS_MAX + 1);
+        FL_CHECK(n >= FL_RING_REPLICAS_MAX);
+        FL_CHECK(!s_among(s_nodes[p % 12], ids, n));
+    }
+    fl_placement_destroy(&copies);
+
+    fl_ring_t *ring = fl_layout_ring(&m.meta, "n1", NULL);
+    FL_CHECK(ring != NULL);
+    for (uint32_t p = 0; p < P; p++) {
+        const char *ids[FL_RING_REPLICAS_MAX + 1];
+        FL_CHECK_INT(fl_ring_replicas(ring, p, ids, FL_RING_REPLICAS_MAX + 1), ==,
+                     FL_RING_REPLICAS_MAX);
+    }
+    fl_ring_destroy(&ring);
+}
+
+/*  RING gives every partition of M its replicas.  */
+static void
+s_check_ring_replicas(const s_meta_t *m, const fl_ring_t *ring, const char *local_id)
+{
+    fl_placement_t *copies = fl_layout_copies(&m->meta);
+    FL_CHECK(copies != NULL);
+    fl_layout_t layout;
+    FL_CHECK_INT(fl_layout_read(&m->meta, &layout), ==, 0);
+    for (uint32_t p = 0; p < P; p++) {
+        const char *want[FL_RING_REPLICAS_MAX], *got[FL_RING_REPLICAS_MAX + 1];
+        size_t nwant = fl_layout_replicas(&m->meta, copies, fl_layout_owner(&layout, p), p,
+                                          want, FL_RING_REPLICAS_MAX);
+        size_t ngot = fl_ring_replicas(ring, p, got, FL_RING_REPLICAS_MAX + 1);
+        FL_CHECK(nwant > 0);
+        FL_CHECK_INT(ngot, ==, nwant);
+        for (size_t i = 0; i < ngot; i++)
+            FL_CHECK_STR(got[i], want[i]);
+        FL_CHECK(fl_ring_has_replicas(ring, p));
+        FL_CHECK(fl_ring_is_replica(ring, p) == s_among(local_id, want, nwant));
+        FL_CHECK_STR(fl_ring_owner(ring, p), fl_layout_owner(&layout, p));
+    }
+    fl_layout_release(&layout);
+    fl_placement_destroy(&copies);
+}
+
+FL_TEST(ring_gives_every_partition_its_replicas)
+{
+    s_meta_t m;
+    s_meta_cluster(&m, 6, 4, 3);
+    s_meta_move(&m, 5, "n4");           /* n2's */
+    fl_ring_t *ring = fl_layout_ring(&m.meta, "n2", NULL);
+    FL_CHECK(ring != NULL);
+    s_check_ring_replicas(&m, ring, "n2");
+    const char *ids[FL_RING_REPLICAS_MAX];
+    size_t n = fl_ring_replicas(ring, 5, ids, FL_RING_REPLICAS_MAX);
+    FL_CHECK(!s_among("n4", ids, n));
+    FL_CHECK(!s_among("n2", ids, n));
+    FL_CHECK(!fl_ring_is_replica(ring, 5));
+    size_t replica_of = 0;
+    for (uint32_t p = 0; p < P; p++) {
+        replica_of += fl_ring_is_replica(ring, p);
+        FL_CHECK(!(fl_ring_is_replica(ring, p) && fl_ring_is_local(ring, p)));
+    }
+    FL_CHECK(replica_of > 0);
+    fl_ring_destroy(&ring);
+
+    /*  A ring of a node outside the table sees the same lists.  */
+    ring = fl_layout_ring(&m.meta, "n9", NULL);
+    FL_CHECK(ring != NULL);
+    s_check_ring_replicas(&m, ring, "n9");
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(ring_of_a_cluster_keeping_one_copy_has_no_replicas)
+{
+    s_meta_t m;
+    s_meta_cluster(&m, 6, 3, 1);
+    fl_ring_t *ring = fl_layout_ring(&m.meta, "n2", NULL);
+    FL_CHECK(ring != NULL);
+    for (uint32_t p = 0; p < P; p++) {
+        FL_CHECK(!fl_ring_has_replicas(ring, p));
+        FL_CHECK(!fl_ring_is_replica(ring, p));
+    }
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(ring_with_replicas_still_marks_members_that_are_down)
+{
+    s_meta_t m;
+    s_meta_cluster(&m, 6, 3, 3);
+    m.member[2].state = FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN;        /* n3 */
+    fl_ring_t *ring = fl_layout_ring(&m.meta, "n1", NULL);
+    FL_CHECK(ring != NULL);
+    s_check_ring_replicas(&m, ring, "n1");
+    FL_CHECK(fl_ring_is_down(ring, "n3"));
+    FL_CHECK(!fl_ring_is_down(ring, "n2"));
+    for (uint32_t p = 0; p < P; p++) {
+        FL_CHECK(fl_ring_owner_down(ring, p) == (p % 3 == 2));
+        if (p % 3 != 2) {
+            const char *ids[FL_RING_REPLICAS_MAX];
+            size_t n = fl_ring_replicas(ring, p, ids, FL_RING_REPLICAS_MAX);
+            FL_CHECK(s_among("n3", ids, n));     /* a down member keeps its copies */
+        }
+    }
     fl_ring_destroy(&ring);
 }

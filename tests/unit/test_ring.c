@@ -296,3 +296,329 @@ FL_TEST(owners_are_listed_once_in_order_of_first_partition)
     FL_CHECK_STR(owners[0], "n1");
     fl_ring_destroy(&ring);
 }
+
+/*  ---------------------------------------------------------------------
+ *  Replicas: the other nodes that keep a copy of a partition.
+ */
+
+/*  The ring of LOCAL_ID at epoch 5 over s_ids, partition p of 12
+ *  s_ids[p % 3]'s.  */
+static fl_ring_t *
+s_cluster_ring(const char *local_id)
+{
+    uint16_t owner[12];
+    s_round_robin(owner);
+    fl_ring_t *ring = fl_ring_new(local_id, 12, 5, s_ids, 3, owner, NULL);
+    FL_CHECK(ring != NULL);
+    return ring;
+}
+
+/*  The replicas of PARTITION are the N ids of WANT, in order.  */
+static void
+s_check_replicas(const fl_ring_t *ring, uint32_t partition, const char *const *want, size_t n)
+{
+    const char *got[FL_RING_REPLICAS_MAX + 2] = { NULL };
+    FL_CHECK_INT(fl_ring_replicas(ring, partition, got, FL_RING_REPLICAS_MAX + 2), ==, n);
+    for (size_t i = 0; i < n; i++)
+        FL_CHECK_STR(got[i], want[i]);
+    FL_CHECK(got[n] == NULL);
+    FL_CHECK(fl_ring_has_replicas(ring, partition) == (n > 0));
+}
+
+FL_TEST(ring_without_replicas_has_none)
+{
+    fl_ring_t *ring = s_cluster_ring("n2");
+    const char *ids[4];
+    for (uint32_t p = 0; p < 12; p++) {
+        FL_CHECK_INT(fl_ring_replicas(ring, p, ids, 4), ==, 0);
+        FL_CHECK(!fl_ring_has_replicas(ring, p));
+        FL_CHECK(!fl_ring_is_replica(ring, p));
+    }
+    fl_ring_destroy(&ring);
+
+    ring = fl_ring_new_single("n1", 16, 1);
+    FL_CHECK(!fl_ring_has_replicas(ring, 0));
+    FL_CHECK(!fl_ring_is_replica(ring, 0));
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(set_replicas_adds_ids_that_are_not_members_yet)
+{
+    fl_ring_t *ring = s_cluster_ring("n2");
+    char id[8] = "n4";
+    const char *list[] = { id, "n2" };
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 0, list, 2), ==, 0);
+    snprintf(id, sizeof id, "xx");          /* the ring keeps its own copy */
+    static const char *const want[] = { "n4", "n2" };
+    s_check_replicas(ring, 0, want, 2);
+    FL_CHECK(fl_ring_is_replica(ring, 0));
+    for (uint32_t p = 1; p < 12; p++) {
+        FL_CHECK(!fl_ring_has_replicas(ring, p));
+        FL_CHECK(!fl_ring_is_replica(ring, p));
+    }
+
+    /*  Owners, this node and what it owns are as before.  */
+    FL_CHECK_STR(fl_ring_local_id(ring), "n2");
+    FL_CHECK_INT(fl_ring_owned(ring), ==, 4);
+    for (uint32_t p = 0; p < 12; p++)
+        FL_CHECK_STR(fl_ring_owner(ring, p), s_ids[p % 3]);
+    const char *owners[8];
+    size_t n = 0;
+    fl_ring_owners(ring, owners, 8, &n);
+    FL_CHECK_INT(n, ==, 3);
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(replica_of_a_partition_it_does_not_own_is_not_local)
+{
+    fl_ring_t *ring = s_cluster_ring("n2");
+    const char *list[] = { "n2", "n3" };
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 0, list, 2), ==, 0);     /* n1's */
+    FL_CHECK(fl_ring_is_replica(ring, 0));
+    FL_CHECK(!fl_ring_is_local(ring, 0));
+    FL_CHECK_STR(fl_ring_owner(ring, 0), "n1");
+    fl_ring_destroy(&ring);
+
+    /*  A node outside the ids becomes a replica.  */
+    ring = s_cluster_ring("n9");
+    const char *mine[] = { "n9" };
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 7, mine, 1), ==, 0);
+    FL_CHECK(fl_ring_is_replica(ring, 7));
+    FL_CHECK(!fl_ring_is_replica(ring, 6));
+    FL_CHECK(!fl_ring_is_local(ring, 7));
+    FL_CHECK_STR(fl_ring_local_id(ring), "n9");
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(set_replicas_replaces_a_partitions_list)
+{
+    fl_ring_t *ring = s_cluster_ring("n2");
+    const char *first[] = { "n2", "n3" }, *second[] = { "n3", "n5" };
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 4, first, 2), ==, 0);
+    FL_CHECK(fl_ring_is_replica(ring, 4));
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 4, second, 2), ==, 0);
+    static const char *const want[] = { "n3", "n5" };
+    s_check_replicas(ring, 4, want, 2);
+    FL_CHECK(!fl_ring_is_replica(ring, 4));
+
+    /*  Another partition's list is its own.  */
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 5, first, 2), ==, 0);
+    static const char *const want5[] = { "n2", "n3" };
+    s_check_replicas(ring, 5, want5, 2);
+    s_check_replicas(ring, 4, want, 2);
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(shorter_replica_list_keeps_nothing_of_the_longer_one)
+{
+    fl_ring_t *ring = s_cluster_ring("n2");
+    const char *one[] = { "d" }, *three[] = { "a", "n2", "c" }, *other[] = { "e" };
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 1, one, 1), ==, 0);
+    /*  A longer list than any before: the others keep theirs.  */
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 0, three, 3), ==, 0);
+    static const char *const want_one[] = { "d" };
+    s_check_replicas(ring, 1, want_one, 1);
+    s_check_replicas(ring, 0, (const char *const *) three, 3);
+    FL_CHECK(fl_ring_is_replica(ring, 0));
+
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 0, other, 1), ==, 0);
+    static const char *const want_other[] = { "e" };
+    s_check_replicas(ring, 0, want_other, 1);
+    FL_CHECK(!fl_ring_is_replica(ring, 0));
+    s_check_replicas(ring, 1, want_one, 1);
+
+    /*  No replicas at all.  */
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 0, other, 0), ==, 0);
+    s_check_replicas(ring, 0, NULL, 0);
+    s_check_replicas(ring, 1, want_one, 1);
+
+    /*  MAX bounds what is written.  */
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 2, three, 3), ==, 0);
+    const char *got[2] = { NULL, NULL };
+    FL_CHECK_INT(fl_ring_replicas(ring, 2, got, 1), ==, 1);
+    FL_CHECK_STR(got[0], "a");
+    FL_CHECK(got[1] == NULL);
+    FL_CHECK_INT(fl_ring_replicas(ring, 2, got, 0), ==, 0);
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(empty_replica_list_on_a_ring_without_replicas_is_accepted)
+{
+    fl_ring_t *ring = s_cluster_ring("n2");
+    const char *none[1] = { NULL };
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 3, none, 0), ==, 0);
+    for (uint32_t p = 0; p < 12; p++) {
+        FL_CHECK(!fl_ring_has_replicas(ring, p));
+        FL_CHECK(!fl_ring_is_replica(ring, p));
+    }
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(more_than_the_most_replicas_are_refused)
+{
+    fl_ring_t *ring = s_cluster_ring("n2");
+    static const char *const many[FL_RING_REPLICAS_MAX + 1] = {
+        "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "n2",
+    };
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 0, many, FL_RING_REPLICAS_MAX + 1), ==, -1);
+    FL_CHECK(!fl_ring_has_replicas(ring, 0));
+
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 0, many, FL_RING_REPLICAS_MAX), ==, 0);
+    s_check_replicas(ring, 0, many, FL_RING_REPLICAS_MAX);
+    /*  A refused list leaves the one before.  */
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 0, many, FL_RING_REPLICAS_MAX + 1), ==, -1);
+    s_check_replicas(ring, 0, many, FL_RING_REPLICAS_MAX);
+    FL_CHECK(!fl_ring_is_replica(ring, 0));
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(replicas_of_a_partition_out_of_range_are_refused)
+{
+    fl_ring_t *ring = s_cluster_ring("n2");
+    const char *list[] = { "n2" };
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 12, list, 1), ==, -1);
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 70000, list, 1), ==, -1);
+    const char *got[2];
+    FL_CHECK_INT(fl_ring_replicas(ring, 12, got, 2), ==, 0);
+    FL_CHECK(!fl_ring_is_replica(ring, 12));
+    FL_CHECK(!fl_ring_has_replicas(ring, 12));
+    for (uint32_t p = 0; p < 12; p++)
+        FL_CHECK(!fl_ring_has_replicas(ring, p));
+
+    /*  Once replicas exist, out of range still answers nothing.  */
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 11, list, 1), ==, 0);
+    FL_CHECK_INT(fl_ring_replicas(ring, 12, got, 2), ==, 0);
+    FL_CHECK(!fl_ring_is_replica(ring, 12));
+    FL_CHECK(!fl_ring_has_replicas(ring, 12));
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(replica_ids_must_be_given_and_shorter_than_64_bytes)
+{
+    fl_ring_t *ring = s_cluster_ring("n2");
+    char id64[65];
+    memset(id64, 'b', 64);
+    id64[64] = '\0';
+    const char *too_long[] = { "n3", id64 };
+    const char *holed[] = { "n3", NULL };
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 0, too_long, 2), ==, -1);
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 0, holed, 2), ==, -1);
+    FL_CHECK(!fl_ring_has_replicas(ring, 0));
+    id64[63] = '\0';
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 0, too_long, 2), ==, 0);
+    s_check_replicas(ring, 0, too_long, 2);
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(mark_down_knows_members_added_by_set_replicas_after_it)
+{
+    fl_ring_t *ring = s_cluster_ring("n2");
+    const char *list[] = { "n4", "n3" };
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 0, list, 2), ==, 0);
+    FL_CHECK_INT(fl_ring_mark_down(ring, "n4"), ==, 0);
+    FL_CHECK(fl_ring_is_down(ring, "n4"));
+    FL_CHECK(!fl_ring_is_down(ring, "n3"));
+    FL_CHECK(!fl_ring_is_down(ring, "n1"));
+    for (uint32_t p = 0; p < 12; p++)
+        FL_CHECK(!fl_ring_owner_down(ring, p));
+    FL_CHECK_INT(fl_ring_mark_down(ring, "n3"), ==, 0);
+    for (uint32_t p = 0; p < 12; p++)
+        FL_CHECK(fl_ring_owner_down(ring, p) == (p % 3 == 2));
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(mark_down_before_set_replicas_still_holds_after_it)
+{
+    fl_ring_t *ring = s_cluster_ring("n2");
+    FL_CHECK_INT(fl_ring_mark_down(ring, "n3"), ==, 0);
+    const char *list[] = { "n5", "n3", "n6" };
+    FL_CHECK_INT(fl_ring_set_replicas(ring, 1, list, 3), ==, 0);
+    FL_CHECK(fl_ring_is_down(ring, "n3"));
+    FL_CHECK(!fl_ring_is_down(ring, "n5"));
+    FL_CHECK(!fl_ring_is_down(ring, "n6"));
+    for (uint32_t p = 0; p < 12; p++)
+        FL_CHECK(fl_ring_owner_down(ring, p) == (p % 3 == 2));
+
+    /*  And a member added after the mark can be marked in its turn.  */
+    FL_CHECK_INT(fl_ring_mark_down(ring, "n6"), ==, 0);
+    FL_CHECK(fl_ring_is_down(ring, "n6"));
+    FL_CHECK(!fl_ring_is_down(ring, "n5"));
+    FL_CHECK(fl_ring_is_down(ring, "n3"));
+    static const char *const want[] = { "n5", "n3", "n6" };
+    s_check_replicas(ring, 1, want, 3);
+    fl_ring_destroy(&ring);
+}
+
+/*  ---------------------------------------------------------------------
+ *  Partitions taken over from a primary that went down.
+ */
+
+FL_TEST(promoting_partition_is_owned_here_but_not_local)
+{
+    fl_ring_t *ring = s_cluster_ring("n2");
+    bool promoting[12] = { false };
+    promoting[1] = true;                /* n2's */
+    promoting[10] = true;               /* n2's */
+    FL_CHECK_INT(fl_ring_set_promoting(ring, promoting), ==, 0);
+    promoting[4] = true;                /* the ring keeps its own copy */
+    for (uint32_t p = 0; p < 12; p++) {
+        bool mine = p % 3 == 1, promo = p == 1 || p == 10;
+        FL_CHECK(fl_ring_is_promoting(ring, p) == promo);
+        FL_CHECK(fl_ring_is_local(ring, p) == (mine && !promo));
+        FL_CHECK_STR(fl_ring_owner(ring, p), s_ids[p % 3]);
+        FL_CHECK(!fl_ring_is_fenced(ring, p));
+    }
+    FL_CHECK_INT(fl_ring_owned(ring), ==, 4);
+    FL_CHECK(!fl_ring_is_promoting(ring, 12));
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(only_partitions_this_node_owns_are_marked_promoting)
+{
+    fl_ring_t *ring = s_cluster_ring("n2");
+    bool promoting[12];
+    for (uint32_t p = 0; p < 12; p++)
+        promoting[p] = p % 3 != 1;      /* every partition n2 does not own */
+    FL_CHECK_INT(fl_ring_set_promoting(ring, promoting), ==, 0);
+    for (uint32_t p = 0; p < 12; p++) {
+        FL_CHECK(!fl_ring_is_promoting(ring, p));
+        FL_CHECK(fl_ring_is_local(ring, p) == (p % 3 == 1));
+    }
+    fl_ring_destroy(&ring);
+
+    /*  Mixed: only this node's flags count.  */
+    ring = s_cluster_ring("n2");
+    promoting[7] = true;                /* n2's */
+    FL_CHECK_INT(fl_ring_set_promoting(ring, promoting), ==, 0);
+    for (uint32_t p = 0; p < 12; p++)
+        FL_CHECK(fl_ring_is_promoting(ring, p) == (p == 7));
+    fl_ring_destroy(&ring);
+
+    /*  A node that owns nothing takes over nothing.  */
+    ring = s_cluster_ring("n9");
+    memset(promoting, 1, sizeof promoting);
+    FL_CHECK_INT(fl_ring_set_promoting(ring, promoting), ==, 0);
+    for (uint32_t p = 0; p < 12; p++)
+        FL_CHECK(!fl_ring_is_promoting(ring, p));
+    fl_ring_destroy(&ring);
+}
+
+FL_TEST(no_promoting_flags_mark_no_partition)
+{
+    fl_ring_t *ring = s_cluster_ring("n2");
+    FL_CHECK_INT(fl_ring_set_promoting(ring, NULL), ==, 0);
+    for (uint32_t p = 0; p < 12; p++) {
+        FL_CHECK(!fl_ring_is_promoting(ring, p));
+        FL_CHECK(fl_ring_is_local(ring, p) == (p % 3 == 1));
+    }
+    bool none[12] = { false };
+    FL_CHECK_INT(fl_ring_set_promoting(ring, none), ==, 0);
+    for (uint32_t p = 0; p < 12; p++)
+        FL_CHECK(!fl_ring_is_promoting(ring, p));
+    fl_ring_destroy(&ring);
+
+    ring = fl_ring_new_single("n1", 16, 1);
+    for (uint32_t p = 0; p < 16; p++)
+        FL_CHECK(!fl_ring_is_promoting(ring, p));
+    fl_ring_destroy(&ring);
+}
