@@ -286,7 +286,30 @@ s_cmd_cluster_transfers(const s_options_t *options, Flow__Control__ControlReply 
     return 0;
 }
 
+static int
+s_cmd_cluster_digests(const s_options_t *options, Flow__Control__ControlReply *reply)
+{
+    const Flow__Control__ClusterDigests *d = reply->digests;
+    if (options->json)
+        return fl_cli_print_json(&d->base);
+    printf("node %s, epoch %" PRIu64 ", %zu partitions kept here\n\n", d->node_id, d->epoch,
+           d->n_partitions);
+    printf("%9s  %-8s %10s  %s\n", "PARTITION", "ROLE", "RECORDS", "DIGEST");
+    for (size_t i = 0; i < d->n_partitions; i++) {
+        const Flow__Control__PartitionDigest *p = d->partitions[i];
+        printf("%9" PRIu32 "  %-8s %10" PRIu64 "  %s\n", p->partition, p->role, p->records,
+               p->digest);
+    }
+    return 0;
+}
+
 static const s_command_t s_commands[] = {
+    { "cluster digests", "", 0, FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_DIGESTS,
+      FLOW__CONTROL__CONTROL_REPLY__BODY_DIGESTS, s_cmd_cluster_digests,
+      "Shows the digest of every partition this node keeps a copy of, as its\n"
+      "primary or as a replica, and how many records it holds: copies that\n"
+      "are in step have equal digests (compare them across the members).\n"
+      "  --partition N   that partition only; repeatable (up to 16)\n" },
     { "cluster ring", "", 0, FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_RING,
       FLOW__CONTROL__CONTROL_REPLY__BODY_RING, s_cmd_cluster_ring,
       "Shows who owns the partitions: per member how many it owns now, and\n"
@@ -531,6 +554,7 @@ typedef struct {
     Flow__Control__ClusterRemoveRequest cluster_remove;
     Flow__Control__ClusterRingRequest cluster_ring;
     Flow__Control__ClusterTransfersRequest cluster_transfers;
+    Flow__Control__ClusterDigestsRequest cluster_digests;
 } s_bodies_t;
 
 /*  Builds REQ for COMMAND with its arguments ARGS; a bad argument is a
@@ -548,6 +572,7 @@ s_build(const s_options_t *options, const s_command_t *command, char **args, s_b
     flow__control__cluster_remove_request__init(&b->cluster_remove);
     flow__control__cluster_ring_request__init(&b->cluster_ring);
     flow__control__cluster_transfers_request__init(&b->cluster_transfers);
+    flow__control__cluster_digests_request__init(&b->cluster_digests);
     req->body_case = command->body;
     switch (command->body) {
     case FLOW__CONTROL__CONTROL_REQUEST__BODY_STATUS:
@@ -569,6 +594,11 @@ s_build(const s_options_t *options, const s_command_t *command, char **args, s_b
         return 0;
     case FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_TRANSFERS:
         req->cluster_transfers = &b->cluster_transfers;
+        return 0;
+    case FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_DIGESTS:
+        b->cluster_digests.partitions = (uint32_t *) options->partitions;
+        b->cluster_digests.n_partitions = options->n_partitions;
+        req->cluster_digests = &b->cluster_digests;
         return 0;
     case FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_REMOVE:
         b->cluster_remove.node_id = command->n_args ? args[0] : "";

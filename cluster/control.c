@@ -15,12 +15,16 @@
 #include "node/envelope.h"
 #include "node/error.h"
 #include "node/log.h"
+#include "storage/keyspace.h"
+
+#include <sodium.h>
 #include "cluster.pb-c.h"
 #include "node/requests.h"
 
 #define CONTROL_MAX_BYTES 65536
 
 #define FORWARD_TIMEOUT_MS 10000
+#define REPLICATION_TIMEOUT_MS 1000
 
 typedef struct {
     fl_node_t *node;
@@ -259,7 +263,7 @@ s_add_replication(s_ctx_t *ctx, Flow__Cluster__ClusterStatus *st)
     req.status = true;
     ctx->replica = (Flow__Cluster__ReplicaReply *) fl_envelope_ask(
         &self->replica, FL_REPLICA_PEER_ENDPOINT, &req.base,
-        &flow__cluster__replica_reply__descriptor, FORWARD_TIMEOUT_MS);
+        &flow__cluster__replica_reply__descriptor, REPLICATION_TIMEOUT_MS);
     if (ctx->replica)
         st->replication = ctx->replica->replication;
 }
@@ -449,6 +453,79 @@ s_handle_upsert_event(s_ctx_t *ctx)
     s_forward(ctx, &req);
 }
 
+/*  The digest of PARTITION over every partitioned database into D.  */
+static int
+s_partition_digest(s_ctx_t *ctx, MDB_txn *txn, const char *const *names, const MDB_dbi *dbis,
+                   size_t ndbs, uint32_t partition, Flow__Control__PartitionDigest *d)
+{
+    crypto_generichash_state state;
+    crypto_generichash_init(&state, NULL, 0, 32);
+    for (size_t i = 0; i < ndbs; i++) {
+        fl_keyspace_range_t range;
+        int rc = fl_keyspace_range(txn, dbis[i], (uint16_t) partition, NULL, NULL, 0, NULL, NULL,
+                                   &range);
+        if (rc)
+            return rc;
+        uint64_t count = range.count;
+        crypto_generichash_update(&state, (const uint8_t *) names[i], strlen(names[i]) + 1);
+        crypto_generichash_update(&state, (const uint8_t *) &count, sizeof count);
+        crypto_generichash_update(&state, range.sum, sizeof range.sum);
+        d->records += count;
+    }
+    uint8_t sum[32];
+    crypto_generichash_final(&state, sum, sizeof sum);
+    d->digest = s_alloc(ctx, 65);
+    sodium_bin2hex(d->digest, 65, sum, sizeof sum);
+    return 0;
+}
+
+/*  The digests of the partitions this node keeps a copy of.  */
+static void
+s_handle_cluster_digests(s_ctx_t *ctx)
+{
+    const fl_node_t *node = ctx->self->node;
+    const Flow__Control__ClusterDigestsRequest *dr = ctx->req->cluster_digests;
+    const fl_ring_t *ring = fl_node_ring(node);
+    uint32_t partitions = fl_ring_partitions(ring);
+    Flow__Control__ClusterDigests *out = s_alloc(ctx, sizeof *out);
+    flow__control__cluster_digests__init(out);
+    out->epoch = fl_ring_epoch(ring);
+    out->node_id = (char *) node->node_id;
+    out->partitions = s_alloc(ctx, (partitions + 1) * sizeof *out->partitions);
+    const char *names[64];
+    MDB_dbi dbis[64];
+    size_t ndbs = fl_store_partitioned(node->store, names, dbis, 64);
+    MDB_txn *txn = NULL;
+    if (fl_store_read_begin(node->store, &txn) != 0) {
+        ctx->reply->status = FLOW__STATUS__UNAVAILABLE;
+        ctx->reply->message = "the store cannot be read";
+        return;
+    }
+    for (uint32_t p = 0; p < partitions; p++) {
+        bool wanted = dr->n_partitions == 0;
+        for (size_t i = 0; i < dr->n_partitions && !wanted; i++)
+            wanted = dr->partitions[i] == p;
+        bool primary = streq(fl_ring_owner(ring, p), node->node_id);
+        if (!wanted || (!primary && !fl_ring_is_replica(ring, p)))
+            continue;
+        Flow__Control__PartitionDigest *d = s_alloc(ctx, sizeof *d);
+        flow__control__partition_digest__init(d);
+        d->partition = p;
+        d->role = primary ? "primary" : "replica";
+        if (s_partition_digest(ctx, txn, names, dbis, ndbs, p, d) != 0) {
+            fl_store_read_end(node->store, &txn);
+            ctx->reply->status = FLOW__STATUS__UNAVAILABLE;
+            ctx->reply->message = "the store cannot be read";
+            return;
+        }
+        out->partitions[out->n_partitions++] = d;
+    }
+    fl_store_read_end(node->store, &txn);
+    ctx->reply->status = FLOW__STATUS__OK;
+    ctx->reply->body_case = FLOW__CONTROL__CONTROL_REPLY__BODY_DIGESTS;
+    ctx->reply->digests = out;
+}
+
 static const struct {
     Flow__Control__ControlRequest__BodyCase body;
     const char *name;
@@ -467,6 +544,8 @@ static const struct {
     { FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_RING, "cluster_ring", s_handle_cluster_ring },
     { FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_TRANSFERS, "cluster_transfers",
       s_handle_cluster_transfers },
+    { FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_DIGESTS, "cluster_digests",
+      s_handle_cluster_digests },
 };
 
 static void

@@ -25,6 +25,17 @@
  *  Invariant: a replica answers an entry only once it is durable, and
  *  says it is in step only when it applied every entry of the stream
  *  after the state it copied; the primary counts only those answers.
+ *
+ *  Leases: a primary serves a partition (reads included) only while a
+ *  majority of its copies answered a lease ping it sent less than
+ *  VALID ago; a node takes part in a take-over (answers the new primary
+ *  in step, or takes over itself) only HOLD after it last answered a
+ *  lease ping of a member that is now down (of any other member while
+ *  its ring is older than the question's).  VALID < HOLD < the down
+ *  timeout, so a primary that was frozen or cut off has stopped serving
+ *  before the node that replaces it starts: no read sees older data than
+ *  a write already acknowledged elsewhere (on machines whose clocks run
+ *  at about the same rate).
  */
 #include "cluster/replica.h"
 #include "cluster/handoff.h"
@@ -42,7 +53,7 @@
 #define TICK_MS 50
 #define RESEND_MS 400                   /* an unacknowledged entry is sent again */
 #define GAP_COPY_MS 1500                /* a missing entry is copied for after this long */
-#define QUERY_RETRY_MS 1000
+#define QUERY_RETRY_MS 250
 #define MEMBERS_EVERY_MS 1000
 #define COPY_RETRY_MS 300
 #define META_TIMEOUT_MS 2000
@@ -56,6 +67,7 @@
 #define LINKS_MAX 64
 #define ANSWER_MAX 4096                 /* positions in one answer */
 #define REQUESTS_PER_TURN 64
+#define LEASE_PING_MS 100
 
 /*  ------------------------------------------------------------------
  *  Entries kept in order: a deque of packed ReplicaEntry  */
@@ -138,6 +150,7 @@ typedef struct {
     uint64_t acked;                     /* last entry it holds in step */
     bool in_sync;
     int64_t sent_ms;                    /* last time entries went to it */
+    bool lease_refused;                 /* it follows a newer primary of the partition */
 } s_copy_t;
 
 typedef struct {
@@ -149,6 +162,7 @@ typedef struct {
     bool stale;                         /* a replica promised a newer primary */
     /*  As a replica.  */
     uint64_t r_stream, r_seq, promised;
+    char r_from[FL_NODE_ID_MAX];        /* the primary whose stream it applies */
     bool r_in_sync;
     bool copying;                       /* copied from copy_from, for r_stream */
     char copy_from[FL_NODE_ID_MAX];
@@ -176,6 +190,8 @@ typedef struct {
     ProtobufCBinaryData *out;           /* entries queued this turn (the logs own them) */
     size_t nout, capout, outbytes;
     int64_t warned_ms;
+    int64_t lease_ok_ms;                /* our newest lease ping it answered, sent then */
+    int64_t granted_ms;                 /* when this node last answered its lease ping */
 } s_link_t;
 
 typedef struct {
@@ -219,6 +235,13 @@ typedef struct {
     uint64_t entries_sent, entries_applied;
     int64_t tick_ms;
     int64_t refused_warned_ms;
+    int64_t lease_valid_ms, lease_hold_ms;  /* VALID and HOLD above */
+    int64_t lease_pinged_ms;
+    struct {
+        char id[FL_NODE_ID_MAX];
+        int64_t ms;                     /* this node last answered its lease ping then */
+    } grants[LINKS_MAX];
+    size_t ngrants;
     bool terminated;
 } self_t;
 
@@ -665,9 +688,10 @@ s_copies_refresh(self_t *self, uint32_t partition, s_part_t *part)
  *  up to the last entry, which is what it says of its copy from now on
  *  (a node taking the partition over asks).  */
 static void
-s_stream_stop(self_t *self, s_part_t *part)
+s_stream_stop(self_t *self, uint32_t p, s_part_t *part)
 {
     if (part->stream) {
+        snprintf(part->r_from, sizeof part->r_from, "%s", s_me(self));
         part->r_stream = part->stream;
         part->r_seq = part->seq;
         part->r_in_sync = true;
@@ -677,6 +701,8 @@ s_stream_stop(self_t *self, s_part_t *part)
     }
     self->log_bytes -= part->log.bytes;
     s_log_clear(&part->log);
+    if (p < self->node->lease_partitions)
+        atomic_store_explicit(&self->node->lease_until[p], 0, memory_order_release);
     part->stream = 0;
     part->seq = 0;
     part->ncopies = 0;
@@ -686,11 +712,13 @@ s_stream_stop(self_t *self, s_part_t *part)
 static void
 s_stream_start(self_t *self, uint32_t partition, s_part_t *part)
 {
-    s_stream_stop(self, part);
+    s_stream_stop(self, partition, part);
     part->stream = fl_replica_stream(fl_ring_epoch(self->ring), self->incarnation);
     s_copies_refresh(self, partition, part);
-    for (size_t i = 0; i < part->ncopies; i++)
+    for (size_t i = 0; i < part->ncopies; i++) {
         part->copies[i].in_sync = false;
+        part->copies[i].lease_refused = false;
+    }
     s_mark(self, partition, part);
 }
 
@@ -988,6 +1016,9 @@ s_on_position(self_t *self, const char *node_id, const Flow__Cluster__ReplicaPos
     s_trim(self, part);
 }
 
+static void s_on_lease(self_t *self, s_link_t *link,
+                       const Flow__Cluster__ReplicaPositions *answer);
+
 /*  An answer from a member.  */
 static void
 s_on_link(self_t *self, s_link_t *link)
@@ -1000,6 +1031,10 @@ s_on_link(self_t *self, s_link_t *link)
     zframe_destroy(&frame);
     if (!reply)
         return;
+    if (reply->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_POSITIONS
+        && reply->positions->lease_sent_ms)
+        s_on_lease(self, link, reply->positions);
+    else
     if (reply->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_POSITIONS)
         for (size_t i = 0; i < reply->positions->n_positions; i++)
             s_on_position(self, link->id, reply->positions->positions[i]);
@@ -1049,6 +1084,134 @@ s_resend(self_t *self, int64_t now)
             }
         }
     }
+}
+
+/*  ------------------------------------------------------------------
+ *  Leases  */
+
+/*  Until when this node may serve PART as its primary: VALID after the
+ *  lease ping whose answer made a majority of its copies.  */
+static int64_t
+s_lease_of(const self_t *self, const s_part_t *part)
+{
+    if (part->stale)
+        return 0;
+    size_t need = fl_replica_majority(1 + part->ncopies) - 1;
+    if (need == 0)
+        return INT64_MAX;
+    int64_t ok[FL_RING_REPLICAS_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < part->ncopies; i++) {
+        if (part->copies[i].lease_refused)
+            continue;
+        for (size_t k = 0; k < self->nlinks; k++)
+            if (streq(self->links[k].id, part->copies[i].id) && self->links[k].lease_ok_ms)
+                ok[n++] = self->links[k].lease_ok_ms;
+    }
+    if (n < need)
+        return 0;
+    /*  The NEED-th newest answer.  */
+    for (size_t i = 0; i < need; i++)
+        for (size_t k = i + 1; k < n; k++)
+            if (ok[k] > ok[i]) {
+                int64_t t = ok[i];
+                ok[i] = ok[k];
+                ok[k] = t;
+            }
+    return ok[need - 1] + self->lease_valid_ms;
+}
+
+static void
+s_leases_update(self_t *self)
+{
+    uint32_t n = self->partitions < self->node->lease_partitions ? self->partitions
+                                                                  : self->node->lease_partitions;
+    for (uint32_t p = 0; p < n; p++) {
+        const s_part_t *part = self->parts[p];
+        int64_t until = part && part->stream ? s_lease_of(self, part) : 0;
+        atomic_store_explicit(&self->node->lease_until[p], until, memory_order_release);
+    }
+}
+
+/*  Every LEASE_PING_MS, a lease ping to each member that keeps copies of
+ *  partitions this node is the primary of.  */
+static void
+s_lease_ping(self_t *self, int64_t now)
+{
+    if (now - self->lease_pinged_ms < LEASE_PING_MS)
+        return;
+    self->lease_pinged_ms = now;
+    const char *ids[LINKS_MAX];
+    size_t n = 0;
+    for (uint32_t p = 0; p < self->partitions; p++) {
+        const s_part_t *part = self->parts[p];
+        for (size_t i = 0; part && part->stream && i < part->ncopies; i++) {
+            size_t k = 0;
+            while (k < n && !streq(ids[k], part->copies[i].id))
+                k++;
+            if (k == n && n < LINKS_MAX)
+                ids[n++] = part->copies[i].id;
+        }
+    }
+    Flow__Cluster__ReplicaQuery q = FLOW__CLUSTER__REPLICA_QUERY__INIT;
+    q.from = (char *) s_me(self);
+    q.epoch = fl_ring_epoch(self->ring);
+    q.lease = true;
+    q.sent_ms = now;
+    for (size_t k = 0; k < n; k++) {
+        s_link_t *link = s_link(self, ids[k]);
+        if (link)
+            s_send_peer(self, link, FLOW__CLUSTER__PEER_REQUEST__BODY_REPLICA_QUERY, &q.base);
+    }
+}
+
+/*  A member's answer to a lease ping sent at SENT_MS: the partitions it
+ *  follows a newer primary for are listed as refused.  */
+static void
+s_on_lease(self_t *self, s_link_t *link, const Flow__Cluster__ReplicaPositions *answer)
+{
+    if (answer->lease_sent_ms > link->lease_ok_ms)
+        link->lease_ok_ms = answer->lease_sent_ms;
+    for (size_t i = 0; i < answer->n_positions; i++) {
+        uint32_t p = answer->positions[i]->partition;
+        s_part_t *part = p < self->partitions ? self->parts[p] : NULL;
+        for (size_t k = 0; part && k < part->ncopies; k++)
+            if (streq(part->copies[k].id, link->id))
+                part->copies[k].lease_refused = true;
+    }
+    s_leases_update(self);
+}
+
+/*  Records that this node answers a lease ping of FROM now.  */
+static void
+s_grant(self_t *self, const char *from, int64_t now)
+{
+    size_t i = 0;
+    while (i < self->ngrants && !streq(self->grants[i].id, from))
+        i++;
+    if (i == self->ngrants) {
+        if (self->ngrants == LINKS_MAX)
+            return;
+        snprintf(self->grants[self->ngrants++].id, FL_NODE_ID_MAX, "%s", from);
+    }
+    self->grants[i].ms = now;
+}
+
+/*  True once this node may take part in taking a partition over, asked
+ *  by ASKER at EPOCH: HOLD has passed since it last answered a lease
+ *  ping of a member its ring marks down, or of any member but ASKER
+ *  while its ring is older than EPOCH.  */
+static bool
+s_may_take_over(const self_t *self, const char *asker, uint64_t epoch, int64_t now)
+{
+    bool stale = epoch > fl_ring_epoch(self->ring);
+    for (size_t i = 0; i < self->ngrants; i++) {
+        const char *id = self->grants[i].id;
+        bool counts = stale ? !streq(id, asker) : fl_ring_is_down(self->ring, id);
+        if (counts && now - self->grants[i].ms < self->lease_hold_ms)
+            return false;
+    }
+    return true;
 }
 
 /*  ------------------------------------------------------------------
@@ -1277,6 +1440,7 @@ s_take_entry(self_t *self, s_turn_t *turn, const Flow__Cluster__ReplicaBatch *ba
         flow__cluster__replica_entry__free_unpacked(entry, NULL);
         return;
     }
+    snprintf(part->r_from, sizeof part->r_from, "%s", batch->from);
     if (entry->stream > part->r_stream || (!part->r_in_sync && !part->copying)) {
         part->r_stream = entry->stream;
         part->r_seq = 0;
@@ -1317,6 +1481,8 @@ typedef struct {
     char message[256];
     uint32_t *partitions;
     size_t n;
+    int64_t lease_sent_ms;              /* a lease ping's answer */
+    bool not_yet;                       /* a take-over question asked too early */
 } s_answer_t;
 
 static void
@@ -1327,10 +1493,13 @@ s_answer_send(self_t *self, s_answer_t *a)
     assert(store && list);
     Flow__Cluster__ReplicaPositions positions = FLOW__CLUSTER__REPLICA_POSITIONS__INIT;
     positions.positions = list;
+    positions.lease_sent_ms = a->lease_sent_ms;
     for (size_t i = 0; i < a->n; i++) {
         uint32_t p = a->partitions[i] & 0x7FFFFFFF;
         s_fill_position(self->parts[p], p, &store[i]);
         store[i].refused = (a->partitions[i] & 0x80000000u) != 0;
+        if (a->not_yet)
+            store[i].in_sync = false;
         list[positions.n_positions++] = &store[i];
     }
     Flow__Cluster__ReplicaReply reply = FLOW__CLUSTER__REPLICA_REPLY__INIT;
@@ -1398,11 +1567,28 @@ s_on_query(self_t *self, const ProtobufCBinaryData *body, s_answer_t *a)
 {
     Flow__Cluster__ReplicaQuery *q =
         flow__cluster__replica_query__unpack(NULL, body->len, body->data);
-    if (!q) {
+    if (!q || strlen(q->from) >= FL_NODE_ID_MAX) {
         a->status = FLOW__STATUS__INVALID_ARGUMENT;
         snprintf(a->message, sizeof a->message, "replica_query: not a ReplicaQuery");
+        if (q)
+            flow__cluster__replica_query__free_unpacked(q, NULL);
         return;
     }
+    int64_t now = zclock_mono();
+    if (q->lease) {
+        /*  The partitions whose stream of FROM's this node no longer
+         *  follows: refused.  */
+        a->lease_sent_ms = q->sent_ms ? q->sent_ms : 1;
+        s_grant(self, q->from, now);
+        for (uint32_t p = 0; p < self->partitions; p++) {
+            const s_part_t *part = self->parts[p];
+            if (part && streq(part->r_from, q->from) && part->promised > q->epoch)
+                s_answer_add(a, p, true);
+        }
+        flow__cluster__replica_query__free_unpacked(q, NULL);
+        return;
+    }
+    a->not_yet = !s_may_take_over(self, q->from, q->epoch, now);
     for (size_t i = 0; i < q->n_partitions; i++) {
         uint32_t p = q->partitions[i];
         if (p >= self->partitions)
@@ -1623,7 +1809,8 @@ s_promote_tick(self_t *self, int64_t now)
         }
         const char *ids[FL_RING_REPLICAS_MAX];
         size_t n = fl_ring_replicas(self->ring, p, ids, FL_RING_REPLICAS_MAX);
-        if (1 + part->nanswered >= fl_replica_majority(1 + n)) {
+        if (1 + part->nanswered >= fl_replica_majority(1 + n)
+            && s_may_take_over(self, s_me(self), part->promo_epoch, now)) {
             if (part->best[0]) {
                 fl_info("replica", "another copy holds more: copying it before serving",
                         "partition=%u from=%s", p, part->best);
@@ -1715,7 +1902,7 @@ s_ring_changed(self_t *self)
             s_mark(self, p, part);
         else
         if (!primary && part->stream)
-            s_stream_stop(self, part);
+            s_stream_stop(self, p, part);
     }
 }
 
@@ -1778,6 +1965,8 @@ static void
 s_tick(self_t *self, int64_t now)
 {
     s_resend(self, now);
+    s_lease_ping(self, now);
+    s_leases_update(self);
     s_fill_gaps(self, now);
     s_promote_tick(self, now);
     if (now - self->members_ms > MEMBERS_EVERY_MS)
@@ -1794,6 +1983,8 @@ s_open(self_t *self)
     self->node = self->args->node;
     self->partitions = (uint32_t) self->node->config->partitions;
     self->parts = calloc(self->partitions, sizeof *self->parts);
+    self->lease_hold_ms = (int64_t) self->node->config->down_after_ms / 2;
+    self->lease_valid_ms = self->lease_hold_ms * 3 / 4;
     self->waits = zlistx_new();
     self->actors = zsock_new(ZMQ_ROUTER);
     self->service = zsock_new(ZMQ_ROUTER);

@@ -827,9 +827,20 @@ s_on_replicated(self_t *self)
     free(held);
 }
 
+/*  True while this node may serve PARTITION, one with replicas, as its
+ *  primary: a majority of its copies renewed the lease lately.  */
+static bool
+s_leased(const fl_node_t *node, uint32_t partition)
+{
+    return partition < node->lease_partitions
+           && atomic_load_explicit(&node->lease_until[partition], memory_order_acquire)
+              > zclock_mono();
+}
+
 /*  Items whose partition this node does not serve now (another node's,
- *  or fenced while it moves) are answered "reroute": the sender routes
- *  them again with a fresher ring.  Called under the ring lock, which is
+ *  fenced while it moves, or one with replicas whose lease ran out: a
+ *  node cut off may have been replaced) are answered "reroute": the
+ *  sender routes them again with a fresher ring.  Called under the ring lock, which is
  *  held until the batch committed, so a fence published after this check
  *  waits for the batch.  */
 static void
@@ -838,12 +849,17 @@ s_refuse_not_local(self_t *self)
     const fl_ring_t *ring = fl_node_ring(self->args->node);
     for (size_t i = 0; i < self->nbatch; i++) {
         s_item_t *item = self->batch[i];
-        if (!s_runnable(item) || fl_ring_is_local(ring, item->call.partition))
+        uint32_t p = item->call.partition;
+        if (!s_runnable(item) || (fl_ring_is_local(ring, p)
+                                  && (!fl_ring_has_replicas(ring, p)
+                                      || !self->args->node->lease_until
+                                      || s_leased(self->args->node, p))))
             continue;
         fl_call_release(&item->call);
         fl_call_reset(&item->call);
         fl_call_fail(&item->call, FLOW__STATUS__UNAVAILABLE,
-                     "partition %u is moving between nodes; retry", item->call.partition);
+                     "partition %u is moving between nodes or changing its primary; retry",
+                     item->call.partition);
         item->answered = true;
         item->reroute = true;
     }

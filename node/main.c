@@ -401,6 +401,10 @@ s_start(s_flowd_t *f)
         return rc;
     pthread_rwlock_init(&f->ring_lock, NULL);
     f->node.ring_lock = &f->ring_lock;
+    f->node.lease_partitions = (uint32_t) f->config.partitions;
+    f->node.lease_until = calloc(f->node.lease_partitions, sizeof *f->node.lease_until);
+    if (!f->node.lease_until)
+        return FL_E_NOMEM;
     f->handoff_args = (fl_handoff_args_t) { .node = &f->node, .keys = &f->keys,
                                             .initial = f->joined_meta, .holder = f->holder,
                                             .member = f->joined };
@@ -454,6 +458,8 @@ s_stop(s_flowd_t *f)
     fl_store_destroy(&f->node.store);
     fl_keys_release(&f->keys);
     fl_metrics_destroy(&f->node.metrics);
+    free((void *) f->node.lease_until);
+    f->node.lease_until = NULL;
     fl_ring_t *ring = (fl_ring_t *) fl_node_ring(&f->node);
     fl_ring_destroy(&ring);
     if (f->node.ring_lock)

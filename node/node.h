@@ -10,6 +10,12 @@
  *  it owns a batch's partitions until the batch committed; the handoff
  *  thread holds it exclusively while it fences a partition, so once the
  *  fence is published no write to that partition is still under way.
+ *
+ *  lease_until: per partition, until when (zclock_mono ms) this node may
+ *  serve it as its primary: written by the replication thread alone (a
+ *  majority of the partition's copies answered its lease pings; see
+ *  cluster/replica.h), read by the data actors before each batch.  The
+ *  one shared word per partition besides the ring.
  */
 #ifndef FL_NODE_H
 #define FL_NODE_H
@@ -32,6 +38,8 @@ typedef struct fl_node_t {
     char node_id[FL_NODE_ID_MAX];
     _Atomic(const fl_ring_t *) ring;
     pthread_rwlock_t *ring_lock;
+    _Atomic int64_t *lease_until;        /* lease_partitions entries */
+    uint32_t lease_partitions;
     fl_store_t *store;
     fl_metrics_t *metrics;
     fl_workers_t *workers;

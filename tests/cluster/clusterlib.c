@@ -2,6 +2,7 @@
 #include "tests/cluster/clusterlib.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -74,4 +75,73 @@ fl_cluster_settled(const fl_proc_t *node, size_t members, int wait_ms, char *out
         usleep(POLL_MS * 1000);
     }
     return false;
+}
+
+/*  The digests `flowctl --json cluster digests` of NODE lists into
+ *  DIGESTS (PARTITIONS entries of 65 bytes, "" where it keeps no copy);
+ *  false when flowctl failed.  */
+static bool
+s_digests(const fl_proc_t *node, char (*digests)[65], uint32_t partitions)
+{
+    static char out[1 << 20], err[4096];
+    const char *argv[] = { fl_program("FLOWCTL_CLI"), "--control", node->control, "--key",
+                           node->admin_key, "--timeout", "5000", "--json", "cluster", "digests",
+                           NULL };
+    for (uint32_t p = 0; p < partitions; p++)
+        digests[p][0] = '\0';
+    if (fl_run(argv, NULL, out, sizeof out, err, sizeof err) != 0)
+        return false;
+    for (const char *at = strstr(out, "{\"partition\":"); at;
+         at = strstr(at + 1, "{\"partition\":")) {
+        unsigned long p = strtoul(at + 13, NULL, 10);
+        const char *d = strstr(at, "\"digest\":\"");
+        if (p < partitions && d && strlen(d) > 10 + 64)
+            snprintf(digests[p], 65, "%.64s", d + 10);
+    }
+    return true;
+}
+
+bool
+fl_cluster_copies_agree(const fl_proc_t *nodes, size_t n, uint32_t partitions, int wait_ms,
+                        size_t *compared_p, char *why, size_t whylen)
+{
+    char (*digests)[65] = calloc(n * partitions, 65);
+    bool agree = false;
+    why[0] = '\0';
+    for (int waited = 0; digests && !agree && waited <= wait_ms; waited += 200) {
+        if (waited)
+            usleep(200 * 1000);
+        bool read = true;
+        for (size_t i = 0; i < n && read; i++)
+            read = s_digests(&nodes[i], digests + i * partitions, partitions);
+        if (!read) {
+            snprintf(why, whylen, "flowctl cluster digests failed");
+            continue;
+        }
+        agree = true;
+        size_t compared = 0;
+        for (uint32_t p = 0; p < partitions && agree; p++) {
+            const char *first = NULL;
+            size_t copies = 0;
+            for (size_t i = 0; i < n && agree; i++) {
+                const char *d = digests[i * partitions + p];
+                if (!d[0])
+                    continue;
+                copies++;
+                if (!first)
+                    first = d;
+                else
+                if (strcmp(first, d) != 0) {
+                    agree = false;
+                    snprintf(why, whylen, "partition %u: node %s holds %.12s..., another %.12s...",
+                             p, nodes[i].node_id, d, first);
+                }
+            }
+            compared += copies > 1;
+        }
+        if (compared_p)
+            *compared_p = compared;
+    }
+    free(digests);
+    return agree;
 }

@@ -103,6 +103,9 @@ s_epoch(char *out, size_t len)
 
 static const char *const s_fast[] = { "--pwhash-ops", "1", "--pwhash-mem-kb", "8",
                                       "--partitions", "64", NULL };
+/*  A cluster that keeps one copy of each partition.  */
+static const char *const s_one_copy[] = { "--pwhash-ops", "1", "--pwhash-mem-kb", "8",
+                                          "--partitions", "64", "--replicas", "1", NULL };
 
 static void
 s_start_joining(fl_proc_t *node, const char *data, const fl_proc_t *through)
@@ -110,14 +113,21 @@ s_start_joining(fl_proc_t *node, const char *data, const fl_proc_t *through)
     fl_cluster_join(node, data, through, NULL);
 }
 
-/*  A cluster of three: the first creates it, the others join through it. */
+/*  A cluster of three: the first creates it with FLAGS, the others join
+ *  through it.  */
 static void
-s_start_three(fl_proc_t n[3])
+s_start_three_with(fl_proc_t n[3], const char *const *flags)
 {
-    fl_node_start(&n[0], NULL, s_fast);
+    fl_node_start(&n[0], NULL, flags);
     FL_CHECK(s_settled(&n[0], 1));
     s_start_joining(&n[1], NULL, &n[0]);
     s_start_joining(&n[2], NULL, &n[0]);
+}
+
+static void
+s_start_three(fl_proc_t n[3])
+{
+    s_start_three_with(n, s_fast);
 }
 
 FL_TEST(a_first_node_creates_a_cluster_of_one_it_leads)
@@ -451,13 +461,15 @@ s_rsvp(flow_t *flow, const char *token, const char *id)
     return fl_call(flow, token, &req, NULL);
 }
 
-/*  A cluster of three with its partitions handed off, and COUNT events
- *  (of CAPACITY seats) that ann (signed up, TOKEN) created through FLOW, a
- *  connection to the first node; their ids into IDS.  */
+/*  A cluster of three (the first started with FLAGS) with its partitions
+ *  handed off, and COUNT events (of CAPACITY seats) that ann (signed up,
+ *  TOKEN) created through FLOW, a connection to the first node; their ids
+ *  into IDS.  */
 static flow_t *
-s_three_with_events(fl_proc_t n[3], char *token, char ids[][64], int count, uint32_t capacity)
+s_three_of(fl_proc_t n[3], const char *const *flags, char *token, char ids[][64], int count,
+           uint32_t capacity)
 {
-    s_start_three(n);
+    s_start_three_with(n, flags);
     for (int i = 0; i < 3; i++)
         FL_CHECK(s_handed_off(&n[i], 3));
     flow_t *flow = flow_new(n[0].client);
@@ -466,6 +478,12 @@ s_three_with_events(fl_proc_t n[3], char *token, char ids[][64], int count, uint
     for (int e = 0; e < count; e++)
         s_create_event(flow, token, e, capacity, ids[e]);
     return flow;
+}
+
+static flow_t *
+s_three_with_events(fl_proc_t n[3], char *token, char ids[][64], int count, uint32_t capacity)
+{
+    return s_three_of(n, s_fast, token, ids, count, capacity);
 }
 
 /*  Every hit of a 5 km search around Berlin through FLOW, paged by LIMIT,
@@ -699,14 +717,14 @@ s_any_log_has(const fl_proc_t *n, int count, const char *text)
 
 /*  A member that stops answering is marked down by the leader, and up
  *  when it answers again; the leader itself too, by the leader elected
- *  after it.  Nothing moves meanwhile: a down member keeps its
- *  partitions.  */
+ *  after it.  In a cluster that keeps one copy nothing moves meanwhile:
+ *  a down member keeps its partitions.  */
 FL_TEST(a_member_that_stops_answering_is_marked_down_and_up_when_it_answers_again)
 {
     setenv("FLOW_DOWN_AFTER_MS", "1000", 1);
     fl_proc_t n[3];
     char token[600], ids[12][64];
-    flow_t *flow = s_three_with_events(n, token, ids, 12, 5);
+    flow_t *flow = s_three_of(n, s_one_copy, token, ids, 12, 5);
     int frozen = -1;                    /* an event node 2 owns */
     for (int e = 0; e < 12 && frozen < 0; e++) {
         char owner[64];
@@ -727,7 +745,7 @@ FL_TEST(a_member_that_stops_answering_is_marked_down_and_up_when_it_answers_agai
     FL_CHECK(s_member_becomes(&n[1], n[2].node_id, "MEMBER_DOWN"));    /* every member */
     FL_CHECK_INT(s_flowctl(&n[1], "cluster", "status", NULL), ==, 0);
     FL_CHECK(strstr(s_out, "down") != NULL);
-    FL_CHECK(strstr(s_out, "(owned by members that are down)") != NULL);
+    FL_CHECK(strstr(s_out, "(owned by members that are down, with no replica up)") != NULL);
     /*  Every partition it owns is counted unavailable.  */
     FL_CHECK_INT(s_status(&n[1]), ==, 0);
     long unavailable = s_number("unavailable_partitions");
@@ -957,15 +975,15 @@ s_thaw(void *arg)
     return NULL;
 }
 
-/*  A write to a partition whose owner is down is refused at once, and
- *  libflow sends it again with the same request key until the owner is
- *  back: it is applied once.  */
+/*  In a cluster that keeps one copy, a write to a partition whose owner
+ *  is down is refused at once, and libflow sends it again with the same
+ *  request key until the owner is back: it is applied once.  */
 FL_TEST(a_write_refused_while_its_owner_is_down_is_applied_once_by_libflow_retries)
 {
     setenv("FLOW_DOWN_AFTER_MS", "1000", 1);
     fl_proc_t n[3];
     char token[600], ids[1][64];
-    flow_t *flow = s_three_with_events(n, token, ids, 1, 5);
+    flow_t *flow = s_three_of(n, s_one_copy, token, ids, 1, 5);
     char user_id[64], bob[600];
     s_sign_up(flow, "bob@example.com", user_id, bob);
     /*  A key whose event lands on node 2: the id is the user's and the
@@ -1466,6 +1484,219 @@ FL_TEST(a_transfer_interrupted_by_a_restart_of_either_side_resumes)
             FL_CHECK_INT(s_going(via, token, ids[e]), ==, 0);
         flow_destroy(&via);
     }
+    flow_destroy(&flow);
+    for (int i = 2; i >= 0; i--)
+        FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
+}
+
+/*  ------------------------------------------------------------------
+ *  Replication and failover  */
+
+/*  Reads the going count of ID through FLOW until it is WANT (bounded:
+ *  a partition taken over is served once its new primary gathered the
+ *  copies); the last count read, -1 when none could be.  */
+static int
+s_going_becomes(flow_t *flow, const char *token, const char *id, int want)
+{
+    int going = -1;
+    for (int tries = 0; tries < 200 && going != want; tries++) {
+        going = s_going(flow, token, id);
+        if (going != want)
+            usleep(50 * 1000);
+    }
+    return going;
+}
+
+/*  RSVPs going to ID through FLOW, sent again while the partition is
+ *  being taken over (bounded).  */
+static flow_status_t
+s_rsvp_retried(flow_t *flow, const char *token, const char *id)
+{
+    flow_status_t status = FLOW_UNAVAILABLE;
+    for (int tries = 0; tries < 100 && status != FLOW_OK; tries++) {
+        status = s_rsvp(flow, token, id);
+        if (status != FLOW_OK)
+            usleep(100 * 1000);
+    }
+    return status;
+}
+
+/*  The events of IDS (COUNT) whose partition NODE_ID owns, by NODE's
+ *  ring: their indices into ON; how many.  */
+static int
+s_owned_by(const fl_proc_t *node, const char *node_id, char ids[][64], int count, int *on)
+{
+    int n = 0;
+    for (int e = 0; e < count; e++) {
+        char owner[64];
+        s_owner(node, fl_keyspace_partition(ids[e], strlen(ids[e]), PARTITIONS), owner,
+                sizeof owner);
+        if (streq(owner, node_id))
+            on[n++] = e;
+    }
+    return n;
+}
+
+/*  Three nodes that mark a silent member down after 1 s, with 16 events;
+ *  the indices of those node 2 owns into ON (*OWNED_P of them, one at
+ *  least).  */
+static flow_t *
+s_three_for_failover(fl_proc_t n[3], char *token, char ids[16][64], int on[16], int *owned_p)
+{
+    setenv("FLOW_DOWN_AFTER_MS", "1000", 1);
+    flow_t *flow = s_three_with_events(n, token, ids, 16, 5);
+    *owned_p = s_owned_by(&n[0], n[2].node_id, ids, 16, on);
+    FL_CHECK(*owned_p > 0);
+    return flow;
+}
+
+/*  Three nodes keep three copies of every partition; once the writes
+ *  are acknowledged every copy holds the same records, and the status
+ *  tells how the node's copies stand.  */
+FL_TEST(every_partition_is_kept_by_three_nodes_whose_copies_agree)
+{
+    fl_proc_t n[3];
+    char token[600], ids[12][64];
+    flow_t *flow = s_three_with_events(n, token, ids, 12, 5);
+    for (int e = 0; e < 12; e++)
+        FL_EXPECT(s_rsvp(flow, token, ids[e]), FLOW_OK, "");
+    size_t compared = 0;
+    char why[256];
+    FL_CHECK(fl_cluster_copies_agree(n, 3, PARTITIONS, WAIT_MS, &compared, why, sizeof why));
+    FL_CHECK_INT(compared, ==, PARTITIONS);
+    /*  Each node holds every partition: one in three as its primary.  */
+    FL_CHECK_INT(s_flowctl(&n[1], "--json", "cluster", "digests"), ==, 0);
+    FL_CHECK_INT(s_count("{\"partition\":"), ==, PARTITIONS);
+    FL_CHECK(s_count("\"role\":\"primary\"") > 0 && s_count("\"role\":\"replica\"") > 0);
+    FL_CHECK_INT(s_flowctl(&n[0], "cluster", "status", NULL), ==, 0);
+    FL_CHECK(strstr(s_out, "3 copies each (a write is acknowledged once 2 hold it)") != NULL);
+    FL_CHECK(strstr(s_out, "replication  primary of ") != NULL);
+    FL_CHECK_INT(s_status(&n[0]), ==, 0);
+    FL_CHECK(strstr(s_out, "\"replication\":{") != NULL);
+    FL_CHECK(strstr(s_out, "\"entries_sent\":") != NULL);
+    flow_destroy(&flow);
+    for (int i = 2; i >= 0; i--)
+        FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
+}
+
+/*  A primary killed after acknowledging writes: the others mark it down,
+ *  its partitions are taken over by their replicas, every acknowledged
+ *  write is read through the others and new writes are taken; back, it
+ *  catches up and every copy agrees again.  */
+FL_TEST(writes_acknowledged_before_their_primary_is_killed_are_read_through_the_others)
+{
+    fl_proc_t n[3];
+    char token[600], ids[16][64];
+    int on[16], owned;
+    flow_t *flow = s_three_for_failover(n, token, ids, on, &owned);
+    for (int e = 0; e < 16; e++)
+        FL_EXPECT(s_rsvp(flow, token, ids[e]), FLOW_OK, "");
+    char data[sizeof n[2].data];
+    memcpy(data, n[2].data, sizeof data);
+    FL_CHECK_INT(fl_node_stop(&n[2], SIGKILL), ==, 128 + SIGKILL);
+    FL_CHECK(s_member_becomes(&n[0], n[2].node_id, "MEMBER_DOWN"));
+    FL_CHECK(s_any_log_has(n, 2, "partitions of a member that is down go to their replicas"));
+    for (int e = 0; e < 16; e++)
+        FL_CHECK_INT(s_going_becomes(flow, token, ids[e], 1), ==, 1);
+    /*  Its partitions take writes, through either node.  */
+    flow_t *other = flow_new(n[1].client);
+    char bob[64], bob_token[600];
+    s_sign_up(other, "bob@example.com", bob, bob_token);
+    for (int i = 0; i < owned; i++)
+        FL_EXPECT(s_rsvp_retried(other, bob_token, ids[on[i]]), FLOW_OK, "");
+    for (int i = 0; i < owned; i++)
+        FL_CHECK_INT(s_going_becomes(flow, token, ids[on[i]], 2), ==, 2);
+    FL_CHECK_INT(s_status(&n[0]), ==, 0);
+    FL_CHECK_INT(s_number("unavailable_partitions"), ==, 0);
+
+    /*  Back: it takes its partitions again, with what it missed.  */
+    fl_node_start(&n[2], data, NULL);
+    for (int i = 0; i < 3; i++)
+        FL_CHECK(s_handed_off(&n[i], 3));
+    char why[256];
+    FL_CHECK(fl_cluster_copies_agree(n, 3, PARTITIONS, WAIT_MS, NULL, why, sizeof why));
+    flow_t *back = flow_new(n[2].client);
+    for (int i = 0; i < owned; i++)
+        FL_CHECK_INT(s_going_becomes(back, token, ids[on[i]], 2), ==, 2);
+    flow_destroy(&back);
+    flow_destroy(&other);
+    flow_destroy(&flow);
+    for (int i = 2; i >= 0; i--)
+        FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
+}
+
+/*  A primary frozen past the down timeout is replaced; thawed, it still
+ *  routes with its old ring for a moment, but what it takes then is
+ *  acknowledged only if a new primary holds it: its old replicas refuse
+ *  its entries.  It then follows the new primaries, and every copy
+ *  agrees.  */
+FL_TEST(a_frozen_primary_that_comes_back_acknowledges_nothing_the_others_lack)
+{
+    fl_proc_t n[3];
+    char token[600], ids[16][64];
+    int on[16], owned;
+    flow_t *flow = s_three_for_failover(n, token, ids, on, &owned);
+    flow_t *frozen = flow_new(n[2].client);
+    char carl[64], carl_token[600];
+    s_sign_up(frozen, "carl@example.com", carl, carl_token);
+    FL_CHECK_INT(kill(n[2].pid, SIGSTOP), ==, 0);
+    FL_CHECK(s_member_becomes(&n[0], n[2].node_id, "MEMBER_DOWN"));
+    for (int i = 0; i < owned; i++)
+        FL_EXPECT(s_rsvp_retried(flow, token, ids[on[i]]), FLOW_OK, "");
+    FL_CHECK_INT(kill(n[2].pid, SIGCONT), ==, 0);
+    /*  At once, through the node that was frozen.  */
+    bool acked[16] = { false };
+    flow_set_retries(frozen, 0);
+    for (int i = 0; i < owned; i++)
+        acked[i] = s_rsvp(frozen, carl_token, ids[on[i]]) == FLOW_OK;
+    for (int i = 0; i < 3; i++)
+        FL_CHECK(s_handed_off(&n[i], 3));
+    char why[256];
+    FL_CHECK(fl_cluster_copies_agree(n, 3, PARTITIONS, WAIT_MS, NULL, why, sizeof why));
+    for (int i = 0; i < owned; i++) {
+        int going = s_going_becomes(flow, token, ids[on[i]], 2);
+        if (acked[i])
+            FL_CHECK_INT(going, ==, 2);
+        else
+            FL_CHECK(going == 1 || going == 2);
+    }
+    flow_destroy(&frozen);
+    flow_destroy(&flow);
+    for (int i = 2; i >= 0; i--)
+        FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
+}
+
+/*  A replica killed while the others take writes catches up when it
+ *  comes back: its copies agree with its primaries'.  */
+FL_TEST(a_replica_that_missed_writes_catches_up_when_it_comes_back)
+{
+    fl_proc_t n[3];
+    char token[600], ids[16][64];
+    flow_t *flow = s_three_with_events(n, token, ids, 16, 5);
+    int on[16];
+    int owned = s_owned_by(&n[0], n[1].node_id, ids, 16, on);
+    char data[sizeof n[1].data];
+    memcpy(data, n[1].data, sizeof data);
+    FL_CHECK_INT(fl_node_stop(&n[1], SIGKILL), ==, 128 + SIGKILL);
+    /*  The events the others own take writes with two copies of three.  */
+    int written = 0;
+    for (int e = 0; e < 16; e++) {
+        bool of_the_killed = false;
+        for (int i = 0; i < owned; i++)
+            of_the_killed |= on[i] == e;
+        if (of_the_killed)
+            continue;
+        FL_EXPECT(s_rsvp(flow, token, ids[e]), FLOW_OK, "");
+        written++;
+    }
+    FL_CHECK(written > 0);
+    fl_node_start(&n[1], data, NULL);
+    for (int i = 0; i < 3; i++)
+        FL_CHECK(s_handed_off(&n[i], 3));
+    char why[256];
+    size_t compared = 0;
+    FL_CHECK(fl_cluster_copies_agree(n, 3, PARTITIONS, WAIT_MS, &compared, why, sizeof why));
+    FL_CHECK_INT(compared, ==, PARTITIONS);
     flow_destroy(&flow);
     for (int i = 2; i >= 0; i--)
         FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
