@@ -161,6 +161,7 @@ s_member_state(Flow__Cluster__MemberState state)
     case FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP:      return "up";
     case FLOW__CLUSTER__MEMBER_STATE__MEMBER_LEAVING: return "leaving";
     case FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN:    return "down";
+    case FLOW__CLUSTER__MEMBER_STATE__MEMBER_LOST:    return "lost";
     default:                                          return "?";
     }
 }
@@ -309,6 +310,8 @@ static const s_command_t s_commands[] = {
       "Shows the digest of every partition this node keeps a copy of, as its\n"
       "primary or as a replica, and how many records it holds: copies that\n"
       "are in step have equal digests (compare them across the members).\n"
+      "Records of a partition it keeps no copy of show as extra until they\n"
+      "are dropped.\n"
       "  --partition N   that partition only; repeatable (up to 16)\n" },
     { "cluster ring", "", 0, FLOW__CONTROL__CONTROL_REQUEST__BODY_CLUSTER_RING,
       FLOW__CONTROL__CONTROL_REPLY__BODY_RING, s_cmd_cluster_ring,

@@ -479,7 +479,8 @@ s_partition_digest(s_ctx_t *ctx, MDB_txn *txn, const char *const *names, const M
     return 0;
 }
 
-/*  The digests of the partitions this node keeps a copy of.  */
+/*  The digests of the partitions this node keeps a copy of, and of those
+ *  it still holds records of without keeping a copy.  */
 static void
 s_handle_cluster_digests(s_ctx_t *ctx)
 {
@@ -505,19 +506,23 @@ s_handle_cluster_digests(s_ctx_t *ctx)
         bool wanted = dr->n_partitions == 0;
         for (size_t i = 0; i < dr->n_partitions && !wanted; i++)
             wanted = dr->partitions[i] == p;
-        bool primary = streq(fl_ring_owner(ring, p), node->node_id);
-        if (!wanted || (!primary && !fl_ring_is_replica(ring, p)))
+        if (!wanted)
             continue;
+        bool primary = streq(fl_ring_owner(ring, p), node->node_id);
         Flow__Control__PartitionDigest *d = s_alloc(ctx, sizeof *d);
         flow__control__partition_digest__init(d);
         d->partition = p;
-        d->role = primary ? "primary" : "replica";
+        d->role = primary ? "primary" : fl_ring_is_replica(ring, p) ? "replica" : "extra";
         if (s_partition_digest(ctx, txn, names, dbis, ndbs, p, d) != 0) {
             fl_store_read_end(node->store, &txn);
             ctx->reply->status = FLOW__STATUS__UNAVAILABLE;
             ctx->reply->message = "the store cannot be read";
             return;
         }
+        /*  Records of a partition this node keeps no copy of: on their way
+         *  out (moved away, or copies made again elsewhere).  */
+        if (streq(d->role, "extra") && d->records == 0)
+            continue;
         out->partitions[out->n_partitions++] = d;
     }
     fl_store_read_end(node->store, &txn);

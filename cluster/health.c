@@ -155,9 +155,14 @@ s_tick(self_t *self)
             && silent >= (int64_t) down_after)
             s_ask(self, e, FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN, now);
         else
-        if (leader && m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN
+        if (leader && (m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN
+                       || m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_LOST)
             && silent < PING_TIMEOUT_MS)
             s_ask(self, e, FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP, now);
+        else
+        if (leader && m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN
+            && silent >= (int64_t) self->node->config->replace_after_ms)
+            s_ask(self, e, FLOW__CLUSTER__MEMBER_STATE__MEMBER_LOST, now);
     }
     for (size_t i = 0; i < self->n;) {
         if (self->members[i].seen) {

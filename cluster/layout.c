@@ -85,6 +85,14 @@ fl_layout_move(const Flow__Cluster__ClusterMeta *meta, uint32_t partition)
     return NULL;
 }
 
+/*  A member that does not answer health checks: down, or lost.  */
+static bool
+s_unreachable(const Flow__Cluster__Member *m)
+{
+    return m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN
+           || m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_LOST;
+}
+
 uint32_t
 fl_layout_unavailable(const Flow__Cluster__ClusterMeta *meta)
 {
@@ -92,14 +100,14 @@ fl_layout_unavailable(const Flow__Cluster__ClusterMeta *meta)
      *  only when some member is down.  */
     bool any = false;
     for (size_t k = 0; k < meta->n_members && !any; k++)
-        any = meta->members[k]->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN;
+        any = s_unreachable(meta->members[k]);
     fl_layout_t layout;
     if (!any || fl_layout_read(meta, &layout) != 0)
         return 0;
     bool down[FL_LAYOUT_IDS_MAX] = { false };
     for (size_t i = 0; i < layout.nids; i++)
         for (size_t k = 0; k < meta->n_members; k++)
-            down[i] |= meta->members[k]->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN
+            down[i] |= s_unreachable(meta->members[k])
                        && strcmp(meta->members[k]->node_id, layout.ids[i]) == 0;
     uint32_t n = 0;
     for (uint32_t p = 0; p < layout.partitions; p++)
@@ -109,8 +117,10 @@ fl_layout_unavailable(const Flow__Cluster__ClusterMeta *meta)
 }
 
 /*  Members that keep copies: a down member keeps its place in the lists,
- *  since it may come back with every write it acknowledged; a leaving one
- *  is on its way out and takes no new copy.  */
+ *  since it may come back with every write it acknowledged; a lost one
+ *  (down past --replace-after-ms) gives it up, so that its copies are
+ *  made again on the others, until it answers; a leaving one is on its
+ *  way out and takes no new copy.  */
 static bool
 s_keeps_copies(const Flow__Cluster__Member *m)
 {
@@ -176,7 +186,7 @@ fl_layout_ring(const Flow__Cluster__ClusterMeta *meta, const char *local_id, con
     fl_placement_destroy(&copies);
     fl_layout_release(&layout);
     for (size_t i = 0; ring && i < meta->n_members; i++)
-        if (meta->members[i]->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN
+        if (s_unreachable(meta->members[i])
             && fl_ring_mark_down(ring, meta->members[i]->node_id) != 0)
             fl_ring_destroy(&ring);
     return ring;

@@ -308,7 +308,8 @@ static bool
 s_is_down(const Flow__Cluster__ClusterMeta *meta, const char *node_id)
 {
     const Flow__Cluster__Member *m = s_member_of(meta, node_id);
-    return m && m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN;
+    return m && (m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN
+                 || m->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_LOST);
 }
 
 /*  Takes META, in which NODE_ID was just marked down; returns it with
@@ -468,7 +469,8 @@ s_fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
     else
     if (self->meta && cmd->body_case == FLOW__CLUSTER__META_COMMAND__BODY_SET_STATE) {
         next = s_with_state(self->meta, cmd->set_state);
-        if (next && cmd->set_state->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN)
+        if (next && (cmd->set_state->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN
+                     || cmd->set_state->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_LOST))
             next = s_fail_over(next, cmd->set_state->node_id);
     }
     else
@@ -1094,6 +1096,24 @@ s_flip(self_t *self, zframe_t **identity, const Flow__Cluster__MetaRequest *req)
     s_propose_answer(self, identity, req->seq, &cmd, "");
 }
 
+/*  The changes health checks make: up -> down, down -> up or lost,
+ *  lost -> up.  */
+static bool
+s_health_step(Flow__Cluster__MemberState from, Flow__Cluster__MemberState to)
+{
+    switch (to) {
+    case FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN:
+        return from == FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP;
+    case FLOW__CLUSTER__MEMBER_STATE__MEMBER_LOST:
+        return from == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN;
+    case FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP:
+        return from == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN
+               || from == FLOW__CLUSTER__MEMBER_STATE__MEMBER_LOST;
+    default:
+        return false;
+    }
+}
+
 Flow__Status
 fl_meta_health_check(const Flow__Cluster__ClusterMeta *meta, const char *leader,
                      const Flow__Cluster__MemberStateChange *change, const char **why)
@@ -1102,9 +1122,6 @@ fl_meta_health_check(const Flow__Cluster__ClusterMeta *meta, const char *leader,
     for (size_t i = 0; meta && i < meta->n_members && !m; i++)
         if (streq(meta->members[i]->node_id, change->node_id))
             m = meta->members[i];
-    Flow__Cluster__MemberState from = change->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN
-                                    ? FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP
-                                    : FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN;
     *why = "";
     if (!m)
         *why = "health: node: no member of this cluster has that id";
@@ -1112,14 +1129,15 @@ fl_meta_health_check(const Flow__Cluster__ClusterMeta *meta, const char *leader,
     if (streq(m->node_id, leader))
         *why = "health: node: the leader is not judged by its own health checks";
     else
-    if ((change->state != FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN
-         && change->state != FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP) || m->state != from)
-        *why = "health: state: only an up member goes down and a down one up";
+    if (!s_health_step(m->state, change->state))
+        *why = "health: state: only an up member goes down, a down one up or lost, and a "
+               "lost one up";
     return !m ? FLOW__STATUS__NOT_FOUND
          : (*why)[0] ? FLOW__STATUS__FAILED_PRECONDITION : FLOW__STATUS__OK;
 }
 
-/*  The leader's health checks found member C->node_id down, or up again. */
+/*  The leader's health checks found member C->node_id down, down long
+ *  enough to be lost, or up again.  */
 static void
 s_health(self_t *self, zframe_t **identity, const Flow__Cluster__MetaRequest *req)
 {
@@ -1136,6 +1154,8 @@ s_health(self_t *self, zframe_t **identity, const Flow__Cluster__MetaRequest *re
     }
     fl_warn("meta", c->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN
                     ? "member is down: it did not answer health checks"
+                    : c->state == FLOW__CLUSTER__MEMBER_STATE__MEMBER_LOST
+                    ? "member is lost: down too long; its copies are made again on the others"
                     : "member is up again: it answers health checks", "node=%s", c->node_id);
     Flow__Cluster__MetaCommand cmd = FLOW__CLUSTER__META_COMMAND__INIT;
     cmd.body_case = FLOW__CLUSTER__META_COMMAND__BODY_SET_STATE;

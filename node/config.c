@@ -58,6 +58,9 @@ static const s_setting_t s_settings[] = {
     { "cluster/down_after_ms", "FLOW_DOWN_AFTER_MS", "down-after-ms",
       NUM(down_after_ms, 500, 3600000),
       "the leader marks a member down after it has not answered health checks this long" },
+    { "cluster/replace_after_ms", "FLOW_REPLACE_AFTER_MS", "replace-after-ms",
+      NUM(replace_after_ms, 1000, 86400000),
+      "a member down this long has its copies made again on the other members" },
     { "cluster/handoff_chunk_kb", "FLOW_HANDOFF_CHUNK_KB", "handoff-chunk-kb",
       NUM(handoff_chunk_kb, 4, 16384),
       "KiB of records per chunk of a moving partition" },
@@ -109,6 +112,7 @@ fl_config_defaults(fl_config_t *cfg)
     cfg->replicas = 3;
     cfg->handoff_rate_kb = 65536;
     cfg->down_after_ms = 3000;
+    cfg->replace_after_ms = 60000;
     cfg->handoff_chunk_kb = 1024;
     snprintf(cfg->raft_address, sizeof cfg->raft_address, "127.0.0.1:7703");
     snprintf(cfg->peer_endpoint, sizeof cfg->peer_endpoint, "tcp://127.0.0.1:7701");

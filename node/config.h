@@ -37,6 +37,7 @@ typedef struct {
     uint64_t partitions;          /* used when the cluster is created */
     uint64_t handoff_rate_kb;     /* copying partitions to this node; 0: no limit */
     uint64_t down_after_ms;       /* a member silent this long is marked down */
+    uint64_t replace_after_ms;    /* and down this long, lost: its copies made elsewhere */
     uint64_t handoff_chunk_kb;    /* records per chunk of a moving partition */
     uint64_t replicas;            /* owners per partition, used when the cluster is created */
     uint64_t map_size_mb;         /* initial LMDB map size */

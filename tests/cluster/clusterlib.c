@@ -78,8 +78,9 @@ fl_cluster_settled(const fl_proc_t *node, size_t members, int wait_ms, char *out
 }
 
 /*  The digests `flowctl --json cluster digests` of NODE lists into
- *  DIGESTS (PARTITIONS entries of 65 bytes, "" where it keeps no copy);
- *  false when flowctl failed.  */
+ *  DIGESTS (PARTITIONS entries of 65 bytes, "" where it keeps no copy;
+ *  "extra" where it holds records but keeps no copy); false when flowctl
+ *  failed.  */
 static bool
 s_digests(const fl_proc_t *node, char (*digests)[65], uint32_t partitions)
 {
@@ -95,6 +96,11 @@ s_digests(const fl_proc_t *node, char (*digests)[65], uint32_t partitions)
          at = strstr(at + 1, "{\"partition\":")) {
         unsigned long p = strtoul(at + 13, NULL, 10);
         const char *d = strstr(at, "\"digest\":\"");
+        const char *end = strchr(at, '}');
+        bool extra = strstr(at, "\"role\":\"extra\"") && strstr(at, "\"role\":\"extra\"") < end;
+        if (p < partitions && extra)
+            snprintf(digests[p], 65, "extra");
+        else
         if (p < partitions && d && strlen(d) > 10 + 64)
             snprintf(digests[p], 65, "%.64s", d + 10);
     }
@@ -102,8 +108,8 @@ s_digests(const fl_proc_t *node, char (*digests)[65], uint32_t partitions)
 }
 
 bool
-fl_cluster_copies_agree(const fl_proc_t *nodes, size_t n, uint32_t partitions, int wait_ms,
-                        size_t *compared_p, char *why, size_t whylen)
+fl_cluster_copies_agree(const fl_proc_t *nodes, size_t n, uint32_t partitions, size_t copies,
+                        int wait_ms, size_t *compared_p, char *why, size_t whylen)
 {
     char (*digests)[65] = calloc(n * partitions, 65);
     bool agree = false;
@@ -122,12 +128,19 @@ fl_cluster_copies_agree(const fl_proc_t *nodes, size_t n, uint32_t partitions, i
         size_t compared = 0;
         for (uint32_t p = 0; p < partitions && agree; p++) {
             const char *first = NULL;
-            size_t copies = 0;
+            size_t held = 0;
             for (size_t i = 0; i < n && agree; i++) {
                 const char *d = digests[i * partitions + p];
                 if (!d[0])
                     continue;
-                copies++;
+                if (strcmp(d, "extra") == 0) {
+                    agree = copies == 0;
+                    if (!agree)
+                        snprintf(why, whylen, "partition %u: node %s holds records of it "
+                                 "without keeping a copy", p, nodes[i].node_id);
+                    continue;
+                }
+                held++;
                 if (!first)
                     first = d;
                 else
@@ -137,7 +150,11 @@ fl_cluster_copies_agree(const fl_proc_t *nodes, size_t n, uint32_t partitions, i
                              p, nodes[i].node_id, d, first);
                 }
             }
-            compared += copies > 1;
+            if (agree && copies && held != copies) {
+                agree = false;
+                snprintf(why, whylen, "partition %u: %zu copies, not %zu", p, held, copies);
+            }
+            compared += held > 1;
         }
         if (compared_p)
             *compared_p = compared;

@@ -35,10 +35,13 @@ bool fl_cluster_settled(const fl_proc_t *node, size_t members, int wait_ms, char
                         size_t cap);
 
 /*  Reads the partition digests of the N NODES (flowctl cluster digests)
- *  until every partition's copies agree, or WAIT_MS passed; true when
- *  they did, with how many partitions had two copies or more in
+ *  until every partition's copies agree and, when COPIES is not 0, each
+ *  partition has exactly COPIES copies among them and no node holds
+ *  records of one it keeps no copy of; or until WAIT_MS passed.  True
+ *  when they did, with how many partitions had two copies or more in
  *  *COMPARED_P (may be NULL), else what differed in WHY.  */
-bool fl_cluster_copies_agree(const fl_proc_t *nodes, size_t n, uint32_t partitions, int wait_ms,
-                             size_t *compared_p, char *why, size_t whylen);
+bool fl_cluster_copies_agree(const fl_proc_t *nodes, size_t n, uint32_t partitions,
+                             size_t copies, int wait_ms, size_t *compared_p, char *why,
+                             size_t whylen);
 
 #endif

@@ -1562,7 +1562,7 @@ FL_TEST(every_partition_is_kept_by_three_nodes_whose_copies_agree)
         FL_EXPECT(s_rsvp(flow, token, ids[e]), FLOW_OK, "");
     size_t compared = 0;
     char why[256];
-    FL_CHECK(fl_cluster_copies_agree(n, 3, PARTITIONS, WAIT_MS, &compared, why, sizeof why));
+    FL_CHECK(fl_cluster_copies_agree(n, 3, PARTITIONS, 3, WAIT_MS, &compared, why, sizeof why));
     FL_CHECK_INT(compared, ==, PARTITIONS);
     /*  Each node holds every partition: one in three as its primary.  */
     FL_CHECK_INT(s_flowctl(&n[1], "--json", "cluster", "digests"), ==, 0);
@@ -1614,7 +1614,7 @@ FL_TEST(writes_acknowledged_before_their_primary_is_killed_are_read_through_the_
     for (int i = 0; i < 3; i++)
         FL_CHECK(s_handed_off(&n[i], 3));
     char why[256];
-    FL_CHECK(fl_cluster_copies_agree(n, 3, PARTITIONS, WAIT_MS, NULL, why, sizeof why));
+    FL_CHECK(fl_cluster_copies_agree(n, 3, PARTITIONS, 3, WAIT_MS, NULL, why, sizeof why));
     flow_t *back = flow_new(n[2].client);
     for (int i = 0; i < owned; i++)
         FL_CHECK_INT(s_going_becomes(back, token, ids[on[i]], 2), ==, 2);
@@ -1652,7 +1652,7 @@ FL_TEST(a_frozen_primary_that_comes_back_acknowledges_nothing_the_others_lack)
     for (int i = 0; i < 3; i++)
         FL_CHECK(s_handed_off(&n[i], 3));
     char why[256];
-    FL_CHECK(fl_cluster_copies_agree(n, 3, PARTITIONS, WAIT_MS, NULL, why, sizeof why));
+    FL_CHECK(fl_cluster_copies_agree(n, 3, PARTITIONS, 3, WAIT_MS, NULL, why, sizeof why));
     for (int i = 0; i < owned; i++) {
         int going = s_going_becomes(flow, token, ids[on[i]], 2);
         if (acked[i])
@@ -1695,9 +1695,51 @@ FL_TEST(a_replica_that_missed_writes_catches_up_when_it_comes_back)
         FL_CHECK(s_handed_off(&n[i], 3));
     char why[256];
     size_t compared = 0;
-    FL_CHECK(fl_cluster_copies_agree(n, 3, PARTITIONS, WAIT_MS, &compared, why, sizeof why));
+    FL_CHECK(fl_cluster_copies_agree(n, 3, PARTITIONS, 3, WAIT_MS, &compared, why, sizeof why));
     FL_CHECK_INT(compared, ==, PARTITIONS);
     flow_destroy(&flow);
     for (int i = 2; i >= 0; i--)
+        FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
+}
+
+/*  A member down longer than --replace-after-ms is lost: its copies are
+ *  made again on the others, so every partition has three copies again;
+ *  when it returns it takes its place back and the extra copies are
+ *  dropped.  */
+FL_TEST(copies_of_a_member_down_too_long_are_made_again_and_dropped_when_it_returns)
+{
+    setenv("FLOW_DOWN_AFTER_MS", "1000", 1);
+    setenv("FLOW_REPLACE_AFTER_MS", "2000", 1);
+    fl_proc_t n[4];
+    s_start_three(n);
+    s_start_joining(&n[3], NULL, &n[0]);
+    for (int i = 0; i < 4; i++)
+        FL_CHECK(s_handed_off(&n[i], 4));
+    flow_t *flow = flow_new(n[0].client);
+    char ann[64], token[600], ids[8][64];
+    s_sign_up(flow, "ann@example.com", ann, token);
+    for (int e = 0; e < 8; e++) {
+        s_create_event(flow, token, e, 5, ids[e]);
+        FL_EXPECT(s_rsvp(flow, token, ids[e]), FLOW_OK, "");
+    }
+    char why[256];
+    FL_CHECK(fl_cluster_copies_agree(n, 4, PARTITIONS, 3, WAIT_MS, NULL, why, sizeof why));
+    char data[sizeof n[3].data];
+    memcpy(data, n[3].data, sizeof data);
+    FL_CHECK_INT(fl_node_stop(&n[3], SIGKILL), ==, 128 + SIGKILL);
+    FL_CHECK(s_member_becomes(&n[0], n[3].node_id, "MEMBER_LOST"));
+    FL_CHECK(s_any_log_has(n, 3, "member is lost"));
+    /*  Three copies of every partition on the three that are left.  */
+    FL_CHECK(fl_cluster_copies_agree(n, 3, PARTITIONS, 3, MOVE_WAIT_MS, NULL, why,
+                                     sizeof why));
+    for (int e = 0; e < 8; e++)
+        FL_CHECK_INT(s_going_becomes(flow, token, ids[e], 1), ==, 1);
+    fl_node_start(&n[3], data, NULL);
+    for (int i = 0; i < 4; i++)
+        FL_CHECK(s_handed_off(&n[i], 4));
+    FL_CHECK(fl_cluster_copies_agree(n, 4, PARTITIONS, 3, MOVE_WAIT_MS, NULL, why,
+                                     sizeof why));
+    flow_destroy(&flow);
+    for (int i = 3; i >= 0; i--)
         FL_CHECK_INT(fl_node_stop(&n[i], SIGTERM), ==, 0);
 }

@@ -599,7 +599,7 @@ FL_TEST(acknowledged_writes_survive_kills_freezes_and_restarts)
     /*  Every copy of each partition holds the same records.  */
     size_t compared = 0;
     char why[256];
-    if (!fl_cluster_copies_agree(s.nodes, NODES, PARTITIONS, FINAL_MS, &compared, why,
+    if (!fl_cluster_copies_agree(s.nodes, NODES, PARTITIONS, NODES, FINAL_MS, &compared, why,
                                  sizeof why))
         s_violation("the copies of a partition differ: %s", why);
     s_say("replicas compared: %zu partitions, every copy alike", compared);

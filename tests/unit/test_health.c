@@ -1,6 +1,7 @@
 /*  tests/unit/test_health.c — which member states the leader takes from
- *  its health checks (fl_meta_health_check): only up -> down and down ->
- *  up, never for the leader itself or a node that is not a member.
+ *  its health checks (fl_meta_health_check): only up -> down, down -> up
+ *  or lost, lost -> up, never for the leader itself or a node that is not
+ *  a member.
  */
 #include "tests/testlib.h"
 #include "cluster/meta.h"
@@ -54,6 +55,26 @@ FL_TEST(an_up_member_goes_down_and_a_down_one_comes_up)
                  FLOW__STATUS__OK);
 }
 
+/*  Down past --replace-after-ms: lost (its copies made again on the
+ *  others), and up again when it answers.  */
+FL_TEST(a_down_member_becomes_lost_and_a_lost_one_comes_up)
+{
+    s_meta_t m;
+    s_meta_init(&m);
+    const char *why = NULL;
+    FL_CHECK_INT(s_check(&m, "n3", FLOW__CLUSTER__MEMBER_STATE__MEMBER_LOST, &why), ==,
+                 FLOW__STATUS__OK);
+    m.member[2].state = FLOW__CLUSTER__MEMBER_STATE__MEMBER_LOST;
+    FL_CHECK_INT(s_check(&m, "n3", FLOW__CLUSTER__MEMBER_STATE__MEMBER_UP, &why), ==,
+                 FLOW__STATUS__OK);
+    FL_CHECK_INT(s_check(&m, "n3", FLOW__CLUSTER__MEMBER_STATE__MEMBER_DOWN, &why), ==,
+                 FLOW__STATUS__FAILED_PRECONDITION);
+    FL_CHECK_INT(s_check(&m, "n2", FLOW__CLUSTER__MEMBER_STATE__MEMBER_LOST, &why), ==,
+                 FLOW__STATUS__FAILED_PRECONDITION);     /* up: down first */
+    FL_CHECK_INT(s_check(&m, "n4", FLOW__CLUSTER__MEMBER_STATE__MEMBER_LOST, &why), ==,
+                 FLOW__STATUS__FAILED_PRECONDITION);     /* joining */
+}
+
 FL_TEST(other_health_changes_are_refused_by_name)
 {
     s_meta_t m;
@@ -80,6 +101,7 @@ FL_TEST(other_health_changes_are_refused_by_name)
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         FL_CHECK_INT(s_check(&m, refused[i].node_id, refused[i].state, &why), ==,
                      FLOW__STATUS__FAILED_PRECONDITION);
-        FL_CHECK_STR(why, "health: state: only an up member goes down and a down one up");
+        FL_CHECK_STR(why, "health: state: only an up member goes down, a down one up or lost, "
+                          "and a lost one up");
     }
 }
