@@ -62,6 +62,7 @@
 #define RESEND_BYTES (4u << 20)         /* sent again to one member in one tick */
 #define LOG_MAX_BYTES ((size_t) 256 << 20)
 #define HELD_MAX 200000                 /* entries one partition holds while it copies */
+#define HELD_MAX_BYTES ((size_t) 64 << 20)
 #define LINK_HWM 2000
 #define DBS_MAX 32
 #define LINKS_MAX 64
@@ -169,6 +170,7 @@ typedef struct {
     uint64_t copy_seq;                  /* its request to the handoff thread, 0: to ask */
     int64_t copy_not_before_ms;
     s_log_t held;                       /* entries kept while it copies or past a gap */
+    bool overflowed;                    /* more came than it could keep: copy again */
     int64_t gap_ms;
     bool dirty;                         /* its record is to be written */
     /*  Taking over.  */
@@ -1245,6 +1247,7 @@ s_copy_start(self_t *self, uint32_t partition, s_part_t *part, const char *from)
     char source[FL_NODE_ID_MAX];
     snprintf(source, sizeof source, "%s", from);   /* FROM may be copy_from itself */
     part->copying = true;
+    part->overflowed = false;
     part->r_in_sync = false;
     part->gap_ms = 0;
     part->dirty = true;
@@ -1261,8 +1264,12 @@ s_hold(s_part_t *part, const uint8_t *bytes, size_t len, uint64_t seq)
     const s_ent_t *last = s_log_last(&part->held);
     if (last && seq <= last->seq)
         return;                         /* sent again */
-    if (part->held.n == HELD_MAX)
-        s_log_pop(&part->held);
+    if (part->held.n == HELD_MAX || part->held.bytes + len > HELD_MAX_BYTES) {
+        /*  The copy under way misses what is dropped now: the next one
+         *  starts after the entry kept from here.  */
+        s_log_clear(&part->held);
+        part->overflowed = true;
+    }
     uint8_t *copy = malloc(len ? len : 1);
     assert(copy);
     memcpy(copy, bytes, len);
@@ -1719,6 +1726,11 @@ s_on_handoff(self_t *self)
     if (!ok) {
         part->r_in_sync = false;
         s_log_clear(&part->held);
+        return;
+    }
+    if (part->overflowed) {
+        part->overflowed = false;
+        s_copy_start(self, p, part, part->copy_from);
         return;
     }
     /*  The copy holds everything before the first entry held: those

@@ -3,8 +3,10 @@
  *  The first byte picks the decoder: a PeerRequest (the peer socket
  *  accepts any CURVE client, so these bytes come from anyone who reaches
  *  it) run through the join check, with the revocations, batch of
- *  forwards (each ActorRequest), metadata request or transfer pull it may
- *  carry decoded and checked; a
+ *  forwards (each ActorRequest), metadata request, transfer pull, batch
+ *  of replicated entries (each entry checked as a replica checks it,
+ *  against a ring in which this node is a replica) or replica question
+ *  it may carry decoded and checked; a
  *  PeerReply as a joining node, a forwarding session or a node receiving
  *  a partition reads it (the join's metadata made into a ring, a chunk
  *  checked against a position taken from the input); or a framed
@@ -16,11 +18,45 @@
 #include "cluster/layout.h"
 #include "cluster/meta.h"
 #include "cluster/peer.h"
+#include "cluster/replica.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/*  A batch of entries as a replica takes it: each decoded and checked,
+ *  its sender against a ring of 1024 partitions owned by "na" with
+ *  replicas "nfuzz" (this node) and "nb".  */
+static void
+s_replicate(const ProtobufCBinaryData *body)
+{
+    static const char *const names[] = { "users", "events", "rsvps", "applied" };
+    static fl_ring_t *ring;
+    if (!ring) {
+        static uint16_t owner[1024];
+        const char *ids[] = { "na" };
+        ring = fl_ring_new("nfuzz", 1024, 7, ids, 1, owner, NULL);
+        const char *replicas[] = { "nfuzz", "nb" };
+        for (uint32_t p = 0; ring && p < 1024; p++)
+            fl_ring_set_replicas(ring, p, replicas, 2);
+    }
+    Flow__Cluster__ReplicaBatch *batch =
+        flow__cluster__replica_batch__unpack(NULL, body->len, body->data);
+    for (size_t i = 0; batch && i < batch->n_entries; i++) {
+        Flow__Cluster__ReplicaEntry *e = flow__cluster__replica_entry__unpack(
+            NULL, batch->entries[i].len, batch->entries[i].data);
+        char why[256];
+        if (e && fl_replica_check_entry(e, 1024, names, 4, why, sizeof why) == FLOW__STATUS__OK
+            && ring)
+            fl_replica_check_sender(ring, e->partition, batch->from, batch->epoch, 5, why,
+                                    sizeof why);
+        if (e)
+            flow__cluster__replica_entry__free_unpacked(e, NULL);
+    }
+    if (batch)
+        flow__cluster__replica_batch__free_unpacked(batch, NULL);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -60,6 +96,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (m)
                 flow__cluster__meta_request__free_unpacked(m, NULL);
         }
+        if (req && req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_REPLICATE)
+            s_replicate(&req->replicate);
+        if (req && req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_REPLICA_QUERY) {
+            Flow__Cluster__ReplicaQuery *q = flow__cluster__replica_query__unpack(
+                NULL, req->replica_query.len, req->replica_query.data);
+            if (q)
+                flow__cluster__replica_query__free_unpacked(q, NULL);
+        }
         if (req && req->body_case == FLOW__CLUSTER__PEER_REQUEST__BODY_FORWARDS) {
             Flow__Cluster__ForwardBatch *batch = flow__cluster__forward_batch__unpack(
                 NULL, req->forwards.len, req->forwards.data);
@@ -89,6 +133,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 size_t cut = c->last_key.len / 2;
                 fl_handoff_chunk_valid(c, (uint32_t) (reply->seq % 1024),
                                        cut ? c->last_key.data : NULL, cut, reply->seq & 1);
+            }
+            if (reply->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_POSITIONS) {
+                size_t in_sync = 0;
+                for (size_t i = 0; i < reply->positions->n_positions; i++)
+                    in_sync += reply->positions->positions[i]->in_sync;
+                (void) in_sync;
             }
             if (reply->body_case == FLOW__CLUSTER__PEER_REPLY__BODY_META_REPLY) {
                 Flow__Cluster__MetaReply *m = flow__cluster__meta_reply__unpack(

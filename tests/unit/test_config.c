@@ -102,6 +102,9 @@ FL_TEST(numbers_are_checked_against_bounds)
     char *hasty[] = { "flowd", "--down-after-ms", "100", NULL };
     FL_CHECK(s_load(&cfg, err, 3, hasty) < 0);
     FL_CHECK(strstr(err, "cluster/down_after_ms must be between 500") != NULL);
+    char *soon[] = { "flowd", "--replace-after-ms", "10", NULL };
+    FL_CHECK(s_load(&cfg, err, 3, soon) < 0);
+    FL_CHECK(strstr(err, "cluster/replace_after_ms must be between 1000") != NULL);
 }
 
 FL_TEST(bad_environment_value_names_the_variable)
@@ -170,6 +173,7 @@ FL_TEST(cluster_settings_default_to_loopback_ports_beside_the_client)
     FL_CHECK_STR(cfg.raft_address, "127.0.0.1:7703");
     FL_CHECK_INT(cfg.replicas, ==, 3);
     FL_CHECK_INT(cfg.down_after_ms, ==, 3000);
+    FL_CHECK_INT(cfg.replace_after_ms, ==, 60000);
     FL_CHECK_STR(cfg.join, "");
     FL_CHECK_STR(cfg.join_key, "");
 
