@@ -55,8 +55,9 @@
 #define GAP_COPY_MS 1500                /* a missing entry is copied for after this long */
 #define QUERY_RETRY_MS 250
 #define MEMBERS_EVERY_MS 1000
+#define MEMBERS_RETRY_MS 200
 #define COPY_RETRY_MS 300
-#define META_TIMEOUT_MS 2000
+#define META_TIMEOUT_MS 500
 #define WARN_EVERY_MS 10000
 #define MESSAGE_BYTES (1u << 20)        /* entries in one message, past the first */
 #define RESEND_BYTES (4u << 20)         /* sent again to one member in one tick */
@@ -513,7 +514,10 @@ s_link(self_t *self, const char *node_id)
         if (streq(self->links[i].id, node_id))
             link = &self->links[i];
     const Flow__Cluster__Member *m = s_member(self, node_id);
-    if (!m && (!link || !link->sock)) {
+    /*  A member this node has no address of yet: the metadata is read
+     *  again, but not for every entry queued (it is a round trip to the
+     *  metadata thread).  */
+    if (!m && (!link || !link->sock) && zclock_mono() - self->members_ms > MEMBERS_RETRY_MS) {
         s_read_members(self);
         m = s_member(self, node_id);
     }

@@ -67,6 +67,8 @@
 #define DOWN_WAIT_MS 30000
 #define POLL_MS 250
 #define WRITE_STALL_MS 10000            /* a run with no answer this long has stalled */
+#define RUN_WAIT_MS 300000              /* and one not over by then */
+#define REFUSED_MAX 100                 /* a run ends after this many writes refused */
 #define FAILOVER_EVERY_MS 20
 #define FAILOVER_TIMEOUT_MS 500         /* each failover write's deadline */
 #define FAILOVER_WAIT_MS 30000
@@ -542,7 +544,16 @@ s_writes(const char *endpoint, const s_user_t *const *users, size_t n, int windo
     static uint8_t buf[4096];
     int sent = 0, got = 0, refused = 0, rc = flow && sent_at ? 0 : -1;
     fl_bench_start(bench);
+    uint64_t deadline = fl_bench_now_us() + RUN_WAIT_MS * 1000ULL;
     while (got < writes && rc == 0) {
+        if (fl_bench_now_us() > deadline || refused == REFUSED_MAX) {
+            fprintf(stderr, "bench_replication: stalled: %s: %d of %d writes acknowledged "
+                    "(%d refused) when the run ended after %.0f s\n", endpoint, got - refused,
+                    writes, refused, (double) (fl_bench_now_us() + RUN_WAIT_MS * 1000ULL
+                                               - deadline) / 1e6);
+            rc = -1;
+            break;
+        }
         while (sent < writes && sent - got < window && rc == 0) {
             size_t len = s_pack_write(users[(size_t) sent % n], tag, sent, (uint64_t) sent + 1,
                                       0, buf, sizeof buf);
@@ -577,6 +588,10 @@ s_writes(const char *endpoint, const s_user_t *const *users, size_t n, int windo
         fprintf(stderr, "bench_replication: %d of %d writes refused\n", refused, writes);
         rc = -1;
     }
+    else
+    if (rc == 0 && fl_bench_percentile(bench, 100) > 1000000)
+        fprintf(stderr, "bench_replication: %s: the slowest write took %.1f s\n", endpoint,
+                (double) fl_bench_percentile(bench, 100) / 1e6);
     free(sent_at);
     flow_destroy(&flow);
     return rc;

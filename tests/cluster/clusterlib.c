@@ -13,6 +13,13 @@ void
 fl_cluster_join(fl_proc_t *node, const char *data, const fl_proc_t *through,
                 const char *const *extra)
 {
+    fl_cluster_join_in(node, NULL, data, through, extra);
+}
+
+void
+fl_cluster_join_in(fl_proc_t *node, const char *netns, const char *data,
+                   const fl_proc_t *through, const char *const *extra)
+{
     char key[sizeof through->data + 16];
     snprintf(key, sizeof key, "%.*s/keys/join.key", (int) sizeof through->data - 1, through->data);
     const char *flags[FLAGS_MAX] = { "--join", through->peer, "--join-key", key, "--pwhash-ops",
@@ -21,7 +28,7 @@ fl_cluster_join(fl_proc_t *node, const char *data, const fl_proc_t *through,
     for (size_t i = 0; extra && extra[i] && n < FLAGS_MAX - 1; i++)
         flags[n++] = extra[i];
     flags[n] = NULL;
-    fl_node_start(node, data, flags);
+    fl_node_start_in(node, netns, data, flags);
 }
 
 int

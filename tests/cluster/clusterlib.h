@@ -15,6 +15,10 @@
 void fl_cluster_join(fl_proc_t *node, const char *data, const fl_proc_t *through,
                      const char *const *extra);
 
+/*  As fl_cluster_join, in network namespace NETNS (NULL: this one).  */
+void fl_cluster_join_in(fl_proc_t *node, const char *netns, const char *data,
+                        const fl_proc_t *through, const char *const *extra);
+
 /*  `flowctl --json cluster status` of NODE into OUT (CAP bytes); its exit
  *  status.  */
 int fl_cluster_status(const fl_proc_t *node, char *out, size_t cap);

@@ -7,7 +7,10 @@
  *    kill     SIGKILL a random node; restart it after a pause;
  *    freeze   SIGSTOP a random node past the down timeout; SIGCONT;
  *    leader   SIGKILL the consensus leader; restart it;
- *    all      SIGKILL every node; restart them all.
+ *    all      SIGKILL every node; restart them all;
+ *    cut      take a node's network down past the down timeout; bring
+ *             it up (only when the nodes run in network namespaces of
+ *             their own: as root with iproute2, FAULT_NETNS not 0).
  *
  *  After each fault the nemesis waits (bounded) until the cluster has
  *  settled again: every member up, a leader, nothing moving.  A cluster
@@ -89,7 +92,11 @@ typedef struct {
 static struct {
     fl_proc_t nodes[NODES];
     char ports[NODES][16];
-    bool frozen[NODES];
+    bool frozen[NODES];                 /* or cut off: not asked */
+    bool netns;                         /* each node in a namespace of its own */
+    char ns[NODES][32];
+    char host[NODES][32];
+    char bridge[16];
     char events[EVENTS][64];
     char organizer_token[600];
     atomic_bool stop;
@@ -153,7 +160,63 @@ s_free_port(char *out, size_t len)
 static void
 s_client_endpoint(int node, char *out, size_t len)
 {
-    snprintf(out, len, "tcp://127.0.0.1:%s", s.ports[node]);
+    snprintf(out, len, "tcp://%s:%s", s.netns ? s.host[node] : "127.0.0.1", s.ports[node]);
+}
+
+/*  ------------------------------------------------------------------
+ *  Network namespaces (docs: ../shared/notes/netns.md)  */
+
+static int
+s_sh(const char *format, ...)
+{
+    char command[512];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(command, sizeof command, format, args);
+    va_end(args);
+    return system(command);
+}
+
+static void
+s_net_teardown(void)
+{
+    if (!s.bridge[0])
+        return;
+    for (int i = 0; i < NODES; i++)
+        if (s.ns[i][0])
+            s_sh("ip netns del %s 2>/dev/null", s.ns[i]);
+    s_sh("ip link del %s 2>/dev/null", s.bridge);
+    s.bridge[0] = '\0';
+}
+
+/*  A bridge with this process's address on it and one namespace per node
+ *  behind it; false (nothing left behind) when the machine does not
+ *  allow it.  */
+static bool
+s_net_setup(void)
+{
+    const char *want = getenv("FAULT_NETNS");
+    if (geteuid() != 0 || (want && strcmp(want, "0") == 0) || access("/usr/sbin/ip", X_OK) != 0)
+        return false;
+    int id = (int) (getpid() % 10000), net = (int) (getpid() % 250);
+    snprintf(s.bridge, sizeof s.bridge, "flbr%d", id);
+    atexit(s_net_teardown);
+    bool ok = s_sh("ip link add %s type bridge", s.bridge) == 0
+              && s_sh("ip addr add 10.201.%d.254/24 dev %s", net, s.bridge) == 0
+              && s_sh("ip link set %s up", s.bridge) == 0;
+    for (int i = 0; ok && i < NODES; i++) {
+        snprintf(s.ns[i], sizeof s.ns[i], "flow%d-%d", id, i);
+        snprintf(s.host[i], sizeof s.host[i], "10.201.%d.%d", net, i + 1);
+        ok = s_sh("ip netns add %s", s.ns[i]) == 0
+             && s_sh("ip link add flv%d-%d type veth peer name eth0 netns %s", id, i, s.ns[i]) == 0
+             && s_sh("ip link set flv%d-%d master %s up", id, i, s.bridge) == 0
+             && s_sh("ip -n %s addr add %s/24 dev eth0", s.ns[i], s.host[i]) == 0
+             && s_sh("ip -n %s link set eth0 up", s.ns[i]) == 0
+             && s_sh("ip -n %s link set lo up", s.ns[i]) == 0;
+    }
+    if (!ok)
+        s_net_teardown();
+    return ok;
 }
 
 /*  The flags every start of NODE takes (with --join on its first).  */
@@ -171,7 +234,26 @@ s_flags(int node, const char **flags, char *client, size_t len)
     s_client_endpoint(node, client, len);
     flags[n++] = "--client";
     flags[n++] = client;
+    if (s.netns) {
+        /*  Kept in static storage: the flags outlive this call.  */
+        static char control[NODES][64], raft[NODES][64], peer[NODES][64];
+        snprintf(control[node], sizeof control[node], "tcp://%s:*", s.host[node]);
+        snprintf(raft[node], sizeof raft[node], "%s:0", s.host[node]);
+        snprintf(peer[node], sizeof peer[node], "tcp://%s:*", s.host[node]);
+        flags[n++] = "--control";
+        flags[n++] = control[node];
+        flags[n++] = "--raft";
+        flags[n++] = raft[node];
+        flags[n++] = "--peer";
+        flags[n++] = peer[node];
+    }
     flags[n] = NULL;
+}
+
+static const char *
+s_netns_of(int node)
+{
+    return s.netns ? s.ns[node] : NULL;
 }
 
 static void
@@ -180,7 +262,7 @@ s_start(int node, const char *data)
     const char *flags[24];
     char client[64];
     s_flags(node, flags, client, sizeof client);
-    fl_node_start(&s.nodes[node], data, flags);
+    fl_node_start_in(&s.nodes[node], s_netns_of(node), data, flags);
 }
 
 static void
@@ -350,6 +432,15 @@ s_fault(unsigned *seed)
         fl_node_stop(&s.nodes[victim], SIGKILL);
         s_pause_ms(seed, 200, 2000);
         s_restart(victim);
+    }
+    else
+    if (kind == 6 && s.netns) {
+        name = "cut";
+        s.frozen[victim] = true;
+        s_sh("ip -n %s link set eth0 down", s.ns[victim]);
+        s_pause_ms(seed, DOWN_AFTER_MS + 500, DOWN_AFTER_MS * 3);
+        s_sh("ip -n %s link set eth0 up", s.ns[victim]);
+        s.frozen[victim] = false;
     }
     else
     if (kind < 7) {
@@ -527,9 +618,16 @@ FL_TEST(acknowledged_writes_survive_kills_freezes_and_restarts)
     long seconds = s_env("FAULT_SECONDS", 20);
     unsigned seed = (unsigned) s_env("FAULT_SEED", 1);
     pthread_mutex_init(&s.print, NULL);
-    s_say("fault checker: %d nodes, %ld s of faults, seed %u", NODES, seconds, seed);
-    for (int i = 0; i < NODES; i++)
-        s_free_port(s.ports[i], sizeof s.ports[i]);
+    s.netns = s_net_setup();
+    s_say("fault checker: %d nodes%s, %ld s of faults, seed %u", NODES,
+          s.netns ? " in network namespaces" : " on 127.0.0.1 (no network namespaces: not "
+                    "root, no iproute2, or FAULT_NETNS=0; no network cuts)", seconds, seed);
+    for (int i = 0; i < NODES; i++) {
+        if (s.netns)
+            snprintf(s.ports[i], sizeof s.ports[i], "7700");
+        else
+            s_free_port(s.ports[i], sizeof s.ports[i]);
+    }
     {
         const char *flags[24];
         char client[64];
@@ -540,7 +638,7 @@ FL_TEST(acknowledged_writes_survive_kills_freezes_and_restarts)
         flags[n++] = "--partitions";
         flags[n++] = PARTITIONS_FLAG;
         flags[n] = NULL;
-        fl_node_start(&s.nodes[0], NULL, flags);
+        fl_node_start_in(&s.nodes[0], s_netns_of(0), NULL, flags);
     }
     static char status[STATUS_MAX];
     FL_CHECK(fl_cluster_settled(&s.nodes[0], 1, SETTLE_MS, status, sizeof status));
@@ -548,7 +646,7 @@ FL_TEST(acknowledged_writes_survive_kills_freezes_and_restarts)
         const char *flags[24];
         char client[64];
         s_flags(i, flags, client, sizeof client);
-        fl_cluster_join(&s.nodes[i], NULL, &s.nodes[0], flags);
+        fl_cluster_join_in(&s.nodes[i], s_netns_of(i), NULL, &s.nodes[0], flags);
     }
     FL_CHECK(fl_cluster_settled(&s.nodes[0], NODES, SETTLE_MS, status, sizeof status));
 

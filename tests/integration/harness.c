@@ -88,7 +88,7 @@ s_dump_log(const fl_proc_t *node)
 }
 
 static pid_t
-s_spawn(fl_proc_t *node, const char *data, const char *const *extra)
+s_spawn(fl_proc_t *node, const char *data, const char *const *extra, const char *netns)
 {
     static int counter;
     if (data)
@@ -98,8 +98,14 @@ s_spawn(fl_proc_t *node, const char *data, const char *const *extra)
     snprintf(node->log, sizeof node->log, "%s.log", node->data);
     snprintf(node->admin_key, sizeof node->admin_key, "%s/keys/admin.cert_secret", node->data);
 
-    const char *argv[64];
+    const char *argv[72];
     size_t n = 0;
+    if (netns) {
+        argv[n++] = "/usr/sbin/ip";     /* it execs flowd in the namespace: the same pid */
+        argv[n++] = "netns";
+        argv[n++] = "exec";
+        argv[n++] = netns;
+    }
     argv[n++] = fl_program("FLOWD");
     argv[n++] = "--data";
     argv[n++] = node->data;
@@ -111,7 +117,7 @@ s_spawn(fl_proc_t *node, const char *data, const char *const *extra)
     argv[n++] = "127.0.0.1:0";
     argv[n++] = "--peer";
     argv[n++] = "tcp://127.0.0.1:*";
-    for (size_t i = 0; extra && extra[i] && n < 62; i++)
+    for (size_t i = 0; extra && extra[i] && n < 70; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
 
@@ -167,8 +173,15 @@ s_read_endpoints(fl_proc_t *node)
 void
 fl_node_start(fl_proc_t *node, const char *data, const char *const *extra)
 {
+    fl_node_start_in(node, NULL, data, extra);
+}
+
+void
+fl_node_start_in(fl_proc_t *node, const char *netns, const char *data,
+                 const char *const *extra)
+{
     memset(node, 0, sizeof *node);
-    node->pid = s_spawn(node, data, extra);
+    node->pid = s_spawn(node, data, extra, netns);
     long long deadline = s_now_ms() + START_TIMEOUT_MS;
     while (s_now_ms() < deadline) {
         if (s_read_endpoints(node))
@@ -211,7 +224,7 @@ int
 fl_node_start_fails(fl_proc_t *node, const char *data, const char *const *extra)
 {
     memset(node, 0, sizeof *node);
-    pid_t pid = s_spawn(node, data, extra);
+    pid_t pid = s_spawn(node, data, extra, NULL);
     int rc = s_wait(pid, START_TIMEOUT_MS);
     FL_CHECK(rc != -2);
     return rc;

@@ -31,6 +31,11 @@ typedef struct {
  *  with EXTRA flags (NULL-terminated, may be NULL).  */
 void fl_node_start(fl_proc_t *node, const char *data, const char *const *extra);
 
+/*  As fl_node_start, in network namespace NETNS (NULL: this one); EXTRA
+ *  then names the endpoints on the namespace's address.  */
+void fl_node_start_in(fl_proc_t *node, const char *netns, const char *data,
+                      const char *const *extra);
+
 /*  Starts flowd expecting it to fail; returns its exit status and leaves
  *  its stderr in node->log.  */
 int fl_node_start_fails(fl_proc_t *node, const char *data, const char *const *extra);
