@@ -496,6 +496,26 @@ s_send_after_commit(self_t *self, s_item_t *item)
 /*  ------------------------------------------------------------------
  *  Links: requests to other actors  */
 
+/*  A DEALER to ENDPOINT with high-water marks HWM both ways (0: none),
+ *  polled by the loop; NULL when it cannot be made.  The marks are set
+ *  before it connects: an inproc pipe takes them when it is made, and a
+ *  mark set later left answers past the default dropped.  */
+static zsock_t *
+s_dealer(self_t *self, const char *endpoint, int hwm)
+{
+    zsock_t *sock = zsock_new(ZMQ_DEALER);
+    if (!sock)
+        return NULL;
+    zsock_set_sndhwm(sock, hwm);
+    zsock_set_rcvhwm(sock, hwm);
+    if (zsock_connect(sock, "%s", endpoint) != 0) {
+        zsock_destroy(&sock);
+        return NULL;
+    }
+    zpoller_add(self->poller, sock);
+    return sock;
+}
+
 /*  The DEALER to ACTOR of this node, or (REMOTE) to the session, which
  *  routes to the owner on another node.  */
 static zsock_t *
@@ -505,14 +525,9 @@ s_link(self_t *self, Flow__Actor actor, bool remote)
         return NULL;
     if (remote)
         actor = 0;
-    if (!self->link[actor]) {
-        self->link[actor] = zsock_new_dealer(actor ? fl_actor_endpoint(actor)
-                                                   : FL_SESSION_ROUTE_ENDPOINT);
-        if (!self->link[actor])
-            return NULL;
-        zsock_set_sndhwm(self->link[actor], PEER_HWM);
-        zpoller_add(self->poller, self->link[actor]);
-    }
+    if (!self->link[actor])
+        self->link[actor] = s_dealer(self, actor ? fl_actor_endpoint(actor)
+                                                 : FL_SESSION_ROUTE_ENDPOINT, PEER_HWM);
     return self->link[actor];
 }
 
@@ -781,13 +796,8 @@ s_hand_over(self_t *self, const fl_ring_t *ring)
         if (item->in->deadline_us < deadline)
             deadline = item->in->deadline_us;
     }
-    if (!self->replica) {
-        self->replica = zsock_new_dealer(FL_REPLICA_ENDPOINT);
-        if (self->replica) {
-            zsock_set_sndhwm(self->replica, 0);
-            zpoller_add(self->poller, self->replica);
-        }
-    }
+    if (!self->replica)
+        self->replica = s_dealer(self, FL_REPLICA_ENDPOINT, 0);
     uint64_t batch = ++self->next_batch;
     bool sent = n && self->replica
                 && fl_replica_submit(self->replica, batch, &self->changes, partitions, n,

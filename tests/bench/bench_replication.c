@@ -352,20 +352,21 @@ s_settled_once(const s_opts_t *opts, const s_cluster_t *c, size_t up, size_t dow
     return true;
 }
 
-/*  Waits SETTLE_WAIT_MS at most for s_settled_once; says what it last saw
- *  when it stalls.  */
+/*  Waits WAIT_MS at most for s_settled_once; says what it last saw when
+ *  it stalls.  */
 static int
-s_wait_settled(const s_opts_t *opts, s_cluster_t *c, size_t up, size_t down, const char *what)
+s_wait_settled(const s_opts_t *opts, s_cluster_t *c, size_t up, size_t down, int wait_ms,
+               const char *what)
 {
     char why[512] = "";
-    uint64_t started = fl_bench_now_us(), deadline = started + SETTLE_WAIT_MS * 1000ULL;
+    uint64_t started = fl_bench_now_us(), deadline = started + (uint64_t) wait_ms * 1000ULL;
     while (fl_bench_now_us() < deadline) {
         if (s_settled_once(opts, c, up, down, why, sizeof why))
             return 0;
         usleep(POLL_MS * 1000);
     }
     fprintf(stderr, "bench_replication: %s: stalled: %s not settled after %d s: %s\n", c->name,
-            what, SETTLE_WAIT_MS / 1000, why);
+            what, wait_ms / 1000, why);
     c->failed = true;
     return -1;
 }
@@ -384,7 +385,8 @@ s_cluster_start(const s_opts_t *opts, s_cluster_t *c, const char *name, int repl
     for (size_t i = 1; i < NODES && rc == 0; i++) {
         rc = s_node_start(opts, c, i);
         if (rc == 0)
-            rc = s_wait_settled(opts, c, i + 1, 0, "the cluster, after a node joined");
+            rc = s_wait_settled(opts, c, i + 1, 0, SETTLE_WAIT_MS,
+                                "the cluster, after a node joined");
     }
     if (rc == 0)
         printf("%s: 3 nodes, %d partitions, --replicas %d: settled %.1f s after the first "
@@ -533,8 +535,9 @@ s_pack_write(const s_user_t *user, const char *tag, int seq, uint64_t id, uint32
  *  connection, as raw frames (libflow's calls go one at a time), the
  *  users USERS (N) in turn, each with its own token.  Records every
  *  acknowledged write's latency in BENCH.  Returns 0 when every write was
- *  acknowledged; -1 when one was refused (counted, the first said) or no
- *  answer came for WRITE_STALL_MS (said: stalled).  */
+ *  acknowledged; -1 when one was refused (counted, the first said), and
+ *  at once (said: stalled) when no answer came for WRITE_STALL_MS, the
+ *  run took RUN_WAIT_MS or REFUSED_MAX writes were refused.  */
 static int
 s_writes(const char *endpoint, const s_user_t *const *users, size_t n, int window, int writes,
          const char *tag, fl_bench_t *bench)
@@ -544,13 +547,12 @@ s_writes(const char *endpoint, const s_user_t *const *users, size_t n, int windo
     static uint8_t buf[4096];
     int sent = 0, got = 0, refused = 0, rc = flow && sent_at ? 0 : -1;
     fl_bench_start(bench);
-    uint64_t deadline = fl_bench_now_us() + RUN_WAIT_MS * 1000ULL;
+    uint64_t started = fl_bench_now_us();
     while (got < writes && rc == 0) {
-        if (fl_bench_now_us() > deadline || refused == REFUSED_MAX) {
+        if (fl_bench_now_us() - started > RUN_WAIT_MS * 1000ULL || refused == REFUSED_MAX) {
             fprintf(stderr, "bench_replication: stalled: %s: %d of %d writes acknowledged "
                     "(%d refused) when the run ended after %.0f s\n", endpoint, got - refused,
-                    writes, refused, (double) (fl_bench_now_us() + RUN_WAIT_MS * 1000ULL
-                                               - deadline) / 1e6);
+                    writes, refused, (double) (fl_bench_now_us() - started) / 1e6);
             rc = -1;
             break;
         }
@@ -558,8 +560,10 @@ s_writes(const char *endpoint, const s_user_t *const *users, size_t n, int windo
             size_t len = s_pack_write(users[(size_t) sent % n], tag, sent, (uint64_t) sent + 1,
                                       0, buf, sizeof buf);
             sent_at[sent] = fl_bench_now_us();
-            if (len == 0 || flow_send_raw(flow, buf, len) != FLOW_OK)
+            if (len == 0 || flow_send_raw(flow, buf, len) != FLOW_OK) {
+                fprintf(stderr, "bench_replication: %s: a write could not be sent\n", endpoint);
                 rc = -1;
+            }
             sent++;
         }
         Flow__ServerMessage *msg = NULL;
@@ -597,6 +601,17 @@ s_writes(const char *endpoint, const s_user_t *const *users, size_t n, int windo
     return rc;
 }
 
+/*  After a write run to node I of C failed: what its replication says.  */
+static void
+s_say_replication(const s_opts_t *opts, const s_cluster_t *c, size_t i)
+{
+    static const char *const status[] = { "cluster", "status", NULL };
+    const char *r = s_ctl(opts, c, i, status) == 0 ? strstr(s_ctl_out, "\"replication\":") : NULL;
+    if (r)
+        fprintf(stderr, "bench_replication: %s: %s then said %.*s\n", c->name, s_names[i],
+                (int) strcspn(r, "}"), r);
+}
+
 /*  ------------------------------------------------------------------
  *  1. Writes, N = 3 against N = 1  */
 
@@ -626,8 +641,10 @@ s_write_runs(const s_opts_t *opts, s_cluster_t *c, const s_user_t *users, size_t
         if (rc == 0)
             rc = s_writes(c->nodes[0].client, picked, k, s_windows[w], writes < 64 ? 64 : writes,
                           tag, benches[w]);
-        if (rc != 0)
+        if (rc != 0) {
+            s_say_replication(opts, c, 0);
             c->failed = true;
+        }
     }
     if (rc == 0)
         printf("%s: writes to %zu users in %zu partitions of the first node\n", c->name, k,
@@ -747,7 +764,7 @@ s_failover(const s_opts_t *opts, s_cluster_t *c, const s_user_t *users, size_t n
     else {
         printf("failover (kill -9 of the owner of partition %" PRIu32 ", --down-after-ms 3000): "
                "first write acknowledged %.0f ms after the kill (goal < 5000 ms); it was sent "
-               "%.0f ms after the kill, the %d-th of one every %d ms\n", user->partition,
+               "%.0f ms after the kill (write %d, one every %d ms)\n", user->partition,
                (double) (acked_us - killed) / 1000.0, (double) (acked_sent_us - killed) / 1000.0,
                sent, FAILOVER_EVERY_MS);
         if (s_ring_owner(opts, c, 0, user->partition, owner, sizeof owner) == 0) {
@@ -771,7 +788,8 @@ typedef struct {
     bool answered;
 } s_digests_t;
 
-/*  Node I's digests into D.  */
+/*  Node I's digests into D, but for rows of role "extra" (records of a
+ *  partition it keeps no copy of, about to be dropped).  */
 static void
 s_read_digests(const s_opts_t *opts, const s_cluster_t *c, size_t i, s_digests_t *d)
 {
@@ -785,7 +803,8 @@ s_read_digests(const s_opts_t *opts, const s_cluster_t *c, size_t i, s_digests_t
         unsigned long part = strtoul(p + strlen("{\"partition\":"), NULL, 10);
         const char *end = strchr(p, '}');
         const char *hex = strstr(p, "\"digest\":\"");
-        if (part >= PARTITIONS || !end || !hex || hex > end)
+        const char *extra = strstr(p, "\"role\":\"extra\"");
+        if (part >= PARTITIONS || !end || !hex || hex > end || (extra && extra < end))
             continue;
         hex += strlen("\"digest\":\"");
         snprintf(d->digest[part], sizeof d->digest[part], "%.*s", (int) strcspn(hex, "\""),
@@ -823,7 +842,8 @@ s_catch_up(const s_opts_t *opts, s_cluster_t *c, const s_user_t *users, size_t n
     }
     s_node_kill(c, 2);
     uint64_t killed = fl_bench_now_us();
-    int rc = s_wait_settled(opts, c, 2, 1, "the cluster, after the third node was killed");
+    int rc = s_wait_settled(opts, c, 2, 1, DOWN_WAIT_MS,
+                            "the cluster, after the third node was killed");
     if (rc == 0)
         printf("catch-up: C killed; marked down and its partitions taken over %.1f s later\n",
                (double) (fl_bench_now_us() - killed) / 1e6);
@@ -835,8 +855,10 @@ s_catch_up(const s_opts_t *opts, s_cluster_t *c, const s_user_t *users, size_t n
         rc = fl_bench_new(name, &acked);
     if (rc == 0) {
         rc = s_writes(c->nodes[0].client, picked, k, WINDOW_MAX, opts->writes, "catch-up", acked);
-        if (rc != 0)
+        if (rc != 0) {
+            s_say_replication(opts, c, 0);
             c->failed = true;
+        }
     }
     if (rc == 0)
         fl_bench_report(acked, stdout);
@@ -938,6 +960,7 @@ main(int argc, char **argv)
         return 2;
     zsys_handler_set(NULL);
     signal(SIGPIPE, SIG_IGN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
     s_ctl_out = malloc(CTL_OUT_BYTES);
     static s_user_t users[SIGNUPS];
     static s_cluster_t cluster;
