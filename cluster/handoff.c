@@ -557,6 +557,7 @@ s_source_open(self_t *self, const char *endpoint, const char *key)
         return NULL;
     zcert_apply((zcert_t *) self->node->cert, sock);
     zsock_set_curve_serverkey(sock, key);
+    fl_peer_keepalive(sock);
     zsock_set_linger(sock, 0);
     if (zsock_connect(sock, "%s", endpoint) != 0) {
         fl_error("handoff", "cannot connect to a member's peer socket", "endpoint=%s",

@@ -73,6 +73,7 @@ s_track(self_t *self, const Flow__Cluster__Member *m, int64_t now)
         return e;
     zcert_apply((zcert_t *) self->node->cert, e->sock);
     zsock_set_curve_serverkey(e->sock, m->public_key);
+    fl_peer_keepalive(e->sock);
     zsock_set_linger(e->sock, 0);
     zsock_set_sndhwm(e->sock, 4);
     if (zsock_connect(e->sock, "%s", m->peer_endpoint) != 0) {

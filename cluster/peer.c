@@ -251,6 +251,14 @@ s_readable(void *sock)
 }
 
 void
+fl_peer_keepalive(zsock_t *sock)
+{
+    zsock_set_heartbeat_ivl(sock, 1000);
+    zsock_set_heartbeat_timeout(sock, 3000);
+    zsock_set_heartbeat_ttl(sock, 4000);
+}
+
+void
 fl_peer_mac(const uint8_t key[32], const void *data, size_t len, uint8_t mac[32])
 {
     crypto_generichash(mac, 32, data, len, key, 32);

@@ -30,6 +30,14 @@ typedef struct {
 /*  Starts the peer socket; NULL when it cannot bind (logged).  */
 zactor_t *fl_peer_new(fl_peer_args_t *args);
 
+/*  Makes SOCK, a connection to a member's peer socket (before it
+ *  connects), send ZMTP heartbeats and drop the connection when none is
+ *  answered for a few seconds: a member cut off by the network (packets
+ *  dropped, no reset) is then connected to again once it is back,
+ *  instead of the messages queueing on a connection that will never
+ *  deliver them.  */
+void fl_peer_keepalive(zsock_t *sock);
+
 /*  MAC (32 bytes) of LEN bytes of DATA under the members' peer KEY: what
  *  a forwarded request carries to prove it comes from a member.  */
 void fl_peer_mac(const uint8_t key[32], const void *data, size_t len, uint8_t mac[32]);

@@ -67,7 +67,6 @@
 #define LINK_HWM 2000
 #define DBS_MAX 32
 #define LINKS_MAX 64
-#define ANSWER_MAX 4096                 /* positions in one answer */
 #define REQUESTS_PER_TURN 64
 #define LEASE_PING_MS 100
 
@@ -538,6 +537,7 @@ s_link(self_t *self, const char *node_id)
             return NULL;
         zcert_apply((zcert_t *) self->node->cert, sock);
         zsock_set_curve_serverkey(sock, m->public_key);
+        fl_peer_keepalive(sock);
         zsock_set_linger(sock, 0);
         zsock_set_sndhwm(sock, LINK_HWM);
         if (zsock_connect(sock, "%s", m->peer_endpoint) != 0) {
@@ -1490,8 +1490,8 @@ typedef struct {
     uint64_t seq;
     Flow__Status status;
     char message[256];
-    uint32_t *partitions;
-    size_t n;
+    uint32_t *partitions;               /* each at most once: as many as there are */
+    size_t n, cap;
     int64_t lease_sent_ms;              /* a lease ping's answer */
     bool not_yet;                       /* a take-over question asked too early */
 } s_answer_t;
@@ -1534,7 +1534,7 @@ s_answer_add(s_answer_t *a, uint32_t partition, bool refused)
                 a->partitions[i] |= 0x80000000u;
             return;
         }
-    if (a->n < ANSWER_MAX)
+    if (a->n < a->cap)
         a->partitions[a->n++] = partition | (refused ? 0x80000000u : 0);
 }
 
@@ -1587,14 +1587,17 @@ s_on_query(self_t *self, const ProtobufCBinaryData *body, s_answer_t *a)
     }
     int64_t now = zclock_mono();
     if (q->lease) {
-        /*  The partitions whose stream of FROM's this node no longer
-         *  follows: refused.  */
+        /*  Refused: the partitions this node promised a newer primary,
+         *  and, when FROM's ring is older than this node's, those this
+         *  node's ring gives another owner (FROM may not have read it).  */
         a->lease_sent_ms = q->sent_ms ? q->sent_ms : 1;
         s_grant(self, q->from, now);
+        bool stale = q->epoch < fl_ring_epoch(self->ring);
         for (uint32_t p = 0; p < self->partitions; p++) {
             const s_part_t *part = self->parts[p];
-            if (part && streq(part->r_from, q->from) && part->promised > q->epoch)
-                s_answer_add(a, p, true);
+            if ((part && part->promised > q->epoch)
+                || (stale && !streq(fl_ring_owner(self->ring, p), q->from)))
+                a->partitions[a->n++] = p | 0x80000000u;    /* each once, in order */
         }
         flow__cluster__replica_query__free_unpacked(q, NULL);
         return;
@@ -1651,7 +1654,8 @@ s_on_service(self_t *self)
         }
         s_answer_t *a = &answers[nanswers++];
         *a = (s_answer_t) { .identity = identity, .status = FLOW__STATUS__OK };
-        a->partitions = calloc(ANSWER_MAX, sizeof *a->partitions);
+        a->cap = self->partitions;
+        a->partitions = calloc(a->cap, sizeof *a->partitions);
         assert(a->partitions);
         if (!req) {
             a->status = FLOW__STATUS__INVALID_ARGUMENT;

@@ -629,6 +629,7 @@ s_remote(self_t *self, const char *node_id)
         zsock_t *sock = zsock_new(ZMQ_DEALER);
         zcert_apply((zcert_t *) self->node->cert, sock);
         zsock_set_curve_serverkey(sock, m->public_key);
+        fl_peer_keepalive(sock);
         zsock_set_sndhwm(sock, SEND_HWM);
         zsock_set_linger(sock, 0);
         if (zsock_connect(sock, "%s", m->peer_endpoint) != 0) {

@@ -1644,7 +1644,12 @@ FL_TEST(a_frozen_primary_that_comes_back_acknowledges_nothing_the_others_lack)
     for (int i = 0; i < owned; i++)
         FL_EXPECT(s_rsvp_retried(flow, token, ids[on[i]]), FLOW_OK, "");
     FL_CHECK_INT(kill(n[2].pid, SIGCONT), ==, 0);
-    /*  At once, through the node that was frozen.  */
+    /*  At once, through the node that was frozen: what it answers holds
+     *  the seats taken meanwhile (it serves nothing of its old ring).  */
+    for (int i = 0; i < owned; i++) {
+        int going = s_going(frozen, carl_token, ids[on[i]]);
+        FL_CHECK(going == -1 || going == 1);
+    }
     bool acked[16] = { false };
     flow_set_retries(frozen, 0);
     for (int i = 0; i < owned; i++)
