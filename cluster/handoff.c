@@ -668,30 +668,8 @@ static uint64_t
 s_send_peer(self_t *self, zsock_t *sock, Flow__Cluster__PeerRequest__BodyCase kind,
             const ProtobufCMessage *body)
 {
-    zframe_t *packed = fl_envelope_pack(body);
-    if (!packed)
-        return 0;
-    uint8_t mac[32];
-    fl_peer_mac(self->node->peer_key, zframe_data(packed), zframe_size(packed), mac);
-    Flow__Cluster__PeerRequest req = FLOW__CLUSTER__PEER_REQUEST__INIT;
-    req.version = FL_PROTOCOL_VERSION;
-    req.seq = ++self->next_seq;
-    req.mac = (ProtobufCBinaryData) { sizeof mac, mac };
-    req.body_case = kind;
-    ProtobufCBinaryData bytes = { zframe_size(packed), zframe_data(packed) };
-    if (kind == FLOW__CLUSTER__PEER_REQUEST__BODY_FENCE)
-        req.fence = bytes;
-    else
-    if (kind == FLOW__CLUSTER__PEER_REQUEST__BODY_META)
-        req.meta = bytes;
-    else
-        req.pull = bytes;
-    zframe_t *wire = fl_envelope_pack(&req.base);
-    zframe_destroy(&packed);
-    if (wire && zframe_send(&wire, sock, ZFRAME_DONTWAIT) == 0)
-        return req.seq;
-    zframe_destroy(&wire);
-    return 0;
+    uint64_t seq = ++self->next_seq;
+    return fl_peer_send(sock, self->node->peer_key, seq, kind, body) == 0 ? seq : 0;
 }
 
 /*  Sends PULL to T's old owner as a request of kind CASE.  */

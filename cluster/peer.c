@@ -250,6 +250,38 @@ s_readable(void *sock)
     return zmq_getsockopt(sock, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLIN);
 }
 
+int
+fl_peer_send(zsock_t *sock, const uint8_t peer_key[32], uint64_t seq,
+             Flow__Cluster__PeerRequest__BodyCase kind, const ProtobufCMessage *body)
+{
+    zframe_t *packed = fl_envelope_pack(body);
+    if (!packed)
+        return FL_E_BUSY;
+    uint8_t mac[32];
+    fl_peer_mac(peer_key, zframe_data(packed), zframe_size(packed), mac);
+    Flow__Cluster__PeerRequest req = FLOW__CLUSTER__PEER_REQUEST__INIT;
+    req.version = FL_PROTOCOL_VERSION;
+    req.seq = seq;
+    req.mac = (ProtobufCBinaryData) { sizeof mac, mac };
+    req.body_case = kind;
+    ProtobufCBinaryData bytes = { zframe_size(packed), zframe_data(packed) };
+    switch (kind) {
+    case FLOW__CLUSTER__PEER_REQUEST__BODY_FENCE:         req.fence = bytes; break;
+    case FLOW__CLUSTER__PEER_REQUEST__BODY_META:          req.meta = bytes; break;
+    case FLOW__CLUSTER__PEER_REQUEST__BODY_REPLICATE:     req.replicate = bytes; break;
+    case FLOW__CLUSTER__PEER_REQUEST__BODY_REPLICA_QUERY: req.replica_query = bytes; break;
+    default:
+        assert(kind == FLOW__CLUSTER__PEER_REQUEST__BODY_PULL);
+        req.pull = bytes;
+    }
+    zframe_t *wire = fl_envelope_pack(&req.base);
+    zframe_destroy(&packed);
+    if (wire && zframe_send(&wire, sock, ZFRAME_DONTWAIT) == 0)
+        return 0;
+    zframe_destroy(&wire);
+    return FL_E_BUSY;
+}
+
 void
 fl_peer_keepalive(zsock_t *sock)
 {

@@ -38,6 +38,13 @@ zactor_t *fl_peer_new(fl_peer_args_t *args);
  *  deliver them.  */
 void fl_peer_keepalive(zsock_t *sock);
 
+/*  Sends BODY, packed and MACed under PEER_KEY, on SOCK (a connection to
+ *  a member's peer socket) as a peer request of kind KIND (fence, meta,
+ *  pull, replicate or replica_query) numbered SEQ, without waiting.
+ *  Returns 0, or FL_E_BUSY when it cannot be sent now.  */
+int fl_peer_send(zsock_t *sock, const uint8_t peer_key[32], uint64_t seq,
+                 Flow__Cluster__PeerRequest__BodyCase kind, const ProtobufCMessage *body);
+
 /*  MAC (32 bytes) of LEN bytes of DATA under the members' peer KEY: what
  *  a forwarded request carries to prove it comes from a member.  */
 void fl_peer_mac(const uint8_t key[32], const void *data, size_t len, uint8_t mac[32]);

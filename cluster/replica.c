@@ -557,26 +557,8 @@ static bool
 s_send_peer(self_t *self, s_link_t *link, Flow__Cluster__PeerRequest__BodyCase kind,
             const ProtobufCMessage *body)
 {
-    zframe_t *packed = fl_envelope_pack(body);
-    if (!packed)
-        return false;
-    uint8_t mac[32];
-    fl_peer_mac(self->node->peer_key, zframe_data(packed), zframe_size(packed), mac);
-    Flow__Cluster__PeerRequest req = FLOW__CLUSTER__PEER_REQUEST__INIT;
-    req.version = FL_PROTOCOL_VERSION;
-    req.seq = ++self->next_seq;
-    req.mac = (ProtobufCBinaryData) { sizeof mac, mac };
-    req.body_case = kind;
-    ProtobufCBinaryData bytes = { zframe_size(packed), zframe_data(packed) };
-    if (kind == FLOW__CLUSTER__PEER_REQUEST__BODY_REPLICATE)
-        req.replicate = bytes;
-    else
-        req.replica_query = bytes;
-    zframe_t *wire = fl_envelope_pack(&req.base);
-    zframe_destroy(&packed);
-    if (wire && zframe_send(&wire, link->sock, ZFRAME_DONTWAIT) == 0)
+    if (fl_peer_send(link->sock, self->node->peer_key, ++self->next_seq, kind, body) == 0)
         return true;
-    zframe_destroy(&wire);
     int64_t now = zclock_mono();
     if (now - link->warned_ms > WARN_EVERY_MS) {
         fl_warn("replica", "a member's queue is full; entries wait for it", "node=%s",
